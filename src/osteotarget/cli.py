@@ -1,0 +1,39 @@
+"""Command line: a thin door into the core. Each subcommand lives in ``commands/``.
+
+Exit codes: 0 success, 2 bad input (a refused record names the field and value; never a
+traceback), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from osteotarget import __version__
+from osteotarget.commands import assess, profiles, project, schema, serve
+
+COMMANDS = (assess, project, serve, profiles, schema)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="osteotarget",
+        description="Treat-to-target osteoporosis decision support (it never prescribes).",
+    )
+    parser.add_argument("--version", action="version", version=f"osteotarget {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

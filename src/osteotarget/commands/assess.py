@@ -1,0 +1,55 @@
+"""`osteotarget assess RECORD.json [--as-of DATE] [--profile NAME] [--format text|json]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from osteotarget.commands._common import iso_date, refuse, usage_error
+from osteotarget.engine import DEFAULT_PROFILE, assess
+from osteotarget.model import RecordError, load_path
+from osteotarget.render.text import render_assessment
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "assess", help="assess one patient record (JSON) or many (NDJSON)"
+    )
+    parser.add_argument("record", type=Path, help="patient record: .json, or .ndjson for many")
+    parser.add_argument(
+        "--as-of", type=iso_date, default=None, help="assessment date (default: today)"
+    )
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, help="guideline profile")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path: Path = args.record
+    if not path.is_file():
+        return usage_error(f"record file '{path}' not found")
+    as_of: date = args.as_of or date.today()
+    try:
+        loaded = load_path(path)
+    except UnicodeDecodeError:
+        return usage_error(f"record file '{path}' is not UTF-8 text")
+    status = 0
+    for item in loaded:
+        if isinstance(item, RecordError):
+            status = refuse(item)
+            continue
+        try:
+            result = assess(item, as_of, args.profile)
+        except RecordError as exc:
+            status = refuse(exc)
+            continue
+        except KeyError as exc:
+            return usage_error(str(exc).strip("'\""))
+        if args.format == "json":
+            sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        else:
+            sys.stdout.write(render_assessment(result) + "\n")
+    return status

@@ -1,0 +1,53 @@
+"""The patient record and its validation."""
+
+from osteotarget.model.record import (
+    Condition,
+    Device,
+    DxaVisit,
+    Fall,
+    Fracture,
+    Frax,
+    FunctionScore,
+    Glucocorticoids,
+    Lab,
+    Measurement,
+    Menopause,
+    Patient,
+    RiskFactors,
+    TherapyCourse,
+    VertebralFractureAssessment,
+)
+from osteotarget.model.validate import (
+    Problem,
+    RecordError,
+    check_as_of,
+    iter_ndjson,
+    load_json,
+    load_path,
+    parse_patient,
+)
+
+__all__ = [
+    "Condition",
+    "Device",
+    "DxaVisit",
+    "Fall",
+    "Fracture",
+    "Frax",
+    "FunctionScore",
+    "Glucocorticoids",
+    "Lab",
+    "Measurement",
+    "Menopause",
+    "Patient",
+    "Problem",
+    "RecordError",
+    "RiskFactors",
+    "TherapyCourse",
+    "VertebralFractureAssessment",
+    "check_as_of",
+    "iter_ndjson",
+    "load_json",
+    "load_path",
+    "parse_patient",
+]

@@ -1,0 +1,266 @@
+"""The words an assessment answers in (docs/record-format.md §3), shared by every door.
+
+The core fills these; the CLI, API, CDS Hooks, FHIR and HTML adapters only read them.
+Field names of the contract are never renamed or dropped; extra fields are additions.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from osteotarget.model.codes import Drug, Site
+
+RiskCategory = Literal["low", "moderate", "high", "very_high"]
+RISK_ORDER: tuple[RiskCategory, ...] = ("low", "moderate", "high", "very_high")
+Metric = Literal[
+    "t_score", "t_score_change", "bmd_percent_change", "no_new_fracture", "frax_mof", "frax_hip",
+    "function",
+]  # fmt: skip
+Operator = Literal[">", ">=", "<", "<=", "=="]
+Action = Literal[
+    "start", "continue", "switch", "escalate", "add", "consolidate", "holiday", "resume", "stop",
+    "follow_on", "reassess", "investigate", "refer", "lifestyle",
+]  # fmt: skip
+Severity = Literal["info", "warning", "critical"]
+AlertCode = Literal[
+    "denosumab_overdue",
+    "denosumab_stopped_without_follow_on",
+    "cardiovascular_contraindication",
+    "anabolic_course_limit",
+    "renal_contraindication",
+    "hypocalcaemia",
+    "vitamin_d_low",
+    "treatment_failure",
+    "inadequate_response",
+    "fracture_on_treatment",
+    "significant_bmd_loss",
+    "dxa_due",
+    "holiday_review_due",
+    "sequence_caution",
+    "device_changed",
+    "data_quality",
+]
+WhoCategory = Literal["normal", "low_bone_mass", "osteoporosis", "severe_osteoporosis"]
+TScoreSource = Literal["computed", "reported", "reported_differs"]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(Out):
+    """One criterion that fired, with its basis."""
+
+    code: str
+    text: str
+    citations: list[str] = []
+
+
+class Finding(Out):
+    """A densitometry finding (becomes an alert): device_changed, data_quality."""
+
+    code: AlertCode
+    severity: Severity = "warning"
+    message: str
+    site: Site | None = None
+    citations: list[str] = []
+
+
+# ---- densitometry ----------------------------------------------------------------------
+
+
+class SitePoint(Out):
+    """One scan of one site, with the T-score the software used and where it came from."""
+
+    date: date
+    site: Site
+    side: Literal["left", "right"] | None = None
+    region: str | None = None
+    manufacturer: str
+    bmd: float | None = None
+    sbmd_mg_cm2: float | None = None
+    t_score: float | None = None
+    t_score_reported: float | None = None
+    t_score_computed: float | None = None
+    t_score_source: TScoreSource = "reported"
+    z_score: float | None = None
+
+
+class Change(Out):
+    """A change between two scans of one site."""
+
+    from_date: date
+    to_date: date
+    bmd_g_cm2: float | None = None
+    percent: float | None = None
+    t_units: float | None = None
+    lsc_g_cm2: float | None = None
+    lsc_percent: float | None = None
+    exceeds_lsc: bool | None = None
+    direction: Literal["gain", "loss", "stable", "unknown"] = "unknown"
+    compared_on: Literal["bmd", "sbmd", "t_score"] = "bmd"
+    annualised_percent: float | None = None
+    annualised_t_units: float | None = None
+
+
+class SiteTrend(Out):
+    site: Site
+    side: Literal["left", "right"] | None = None
+    region: str | None = None
+    points: list[SitePoint]
+    since_baseline: Change | None = None
+    since_previous: Change | None = None
+    classification: WhoCategory | None = None
+    lsc_source: Literal["facility", "iscd_minimum_default"] = "iscd_minimum_default"
+    lsc_percent: float | None = None
+
+
+class Densitometry(Out):
+    sites: list[SiteTrend]
+    classification: WhoCategory | None = None
+    lowest_t_score: float | None = None
+    lowest_t_site: Site | None = None
+    findings: list[Finding] = []
+    notes: list[str] = []
+    citations: list[str] = []
+
+
+# ---- assessment ------------------------------------------------------------------------
+
+
+class RiskFraxValue(Out):
+    """A FRAX value as entered, with any published arithmetic adjustment next to it."""
+
+    date: date
+    outcome: Literal["mof", "hip"]
+    entered: float
+    adjusted: float | None = None
+    adjustments: list[Reason] = []
+
+
+class Risk(Out):
+    category: RiskCategory
+    reasons: list[Reason] = []
+    frax: list[RiskFraxValue] = []
+    imminent: bool = False
+    profile: str = ""
+
+
+class Target(Out):
+    site: Site | None = None
+    metric: Metric
+    operator: Operator
+    value: float | None = None
+    by: date | None = None
+    rationale: str
+    citations: list[str] = []
+    chosen_by_profile: str = ""
+    met: bool | None = None
+
+
+class SiteStatus(Out):
+    site: Site
+    latest_t_score: float | None = None
+    latest_date: date | None = None
+    change_since_baseline_t: float | None = None
+    change_since_baseline_percent: float | None = None
+    exceeds_lsc: bool | None = None
+    target_value: float | None = None
+    target_met: bool | None = None
+
+
+class Status(Out):
+    target_met: bool | None = None
+    on_track: bool | None = None
+    sites: list[SiteStatus] = []
+    explanation: str = ""
+
+
+class RegimenStep(Out):
+    drug: Drug
+    months: int | None = None
+
+
+class ProjectedPoint(Out):
+    month: int
+    site: Site
+    t_score: float
+    low: float | None = None
+    high: float | None = None
+
+
+class Option(Out):
+    regimen: list[RegimenStep]
+    probability_of_target: float | None = None
+    horizon_months: int
+    projected_t_scores: list[ProjectedPoint] = []
+    eligible: bool = True
+    excluded_because: list[str] = []
+    cautions: list[str] = []
+    rank: int | None = None
+    basis: Literal["projection", "expected_response"] = "projection"
+    citations: list[str] = []
+
+
+class Recommendation(Out):
+    action: Action
+    regimen: list[RegimenStep] | None = None
+    when: date | None = None
+    rationale: str
+    citations: list[str] = []
+
+
+class Alert(Out):
+    severity: Severity
+    code: AlertCode
+    message: str
+    citations: list[str] = []
+
+
+class Monitoring(Out):
+    next_dxa: date | None = None
+    next_dose: date | None = None
+    next_btm: date | None = None
+
+
+class TraceStep(Out):
+    """One rule that fired: what it looked at, what it decided, and on what basis."""
+
+    rule: str
+    inputs: dict[str, Any] = {}
+    outcome: str
+    citations: list[str] = []
+
+
+class CitationOut(Out):
+    key: str
+    text: str
+    evidence: Literal["verified", "secondary", "unverified"] | None = None
+
+
+class Assessment(Out):
+    patient_id: str
+    as_of: date
+    profile: str
+    engine_version: str
+    knowledge_version: str
+    risk: Risk | None = None
+    targets: list[Target] = []
+    status: Status = Status()
+    options: list[Option] = []
+    recommendations: list[Recommendation] = []
+    alerts: list[Alert] = []
+    monitoring: Monitoring = Monitoring()
+    densitometry: Densitometry | None = None
+    trace: list[TraceStep] = []
+    citations: list[CitationOut] = []
+    unverified_inputs: list[str] = Field(
+        default=[], description="Knowledge paths tagged unverified that this answer used."
+    )
+    disclaimer: str = (
+        "Decision support only: shows its basis for a clinician to weigh; it does not order "
+        "or prescribe."
+    )

@@ -1,0 +1,339 @@
+"""The patient record (docs/record-format.md §1): typed, frozen, validated on the way in.
+
+Every refusal names the field and the value. Checks that need the assessment date
+(``as_of``) live in :func:`osteotarget.model.validate.check_as_of`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from osteotarget.knowledge import knowledge
+from osteotarget.model.codes import (
+    Adherence,
+    ConditionCode,
+    Drug,
+    FractureSite,
+    FractureSource,
+    FunctionContext,
+    LabTest,
+    Manufacturer,
+    MenopauseStatus,
+    Sex,
+    Side,
+    Site,
+)
+
+
+def _limits(name: str) -> tuple[float, float]:
+    table = knowledge().table(f"record_limits.{name}")
+    return float(table["min"]), float(table["max"])
+
+
+def _check_range(name: str, field: str, value: float | None) -> float | None:
+    if value is None:
+        return None
+    low, high = _limits(name)
+    if not low <= value <= high:
+        raise ValueError(f"{field} {value} is outside {low:g}–{high:g}")
+    return value
+
+
+class Record(BaseModel):
+    """Base of every record part: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Menopause(Record):
+    status: MenopauseStatus
+    age: float | None = None
+
+    @field_validator("age")
+    @classmethod
+    def _age(cls, value: float | None) -> float | None:
+        return _check_range("menopause_age", "menopause age", value)
+
+
+class Device(Record):
+    manufacturer: Manufacturer
+    model: str | None = None
+    facility: str | None = None
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.manufacturer, self.model or "", self.facility or "")
+
+
+class Measurement(Record):
+    site: Site
+    side: Side | None = None
+    region: str | None = None
+    bmd: float | None = Field(default=None, description="g/cm²")
+    t_score: float | None = None
+    z_score: float | None = None
+
+    @field_validator("bmd")
+    @classmethod
+    def _bmd(cls, value: float | None) -> float | None:
+        return _check_range("bmd_g_cm2", "BMD (g/cm²)", value)
+
+    @field_validator("t_score")
+    @classmethod
+    def _t(cls, value: float | None) -> float | None:
+        return _check_range("t_score", "T-score", value)
+
+    @field_validator("z_score")
+    @classmethod
+    def _z(cls, value: float | None) -> float | None:
+        return _check_range("z_score", "Z-score", value)
+
+    @model_validator(mode="after")
+    def _bmd_or_t(self) -> Measurement:
+        if self.bmd is None and self.t_score is None:
+            raise ValueError(f"{self.site}: bmd and t_score are both missing (one is required)")
+        return self
+
+
+class VertebralFractureAssessment(Record):
+    vertebral_fractures: Annotated[int, Field(ge=0)]
+    grade: int | None = None
+
+
+class DxaVisit(Record):
+    date: date
+    device: Device
+    measurements: list[Measurement] = Field(min_length=1)
+    vfa: VertebralFractureAssessment | None = None
+
+    @model_validator(mode="after")
+    def _one_per_site_side(self) -> DxaVisit:
+        seen: set[tuple[str, str | None, str | None]] = set()
+        for m in self.measurements:
+            key = (m.site, m.side, m.region)
+            if key in seen:
+                raise ValueError(
+                    f"measurement site {m.site} side {m.side} appears twice in the visit "
+                    f"of {self.date.isoformat()}"
+                )
+            seen.add(key)
+        return self
+
+
+class Fracture(Record):
+    date: date
+    site: FractureSite
+    fragility: bool = True
+    source: FractureSource = "clinical"
+
+
+class Fall(Record):
+    date: date
+    injurious: bool = False
+
+
+class Glucocorticoids(Record):
+    current: bool = False
+    prednisolone_mg_per_day: Annotated[float, Field(ge=0)] | None = None
+    start: date | None = None
+
+
+class RiskFactors(Record):
+    current_smoker: bool | None = None
+    parental_hip_fracture: bool | None = None
+    rheumatoid_arthritis: bool | None = None
+    secondary_osteoporosis: bool | None = None
+    type2_diabetes: bool | None = None
+    type1_diabetes: bool | None = None
+    alcohol_units_per_day: Annotated[float, Field(ge=0)] | None = None
+    glucocorticoids: Glucocorticoids = Glucocorticoids()
+
+
+class Frax(Record):
+    date: date
+    country: str = Field(min_length=2)
+    with_bmd: bool
+    mof: float
+    hip: float | None = None
+
+    @field_validator("mof", "hip")
+    @classmethod
+    def _percent(cls, value: float | None) -> float | None:
+        return _check_range("frax_percent", "FRAX probability (%)", value)
+
+
+class TherapyCourse(Record):
+    drug: Drug
+    start: date
+    end: date | None = None
+    doses: list[date] = []
+    adherence: Adherence = "unknown"
+    stop_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _course_dates(self) -> TherapyCourse:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(
+                f"{self.drug}: end {self.end.isoformat()} is before start {self.start.isoformat()}"
+            )
+        for dose in self.doses:
+            if dose < self.start or (self.end is not None and dose > self.end):
+                span = f"{self.start.isoformat()}–{self.end.isoformat() if self.end else 'ongoing'}"
+                raise ValueError(
+                    f"{self.drug}: dose on {dose.isoformat()} is outside its course ({span})"
+                )
+        return self
+
+    @property
+    def ongoing(self) -> bool:
+        return self.end is None
+
+
+class Lab(Record):
+    date: date
+    test: LabTest
+    value: float
+    unit: str
+
+    @model_validator(mode="after")
+    def _known_unit(self) -> Lab:
+        units = knowledge().table(f"labs.{self.test}.units")
+        if self.unit not in units:
+            raise ValueError(
+                f"{self.test}: unit '{self.unit}' is not one of {', '.join(sorted(units))}"
+            )
+        return self
+
+    @property
+    def canonical_value(self) -> float:
+        factor = float(knowledge().table(f"labs.{self.test}.units")[self.unit])
+        return self.value * factor
+
+
+class Condition(Record):
+    code: ConditionCode
+    onset: date | None = None
+    resolved: date | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> Condition:
+        if self.onset and self.resolved and self.resolved < self.onset:
+            raise ValueError(f"{self.code}: resolved {self.resolved} is before onset {self.onset}")
+        return self
+
+
+class FunctionScore(Record):
+    date: date
+    instrument: str = Field(min_length=1)
+    score: float
+    context: FunctionContext = "current"
+
+    @model_validator(mode="after")
+    def _scale(self) -> FunctionScore:
+        scales = knowledge().table("record_limits.function_score")
+        if self.instrument in scales:
+            low, high = float(scales[self.instrument]["min"]), float(scales[self.instrument]["max"])
+            if not low <= self.score <= high:
+                raise ValueError(
+                    f"{self.instrument} score {self.score} is outside {low:g}–{high:g}"
+                )
+        return self
+
+
+_ORDER: dict[str, Any] = {
+    "dxa": lambda v: v.date,
+    "fractures": lambda f: (f.date, f.site),
+    "falls": lambda f: f.date,
+    "frax": lambda f: f.date,
+    "therapies": lambda t: (t.start, t.drug),
+    "labs": lambda lab: (lab.date, lab.test),
+    "conditions": lambda c: (c.onset or date.min, c.code),
+    "function": lambda f: (f.date, f.instrument),
+}
+
+
+class Patient(Record):
+    """One patient's record. Lists are kept in date order once loaded."""
+
+    id: str = Field(min_length=1)
+    sex: Sex
+    birth_date: date
+    height_cm: float | None = None
+    weight_kg: float | None = None
+    menopause: Menopause | None = None
+    dxa: list[DxaVisit] = []
+    fractures: list[Fracture] = []
+    falls: list[Fall] = []
+    risk_factors: RiskFactors = RiskFactors()
+    frax: list[Frax] = []
+    therapies: list[TherapyCourse] = []
+    labs: list[Lab] = []
+    conditions: list[Condition] = []
+    function: list[FunctionScore] = []
+
+    @field_validator("height_cm")
+    @classmethod
+    def _height(cls, value: float | None) -> float | None:
+        return _check_range("height_cm", "height (cm)", value)
+
+    @field_validator("weight_kg")
+    @classmethod
+    def _weight(cls, value: float | None) -> float | None:
+        return _check_range("weight_kg", "weight (kg)", value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Patient:
+        seen: set[tuple[date, tuple[str, str, str]]] = set()
+        for visit in self.dxa:
+            key = (visit.date, visit.device.key())
+            if key in seen:
+                raise ValueError(
+                    f"dxa: duplicate visit on {visit.date.isoformat()} with the same device "
+                    f"({visit.device.manufacturer} {visit.device.model or ''})".rstrip()
+                )
+            seen.add(key)
+        # Keep dated lists in date order so results never depend on input order.
+        # (Sorting happens after field validation, so error paths name the input index.)
+        for name, key_of in _ORDER.items():
+            object.__setattr__(self, name, sorted(getattr(self, name), key=key_of))
+        for name, when in self.dated_events():
+            if when < self.birth_date:
+                raise ValueError(f"{name} {when.isoformat()} is before birth_date")
+        return self
+
+    def dated_events(self) -> list[tuple[str, date]]:
+        """Every dated fact in the record, named by its field (for the as_of check)."""
+        events: list[tuple[str, date]] = []
+        for i, v in enumerate(self.dxa):
+            events.append((f"dxa[{i}].date", v.date))
+        for i, f in enumerate(self.fractures):
+            events.append((f"fractures[{i}].date", f.date))
+        for i, fa in enumerate(self.falls):
+            events.append((f"falls[{i}].date", fa.date))
+        for i, fx in enumerate(self.frax):
+            events.append((f"frax[{i}].date", fx.date))
+        for i, t in enumerate(self.therapies):
+            events.append((f"therapies[{i}].start", t.start))
+            if t.end is not None:
+                events.append((f"therapies[{i}].end", t.end))
+            for j, d in enumerate(t.doses):
+                events.append((f"therapies[{i}].doses[{j}]", d))
+        for i, lab in enumerate(self.labs):
+            events.append((f"labs[{i}].date", lab.date))
+        for i, c in enumerate(self.conditions):
+            if c.onset is not None:
+                events.append((f"conditions[{i}].onset", c.onset))
+            if c.resolved is not None:
+                events.append((f"conditions[{i}].resolved", c.resolved))
+        for i, fn in enumerate(self.function):
+            events.append((f"function[{i}].date", fn.date))
+        gc = self.risk_factors.glucocorticoids
+        if gc.start is not None:
+            events.append(("risk_factors.glucocorticoids.start", gc.start))
+        return events
+
+    def last_event_date(self) -> date | None:
+        events = self.dated_events()
+        return max((d for _, d in events), default=None)
