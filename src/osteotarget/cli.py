@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from osteotarget import __version__
 from osteotarget.commands import assess, profiles, project, schema, serve
+from osteotarget.commands._common import refuse, usage_error
+from osteotarget.model import RecordError
 
 COMMANDS = (assess, project, serve, profiles, schema)
 
@@ -31,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except RecordError as exc:
+        return refuse(exc)
+    except OSError as exc:
+        return usage_error(f"{exc.filename or ''}: {exc.strerror or exc}")
     return code
 
 

@@ -122,8 +122,14 @@ def iter_ndjson(lines: Iterator[str], source: str = "") -> Iterator[Patient | Re
 
 
 def load_path(path: Path) -> list[Patient | RecordError]:
-    """Load a .json (one patient) or .ndjson/.jsonl (many) file."""
-    text = path.read_text(encoding="utf-8")
+    """Load a .json (one patient) or .ndjson/.jsonl (many) file; refusals are returned."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [RecordError([Problem("file", "is not UTF-8 text")], str(path))]
     if path.suffix in {".ndjson", ".jsonl"}:
         return list(iter_ndjson(iter(text.splitlines()), str(path)))
-    return [load_json(text, str(path))]
+    try:
+        return [load_json(text, str(path))]
+    except RecordError as exc:
+        return [exc]
