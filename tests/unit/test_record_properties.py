@@ -4,6 +4,7 @@ field name, and nothing but a RecordError ever escapes."""
 from __future__ import annotations
 
 import copy
+import math
 from datetime import date, timedelta
 from typing import Any
 
@@ -104,7 +105,7 @@ def _corrupt(record: dict[str, Any], choice: int, junk: Any) -> tuple[dict[str, 
         m["bmd"] = junk
         return bad, "dxa[0].measurements[0].bmd"
     if choice == 1:
-        m["t_score"] = junk * 10
+        m["t_score"] = math.copysign(7.01 + abs(junk), junk or 1.0)
         return bad, "dxa[0].measurements[0].t_score"
     if choice == 2:
         m["site"] = f"x-{junk}"
