@@ -1,0 +1,372 @@
+"""Python API: project one regimen for one patient, and rank several regimens.
+
+>>> from osteotarget.projection import Baseline, TargetSpec, parse_regimen, project
+>>> result = project([Baseline.from_t_score("total_hip", -3.0)],
+...                  parse_regimen("romosozumab:12,denosumab"), [TargetSpec(value=-2.5)], 36)
+>>> 0.0 <= result.probability_of_target <= 1.0
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+from osteotarget.knowledge import knowledge
+from osteotarget.model.codes import DRUGS, Drug
+from osteotarget.projection.forecast import Baseline, Observed, SiteForecast, forecast_site
+from osteotarget.projection.fracture import OUTCOMES, RiskReduction, risk_reduction
+from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, Provenance, max_months
+from osteotarget.projection.trajectory import Regimen, site_path
+from osteotarget.projection.uncertainty import band_z
+
+SUPPORTED_METRICS = ("t_score", "t_score_change", "bmd_percent_change")
+Combine = Literal["independent", "comonotone"]
+
+
+class RegimenError(ValueError):
+    """A regimen string or step that cannot be projected; the message names the part."""
+
+
+def parse_regimen(text: str) -> Regimen:
+    """``"romosozumab:12,denosumab:24"`` → ((romosozumab, 12), (denosumab, 24)).
+
+    The last step may omit its months (open-ended, runs to the horizon).
+    """
+    steps: list[tuple[Drug, int | None]] = []
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        raise RegimenError(f"'{text}' is not a regimen (drug:months, comma-separated)")
+    for index, part in enumerate(parts):
+        drug, _, months_text = part.partition(":")
+        drug = drug.strip().lower()
+        if drug not in DRUGS:
+            raise RegimenError(f"unknown drug '{drug}' (one of: {', '.join(DRUGS)})")
+        months: int | None = None
+        if months_text.strip():
+            try:
+                months = int(months_text)
+            except ValueError:
+                raise RegimenError(
+                    f"'{part}': months '{months_text}' is not a whole number"
+                ) from None
+            if months <= 0:
+                raise RegimenError(f"'{part}': months must be positive")
+        elif index < len(parts) - 1:
+            raise RegimenError(f"'{part}': only the last step may omit its months")
+        steps.append((drug, months))
+    return tuple(steps)
+
+
+def regimen_label(regimen: Regimen) -> str:
+    return " → ".join(f"{d}:{m}" if m is not None else d for d, m in regimen)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetSpec:
+    """A target the projection can price: T-score, T-score change or BMD % change."""
+
+    value: float
+    metric: str = "t_score"
+    operator: str = ">"
+    site: ProjectedSite | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PointOut:
+    month: int
+    site: ProjectedSite
+    t_score: float
+    low: float
+    high: float
+    percent_change: float
+
+
+@dataclass(frozen=True, slots=True)
+class SiteResult:
+    site: ProjectedSite
+    probability: float | None
+    points: tuple[PointOut, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    regimen: Regimen
+    horizon_months: int
+    probability_of_target: float | None
+    sites: tuple[SiteResult, ...]
+    fracture: tuple[RiskReduction, ...] = ()
+    assumptions: tuple[str, ...] = ()
+    citations: tuple[str, ...] = ()
+    unverified: tuple[str, ...] = ()
+    steps: int = 1
+    burden: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+    def expected_t_scores(self, site: ProjectedSite) -> dict[int, float]:
+        for result in self.sites:
+            if result.site == site:
+                return {p.month: p.t_score for p in result.points}
+        return {}
+
+    def as_dict(self) -> dict[str, Any]:
+        first = self.sites[0].site if self.sites else None
+        return {
+            "regimen": [{"drug": d, "months": m} for d, m in self.regimen],
+            "horizon_months": self.horizon_months,
+            "band_coverage": band_coverage(),
+            "probability_of_target": _round(self.probability_of_target),
+            "expected_t_scores": {
+                str(k): round(v, 2) for k, v in self.expected_t_scores(first).items()
+            }
+            if first
+            else {},
+            "sites": [
+                {
+                    "site": s.site,
+                    "probability_of_target": _round(s.probability),
+                    "note": s.note,
+                    "points": [
+                        {
+                            "month": p.month,
+                            "t_score": round(p.t_score, 2),
+                            "low": round(p.low, 2),
+                            "high": round(p.high, 2),
+                            "bmd_percent_change": round(p.percent_change, 1),
+                        }
+                        for p in s.points
+                    ],
+                }
+                for s in self.sites
+            ],
+            "fracture_risk_reduction": [
+                {
+                    "outcome": f.outcome,
+                    "total_hip_percent_change": round(f.total_hip_percent, 1),
+                    "relative_risk_reduction": round(f.relative_risk_reduction, 2),
+                    "within_published_points": f.within_published_points,
+                    "r_squared": f.r_squared,
+                    "citation": f.citation,
+                    "caveats": list(f.caveats),
+                }
+                for f in self.fracture
+            ],
+            "assumptions": list(self.assumptions),
+            "citations": list(self.citations),
+            "unverified_inputs": list(self.unverified),
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+@cache
+def projection_policy() -> tuple[tuple[int, ...], str, float, str]:
+    kb = knowledge()
+    return (
+        tuple(int(m) for m in kb.get("responses.policy.report.checkpoints")),
+        str(kb.get("responses.policy.ranking.all_sites")),
+        kb.number("responses.policy.ranking.probability_tie"),
+        str(kb.get("responses.policy.report.cite")),
+    )
+
+
+@cache
+def band_coverage() -> float:
+    return knowledge().number("responses.policy.report.band_coverage")
+
+
+@cache
+def report_months(horizon: int) -> tuple[int, ...]:
+    months = {m for m in projection_policy()[0] if 0 < m <= horizon}
+    months.add(horizon)
+    return tuple(sorted(months))
+
+
+@cache
+def burden(regimen: Regimen) -> int:
+    table = knowledge().table("responses.policy.burden")
+    return max((int(table[drug]) for drug, _ in regimen), default=0)
+
+
+def _combine(probabilities: Sequence[float]) -> float:
+    if projection_policy()[1] == "comonotone":
+        return min(probabilities)
+    return math.prod(probabilities)
+
+
+def _merge_all(provenances: Sequence[Provenance]) -> Provenance:
+    assumptions: dict[str, None] = {}
+    for p in provenances:
+        assumptions.update(dict.fromkeys(p.assumptions))
+    return Provenance(
+        paths=frozenset().union(*(p.paths for p in provenances)),
+        cites=frozenset().union(*(p.cites for p in provenances)),
+        unverified=frozenset().union(*(p.unverified for p in provenances)),
+        assumptions=tuple(assumptions),
+    )
+
+
+def _resolve(targets: Sequence[TargetSpec], sites: Sequence[ProjectedSite]) -> list[TargetSpec]:
+    resolved: list[TargetSpec] = []
+    for target in targets:
+        if target.metric not in SUPPORTED_METRICS:
+            continue
+        for site in [target.site] if target.site is not None else list(sites):
+            if site in sites:
+                resolved.append(
+                    TargetSpec(
+                        value=target.value,
+                        metric=target.metric,
+                        operator=target.operator,
+                        site=site,
+                    )
+                )
+    return resolved
+
+
+def project(
+    baselines: Sequence[Baseline],
+    regimen: Regimen,
+    targets: Sequence[TargetSpec],
+    horizon_months: int,
+    previous: Drug | None = None,
+    elapsed: int = 0,
+    observed: Mapping[ProjectedSite, Observed] | None = None,
+) -> Projection:
+    """Project *regimen* from *baselines* to *horizon_months* and price *targets*.
+
+    *previous*: the drug taken just before (prior-therapy modifier). *elapsed*: months of
+    ``regimen[0]`` already taken (continuing a course). *observed*: per-site on-treatment
+    change so far, for the shrinkage update (then that site's baseline is the scan at the
+    course start).
+    """
+    if not regimen:
+        raise RegimenError("empty regimen")
+    if not 0 < horizon_months <= max_months():
+        raise RegimenError(f"horizon {horizon_months} months is outside 1…{max_months()}")
+    z = band_z()
+    months = report_months(horizon_months)
+    forecasts: dict[ProjectedSite, SiteForecast | None] = {}
+    provenances: list[Provenance] = []
+    for baseline in baselines:
+        if baseline.site not in PROJECTED_SITES:
+            continue
+        forecast = forecast_site(
+            baseline,
+            regimen,
+            previous,
+            horizon_months,
+            elapsed,
+            (observed or {}).get(baseline.site),
+        )
+        forecasts[baseline.site] = forecast
+        if forecast is not None:
+            provenances.append(forecast.provenance)
+    sites = list(forecasts)
+    resolved = _resolve(targets, sites)
+    per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
+    for target in resolved:
+        assert target.site is not None
+        forecast = forecasts[target.site]
+        per_site[target.site].append(
+            None
+            if forecast is None
+            else forecast.probability(target.metric, target.operator, target.value, horizon_months)
+        )
+    results: list[SiteResult] = []
+    for site in sites:
+        forecast = forecasts[site]
+        values = per_site[site]
+        site_p: float | None = None
+        if values and all(v is not None for v in values):
+            site_p = _combine([v for v in values if v is not None])
+        if forecast is None:
+            results.append(
+                SiteResult(site, None, (), f"no {site} response data for {regimen_label(regimen)}")
+            )
+            continue
+        index = list(months)
+        mean_t = forecast.mean_t[index].tolist()
+        sd_t = forecast.sd_t[index].tolist()
+        percent = forecast.mean_percent[index].tolist()
+        points = tuple(
+            PointOut(
+                month=m,
+                site=site,
+                t_score=mean_t[i],
+                low=mean_t[i] - z * sd_t[i],
+                high=mean_t[i] + z * sd_t[i],
+                percent_change=percent[i],
+            )
+            for i, m in enumerate(months)
+        )
+        results.append(SiteResult(site, site_p, points))
+    flat = [v for site in sites for v in per_site[site]]
+    overall: float | None = None
+    if flat and all(v is not None for v in flat):
+        overall = _combine([v for v in flat if v is not None])
+    fracture: tuple[RiskReduction, ...] = ()
+    hip_path = site_path("total_hip", regimen, previous, horizon_months, elapsed)
+    if hip_path is not None:
+        th_percent = (float(hip_path.multiplier[horizon_months]) - 1.0) * 100.0
+        fracture = tuple(risk_reduction(th_percent, outcome) for outcome in OUTCOMES)
+        provenances.append(Provenance(cites=frozenset({fracture[0].citation})))
+    provenance = _merge_all(provenances)
+    model_cite = projection_policy()[3]
+    notes = (
+        "Probability that the measured value at the horizon meets every target "
+        f"({projection_policy()[1]} sites); normal approximation.",
+    )
+    return Projection(
+        regimen=regimen,
+        horizon_months=horizon_months,
+        probability_of_target=overall,
+        sites=tuple(results),
+        fracture=fracture,
+        assumptions=provenance.assumptions,
+        citations=tuple(sorted(provenance.cites | {model_cite})),
+        unverified=tuple(sorted(provenance.unverified)),
+        steps=len(regimen),
+        burden=burden(regimen),
+        notes=notes,
+    )
+
+
+def ranking_key(
+    probability: float | None, steps: int, burden_rank: int
+) -> tuple[int, float, int, int]:
+    """Sort key: projectable first, higher probability (ties within the configured
+    tolerance), then fewer steps, then lower burden."""
+    if probability is None:
+        return (1, 0.0, steps, burden_rank)
+    return (0, -math.floor(probability / projection_policy()[2] + 0.5), steps, burden_rank)
+
+
+def rank_order(projections: Sequence[Projection]) -> list[int]:
+    """Indices of *projections* from best to worst (stable for full ties)."""
+    return sorted(
+        range(len(projections)),
+        key=lambda i: ranking_key(
+            projections[i].probability_of_target, projections[i].steps, projections[i].burden
+        ),
+    )
+
+
+def rank_regimens(
+    baselines: Sequence[Baseline],
+    regimens: Sequence[Regimen],
+    targets: Sequence[TargetSpec],
+    horizon_months: int,
+    previous: Drug | None = None,
+) -> list[Projection]:
+    """Project every regimen and return them best first."""
+    projections = [
+        project(baselines, regimen, targets, horizon_months, previous) for regimen in regimens
+    ]
+    return [projections[i] for i in rank_order(projections)]

@@ -1,0 +1,131 @@
+"""Spread around the mean path: individual response and DXA precision; normal probabilities.
+
+An individual's % change from the start = mean path + u × (months on treatment), with an
+individual rate u ~ Normal(0, (σ / t_ref)²), σ = the site's SD of individual % change at
+the reference month (DATA, RMS over arms). A measured T-score also carries the scan error
+of the baseline and the future scan: precision (%CV) × BMD for each. Everything is a
+normal approximation (docs/model.md §4).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from statistics import NormalDist
+
+import numpy as np
+
+from osteotarget.knowledge import knowledge
+from osteotarget.projection.response import FloatArray, ProjectedSite
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSpread:
+    sd_percent: float
+    reference_month: float
+    cites: tuple[str, ...]
+
+
+@cache
+def response_spread(site: ProjectedSite) -> ResponseSpread:
+    """RMS of the DATA arms' SDs of individual % change at the reference month."""
+    kb = knowledge()
+    arms = kb.table(f"responses.variability.sd_percent_at_reference.{site}")
+    values = [float(v) for v in arms.values()]
+    sd = math.sqrt(sum(v * v for v in values) / len(values))
+    month = kb.quantity("responses.variability.reference.month")
+    return ResponseSpread(
+        sd_percent=sd,
+        reference_month=month.value,
+        cites=(str(kb.get("responses.variability.sd_percent_at_reference.cite")), month.cite),
+    )
+
+
+@cache
+def band_z() -> float:
+    coverage = knowledge().number("responses.policy.report.band_coverage")
+    return NormalDist().inv_cdf(0.5 + coverage / 2.0)
+
+
+_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+_P = 0.3275911
+
+
+def normal_cdf(x: FloatArray) -> FloatArray:
+    """Standard normal CDF, vectorised (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7)."""
+    z = np.asarray(x, dtype=np.float64) / math.sqrt(2.0)
+    a = np.abs(z)
+    t = 1.0 / (1.0 + _P * a)
+    poly = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))
+    erf_abs = 1.0 - poly * np.exp(-a * a)
+    erf = np.where(z >= 0, erf_abs, -erf_abs)
+    result: FloatArray = 0.5 * (1.0 + erf)
+    return result
+
+
+def probability_above(mean: FloatArray, sd: FloatArray, threshold: float) -> FloatArray:
+    """P(X > threshold) for X ~ Normal(mean, sd²); sd 0 gives 0 or 1."""
+    safe = np.where(sd > 0, sd, 1.0)
+    p = normal_cdf((mean - threshold) / safe)
+    return np.where(sd > 0, p, (mean > threshold).astype(np.float64))
+
+
+def probability_scalar(mean: float, sd: float, operator: str, threshold: float) -> float:
+    """P(X op threshold) for X ~ Normal(mean, sd²), one value (math.erfc)."""
+    if operator in (">", ">="):
+        sign = 1.0
+    elif operator in ("<", "<="):
+        sign = -1.0
+    else:
+        raise ValueError(f"operator '{operator}' has no probability (use >, >=, < or <=)")
+    if sd <= 0:
+        return 1.0 if sign * (mean - threshold) > 0 else 0.0
+    return 0.5 * math.erfc(-sign * (mean - threshold) / (sd * math.sqrt(2.0)))
+
+
+def probability(mean: FloatArray, sd: FloatArray, operator: str, threshold: float) -> FloatArray:
+    if operator in (">", ">="):
+        return probability_above(mean, sd, threshold)
+    if operator in ("<", "<="):
+        return 1.0 - probability_above(mean, sd, threshold)
+    raise ValueError(f"operator '{operator}' has no probability (use >, >=, < or <=)")
+
+
+@dataclass(frozen=True, slots=True)
+class Shrinkage:
+    """Posterior of an individual's rate from an observed on-treatment change."""
+
+    rate_percent_per_month: float
+    rate_variance: float
+    weight: float
+    expected_percent: float
+    observed_percent: float
+
+
+def shrink(
+    observed_percent: float,
+    expected_percent: float,
+    months: float,
+    spread: ResponseSpread,
+    precision_percent: float,
+) -> Shrinkage:
+    """Gaussian update of the individual rate u from one observed change over *months*.
+
+    Prior u ~ N(0, (σ/t_ref)²); observed deviation d = observed − expected = u·m + ε,
+    ε ~ N(0, p²(1 + (1 + observed/100)²)) (two scans). Weight w = v_b / (v_b + v_ε) with
+    v_b = (σ·m/t_ref)²; posterior mean of u = w·d/m, variance (1 − w)·(σ/t_ref)².
+    """
+    prior_rate_var = (spread.sd_percent / spread.reference_month) ** 2
+    v_b = prior_rate_var * months * months
+    v_e = precision_percent**2 * (1.0 + (1.0 + observed_percent / 100.0) ** 2)
+    weight = v_b / (v_b + v_e) if v_b + v_e > 0 else 0.0
+    deviation = observed_percent - expected_percent
+    rate = weight * deviation / months if months > 0 else 0.0
+    return Shrinkage(
+        rate_percent_per_month=rate,
+        rate_variance=(1.0 - weight) * prior_rate_var,
+        weight=weight,
+        expected_percent=expected_percent,
+        observed_percent=observed_percent,
+    )

@@ -1,0 +1,502 @@
+"""Projection mechanics: regimen parsing, curves, arithmetic, shrinkage, ranking, batch, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from osteotarget.cli import main
+from osteotarget.densitometry import reference_for, t_units_per_percent
+from osteotarget.knowledge import knowledge
+from osteotarget.model import parse_patient
+from osteotarget.model.assessment import (
+    Densitometry,
+    RegimenStep,
+    SitePoint,
+    SiteTrend,
+    Target,
+)
+from osteotarget.projection import (
+    Baseline,
+    Observed,
+    RegimenError,
+    TargetSpec,
+    forecast_options,
+    forecast_site,
+    parse_regimen,
+    project,
+    rank_many,
+    rank_order,
+    rank_regimens,
+    site_path,
+)
+from osteotarget.projection.response import (
+    PROJECTED_SITES,
+    Point,
+    ProjectedSite,
+    fresh_curve,
+    interpolate,
+    step_curve,
+)
+from osteotarget.projection.uncertainty import normal_cdf, response_spread, shrink
+
+TH: ProjectedSite = "total_hip"
+
+
+def th(t: float) -> list[Baseline]:
+    return [Baseline.from_t_score(TH, t)]
+
+
+# --- regimen parsing ---------------------------------------------------------------------
+
+
+def test_parse_regimen_with_open_ended_last_step() -> None:
+    assert parse_regimen("romosozumab:12, denosumab") == (
+        ("romosozumab", 12),
+        ("denosumab", None),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "not a regimen"),
+        ("aspirin:12", "unknown drug 'aspirin'"),
+        ("denosumab:x", "not a whole number"),
+        ("denosumab:0", "must be positive"),
+        ("denosumab,alendronate:12", "only the last step"),
+        ("denosumab:12,,", "not a regimen"),
+    ],
+)
+def test_parse_regimen_refuses_bad_text(text: str, fragment: str) -> None:
+    with pytest.raises(RegimenError, match=fragment):
+        parse_regimen(text)
+
+
+# --- curves ------------------------------------------------------------------------------
+
+
+def _pt(month: float, value: float) -> Point:
+    return Point(month, value, "p", "c", "verified")
+
+
+def test_interpolate_passes_through_points_and_plateaus() -> None:
+    curve = interpolate([_pt(12, 3.0), _pt(24, 4.0)], 48, None)
+    assert curve[0] == 0.0
+    assert curve[6] == pytest.approx(1.5)
+    assert curve[12] == pytest.approx(3.0)
+    assert curve[18] == pytest.approx(3.5)
+    assert curve[24] == curve[48] == pytest.approx(4.0)
+
+
+def test_interpolate_follows_shape_between_and_after_points() -> None:
+    shape = interpolate([_pt(12, 4.0), _pt(24, 5.0), _pt(48, 7.0)], 60, None)
+    curve = interpolate([_pt(24, 2.5)], 60, shape)
+    # Front-loaded like the shape: at 12 months 4/5 of the way to the 24-month value.
+    assert curve[12] == pytest.approx(2.0)
+    # After its last point it follows the shape's multiplicative increments.
+    assert curve[48] == pytest.approx((1.025 * 1.07 / 1.05 - 1) * 100)
+    assert curve[60] == pytest.approx(curve[48])
+
+
+def test_every_drug_with_data_has_a_curve_starting_at_zero() -> None:
+    for drug in ("alendronate", "denosumab", "romosozumab", "teriparatide", "abaloparatide"):
+        for site in PROJECTED_SITES:
+            curve = fresh_curve(drug, site)
+            assert curve is not None, (drug, site)
+            assert curve.percent[0] == 0.0
+            assert curve.provenance.cites
+
+
+def test_site_without_data_borrows_class_fallback_and_is_marked_unverified() -> None:
+    curve = fresh_curve("risedronate", TH)
+    alendronate = fresh_curve("alendronate", TH)
+    assert curve is not None and alendronate is not None
+    np.testing.assert_allclose(curve.percent, alendronate.percent)
+    assert curve.provenance.unverified
+    assert any("class assumption" in a for a in curve.provenance.assumptions)
+
+
+def test_drug_without_any_data_is_not_projected() -> None:
+    assert fresh_curve("bazedoxifene", TH) is None
+    result = project(th(-3.0), parse_regimen("raloxifene"), [TargetSpec(-2.5)], 36)
+    assert result.probability_of_target is None
+    assert result.sites[0].note
+
+
+def test_switch_curve_is_used_only_after_its_prior_drug() -> None:
+    fresh = step_curve("romosozumab", None, TH)
+    after_bp = step_curve("romosozumab", "alendronate", TH)
+    assert fresh is not None and after_bp is not None
+    assert after_bp.percent[12] < fresh.percent[12]
+    same = step_curve("romosozumab", "raloxifene", TH)
+    assert same is not None
+    np.testing.assert_allclose(same.percent, fresh.percent)
+
+
+# --- T-score arithmetic ------------------------------------------------------------------
+
+
+def test_percent_change_applies_to_bmd_then_converts_with_reference_sd() -> None:
+    """data.md §3 (D): ΔT = BMD₀ × %Δ / (100 × SD_ref); fewer T-units at low BMD."""
+    low, high = Baseline.from_t_score(TH, -3.5), Baseline.from_t_score(TH, -1.0)
+    regimen = parse_regimen("denosumab")
+    for base in (low, high):
+        forecast = forecast_site(base, regimen, None, 36)
+        assert forecast is not None
+        per = t_units_per_percent(TH, base.bmd)
+        assert per is not None
+        gain = forecast.mean_t[12] - base.t_score
+        assert gain == pytest.approx(per * forecast.mean_percent[12])
+    f_low = forecast_site(low, regimen, None, 36)
+    f_high = forecast_site(high, regimen, None, 36)
+    assert f_low is not None and f_high is not None
+    assert f_low.mean_t[36] - low.t_score < f_high.mean_t[36] - high.t_score
+
+
+def test_baseline_from_t_score_uses_the_reference() -> None:
+    ref = reference_for(TH)
+    assert ref is not None
+    assert Baseline.from_t_score(TH, -2.0).bmd == pytest.approx(ref.mean - 2.0 * ref.sd)
+
+
+def test_spine_uses_configurable_unverified_reference() -> None:
+    result = project(
+        [Baseline.from_t_score("lumbar_spine", -3.0)],
+        parse_regimen("denosumab"),
+        [TargetSpec(-2.5)],
+        36,
+    )
+    assert result.probability_of_target is not None
+    assert any("lumbar_spine_reference" in path for path in result.unverified)
+
+
+# --- uncertainty -------------------------------------------------------------------------
+
+
+def test_normal_cdf_matches_statistics() -> None:
+    xs = np.linspace(-6, 6, 121)
+    expected = np.array([NormalDist().cdf(float(x)) for x in xs])
+    np.testing.assert_allclose(normal_cdf(xs), expected, atol=2e-7)
+
+
+def test_band_widens_with_time_and_includes_scan_precision() -> None:
+    forecast = forecast_site(th(-3.0)[0], parse_regimen("denosumab"), None, 60)
+    assert forecast is not None
+    assert np.all(np.diff(forecast.sd_t[1:]) > 0)
+    # At month 0 only the two scans' precision error remains.
+    p = forecast.baseline.precision_percent
+    assert forecast.sd_percent[0] == pytest.approx(p * np.sqrt(2))
+
+
+def test_shrinkage_weight_and_direction() -> None:
+    spread = response_spread(TH)
+    same = shrink(3.0, 3.0, 12, spread, 1.8)
+    assert same.rate_percent_per_month == 0.0
+    better = shrink(6.0, 3.0, 12, spread, 1.8)
+    assert 0 < better.weight < 1
+    assert 0 < better.rate_percent_per_month < 3.0 / 12
+    longer = shrink(6.0, 3.0, 36, spread, 1.8)
+    assert longer.weight > better.weight
+    precise = shrink(6.0, 3.0, 12, spread, 0.5)
+    assert precise.weight > better.weight
+
+
+def test_observed_response_moves_the_forecast_towards_the_patient() -> None:
+    """A patient gaining more than the population mean on denosumab is forecast higher."""
+    base = th(-3.0)[0]
+    regimen = parse_regimen("denosumab")
+    curve = step_curve("denosumab", None, TH)
+    assert curve is not None
+    expected_12 = float(curve.percent[12])
+    plain = forecast_site(base, regimen, None, 24, elapsed=12)
+    good = forecast_site(base, regimen, None, 24, 12, Observed(12, expected_12 + 4.0))
+    poor = forecast_site(base, regimen, None, 24, 12, Observed(12, expected_12 - 4.0))
+    average = forecast_site(base, regimen, None, 24, 12, Observed(12, expected_12))
+    assert good is not None and poor is not None and average is not None and plain is not None
+    assert poor.mean_t[24] < average.mean_t[24] < good.mean_t[24]
+    assert good.shrinkage is not None and 0 < good.shrinkage.weight < 1
+    # Shrunk: the forecast moves less than the observed excess.
+    assert good.mean_percent[0] - average.mean_percent[0] < 4.0
+
+
+# --- ranking -----------------------------------------------------------------------------
+
+
+def test_rank_order_prefers_probability_then_steps_then_burden() -> None:
+    targets = [TargetSpec(-2.5)]
+    base = th(-3.0)
+    ranked = rank_regimens(
+        base,
+        [parse_regimen("alendronate"), parse_regimen("romosozumab:12,denosumab")],
+        targets,
+        36,
+    )
+    assert ranked[0].regimen[0][0] == "romosozumab"
+    # Certain success for every option → ties broken by fewer steps then lower burden.
+    easy = [TargetSpec(-6.0)]
+    options = [
+        project(base, parse_regimen("romosozumab:12,denosumab"), easy, 36),
+        project(base, parse_regimen("denosumab"), easy, 36),
+        project(base, parse_regimen("alendronate"), easy, 36),
+    ]
+    order = rank_order(options)
+    assert [options[i].regimen[0][0] for i in order] == [
+        "alendronate",
+        "denosumab",
+        "romosozumab",
+    ]
+
+
+def test_unprojectable_regimens_rank_last() -> None:
+    options = [
+        project(th(-3.0), parse_regimen("raloxifene"), [TargetSpec(-2.5)], 36),
+        project(th(-3.0), parse_regimen("alendronate"), [TargetSpec(-2.5)], 36),
+    ]
+    assert rank_order(options) == [1, 0]
+
+
+def test_batch_matches_single_patient_api() -> None:
+    regimens = [
+        parse_regimen("alendronate"),
+        parse_regimen("denosumab"),
+        parse_regimen("romosozumab:12,denosumab"),
+        parse_regimen("raloxifene"),
+    ]
+    t = np.array([-3.5, -3.0, -2.7, -2.0])
+    batch = rank_many({TH: t}, regimens, -2.5, 36)
+    for i, t0 in enumerate(t):
+        for j, regimen in enumerate(regimens):
+            single = project(th(float(t0)), regimen, [TargetSpec(-2.5)], 36)
+            if single.probability_of_target is None:
+                assert np.isnan(batch.probability[i, j])
+            else:
+                assert batch.probability[i, j] == pytest.approx(
+                    single.probability_of_target, abs=1e-6
+                )
+        singles = [project(th(float(t0)), r, [TargetSpec(-2.5)], 36) for r in regimens]
+        assert batch.best[i] == rank_order(singles)[0]
+
+
+def test_all_sites_probability_is_product_of_site_probabilities() -> None:
+    baselines = [Baseline.from_t_score(TH, -2.8), Baseline.from_t_score("femoral_neck", -2.9)]
+    result = project(baselines, parse_regimen("denosumab"), [TargetSpec(-2.5)], 36)
+    per_site = [s.probability for s in result.sites]
+    assert all(p is not None for p in per_site)
+    assert result.probability_of_target == pytest.approx(per_site[0] * per_site[1])  # type: ignore[operator]
+
+
+# --- engine seam -------------------------------------------------------------------------
+
+
+def _densitometry(points: list[tuple[date, float, float]]) -> Densitometry:
+    return Densitometry(
+        sites=[
+            SiteTrend(
+                site="total_hip",
+                points=[
+                    SitePoint(date=d, site="total_hip", manufacturer="hologic", bmd=b, t_score=t)
+                    for d, b, t in points
+                ],
+            )
+        ]
+    )
+
+
+def _patient(therapies: list[dict[str, object]]) -> object:
+    return parse_patient(
+        {
+            "id": "p1",
+            "sex": "female",
+            "birth_date": "1950-01-01",
+            "therapies": therapies,
+        }
+    )
+
+
+def test_forecast_options_one_option_per_regimen_in_order() -> None:
+    patient = _patient([])
+    dens = _densitometry([(date(2026, 1, 10), 0.572, -3.0)])
+    regimens = [
+        [RegimenStep(drug="alendronate")],
+        [RegimenStep(drug="romosozumab", months=12), RegimenStep(drug="denosumab")],
+        [RegimenStep(drug="bazedoxifene")],
+    ]
+    target = Target(site="total_hip", metric="t_score", operator=">", value=-2.5, rationale="x")
+    options = forecast_options(patient, date(2026, 2, 1), dens, regimens, [target], 36)  # type: ignore[arg-type]
+    assert [o.regimen for o in options] == regimens
+    assert options[0].probability_of_target is not None
+    assert options[1].probability_of_target is not None
+    assert options[1].probability_of_target > options[0].probability_of_target
+    assert options[2].probability_of_target is None
+    months = sorted({p.month for p in options[0].projected_t_scores})
+    assert months == [12, 24, 36]
+    for option in options[:2]:
+        assert option.basis == "projection" and option.citations
+        for p in option.projected_t_scores:
+            assert p.low is not None and p.high is not None and p.low < p.t_score < p.high
+    cites = set(knowledge().citations)
+    assert all(c in cites for o in options for c in o.citations)
+
+
+def test_forecast_options_uses_prior_therapy_and_on_treatment_update() -> None:
+    dens = _densitometry([(date(2024, 1, 5), 0.572, -3.0), (date(2025, 1, 20), 0.610, -2.7)])
+    on_dmab = _patient([{"drug": "denosumab", "start": "2024-01-10", "end": None}])
+    regimen = [[RegimenStep(drug="denosumab")], [RegimenStep(drug="romosozumab", months=12)]]
+    target = Target(metric="t_score", operator=">", value=-2.5, rationale="x")
+    options = forecast_options(on_dmab, date(2025, 2, 1), dens, regimen, [target], 24)  # type: ignore[arg-type]
+    # Continuing denosumab: month-0-based path from the course-start scan with the update;
+    # romosozumab after denosumab gains little (Cosman 2022).
+    assert all(o.probability_of_target is not None for o in options)
+    naive = _patient([])
+    fresh = forecast_options(naive, date(2025, 2, 1), dens, regimen, [target], 24)  # type: ignore[arg-type]
+    romo_after = options[1].projected_t_scores[0].t_score
+    romo_fresh = fresh[1].projected_t_scores[0].t_score
+    assert romo_after < romo_fresh
+
+
+def test_forecast_options_without_scans_has_no_probability() -> None:
+    options = forecast_options(
+        _patient([]),  # type: ignore[arg-type]
+        date(2026, 1, 1),
+        Densitometry(sites=[]),
+        [[RegimenStep(drug="denosumab")]],
+        [Target(metric="t_score", operator=">", value=-2.5, rationale="x")],
+        36,
+    )
+    assert options[0].probability_of_target is None
+
+
+# --- paths -------------------------------------------------------------------------------
+
+
+def test_site_path_refuses_horizon_beyond_grid() -> None:
+    with pytest.raises(ValueError, match="horizon"):
+        site_path(TH, parse_regimen("denosumab"), None, 10_000)
+
+
+def test_continuing_course_does_not_restart_the_curve() -> None:
+    fresh = site_path(TH, parse_regimen("alendronate"), None, 12)
+    later = site_path(TH, parse_regimen("alendronate"), None, 12, elapsed=48)
+    assert fresh is not None and later is not None
+    assert later.multiplier[12] < fresh.multiplier[12]
+
+
+# --- CLI ---------------------------------------------------------------------------------
+
+BASE = ["project", "--sex", "female", "--age", "70", "--site", "total_hip"]
+
+
+def test_cli_json_has_probability_and_expected_t_scores(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [*BASE, "--t-score", "-3.0", "--regimen", "romosozumab:12,denosumab:24", "--format", "json"]
+    )
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert 0.0 <= doc["probability_of_target"] <= 1.0
+    assert set(doc["expected_t_scores"]) == {"12", "24", "36"}
+    assert doc["fracture_risk_reduction"] and doc["citations"]
+
+
+def test_cli_text_with_bmd_prior_and_several_sites(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            *BASE,
+            "--site",
+            "lumbar_spine",
+            "--t-score",
+            "-2.8",
+            "--t-score",
+            "-3.2",
+            "--regimen",
+            "romosozumab:12,denosumab",
+            "--prior",
+            "alendronate:60",
+            "--months",
+            "48",
+            "--target",
+            "-2.0",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Probability of reaching the target" in out and "month  48" in out
+    assert "romosozumab after" in out
+    assert main([*BASE, "--bmd", "0.60", "--regimen", "denosumab"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--t-score", "-9", "--regimen", "denosumab"], "--t-score"),
+        (["--t-score", "-3", "--regimen", "aspirin"], "--regimen"),
+        (["--t-score", "-3", "--regimen", "denosumab", "--months", "0"], "--months"),
+        (["--t-score", "-3", "--regimen", "denosumab", "--prior", "x:1"], "--prior"),
+        (["--t-score", "-3", "--t-score", "-2", "--regimen", "denosumab"], "--t-score"),
+        (["--regimen", "denosumab"], "--t-score"),
+        (["--bmd", "5", "--regimen", "denosumab"], "--bmd"),
+        (["--t-score", "-3", "--regimen", "denosumab", "--target", "nan"], "--target"),
+    ],
+)
+def test_cli_bad_input_exits_2_naming_the_argument(
+    extra: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*BASE, *extra]) == 2
+    err = capsys.readouterr().err
+    assert named in err and "Traceback" not in err
+
+
+def test_cli_bad_age_exits_2() -> None:
+    assert main(["project", "--sex", "female", "--age", "-1", "--site", "total_hip",
+                 "--t-score", "-3", "--regimen", "denosumab"]) == 2  # fmt: skip
+    with pytest.raises(SystemExit) as exc:
+        main(["project", "--sex", "female", "--age", "old", "--site", "total_hip",
+              "--regimen", "denosumab"])  # fmt: skip
+    assert exc.value.code == 2
+
+
+def test_forecast_options_computes_t_from_reference_scanner_bmd() -> None:
+    dens = Densitometry(
+        sites=[
+            SiteTrend(
+                site="total_hip",
+                points=[
+                    SitePoint(
+                        date=date(2026, 1, 5), site="total_hip", manufacturer="hologic", bmd=0.57
+                    )
+                ],
+            )
+        ]
+    )
+    target = Target(metric="t_score", operator=">", value=-2.5, rationale="x")
+    options = forecast_options(
+        _patient([]),  # type: ignore[arg-type]
+        date(2026, 2, 1),
+        dens,
+        [[RegimenStep(drug="denosumab")]],
+        [target],
+        24,
+    )
+    assert options[0].probability_of_target is not None
+    ref = reference_for(TH)
+    assert ref is not None
+    first = options[0].projected_t_scores[0]
+    assert first.t_score > (0.57 - ref.mean) / ref.sd
+
+
+def test_every_drug_has_a_response_entry_and_a_burden_rank() -> None:
+    from osteotarget.model.codes import DRUGS
+    from osteotarget.projection.response import drug_infos
+
+    kb = knowledge()
+    burden = kb.table("responses.policy.burden")
+    infos = drug_infos()
+    for drug in DRUGS:
+        assert drug in infos
+        assert drug in burden
+    assert burden["alendronate"] < burden["zoledronate"] < burden["denosumab"]
+    assert burden["denosumab"] < burden["romosozumab"] == burden["teriparatide"]
