@@ -132,7 +132,28 @@ def test_cross_manufacturer_change_is_compared_on_sbmd_and_flagged() -> None:
     assert hip.since_baseline.compared_on == "sbmd"
     # Hologic 0.610 → 620.9 mg/cm²; Lunar 0.660 → 615.1 mg/cm²: a small loss, not a gain
     assert hip.since_baseline.percent == pytest.approx(-0.93, abs=0.05)
+    # sBMD carries its own ≈3.5% individual error (Hui 1997): never judged against an LSC
+    assert hip.since_baseline.exceeds_lsc is None
+    assert hip.since_baseline.direction == "unknown"
     assert "device_changed" in {f.code for f in dens.findings}
+    assert "hui1997" in dens.citations
+
+
+def test_cross_manufacturer_spine_change_cites_genant() -> None:
+    """Spine sBMD follows Genant 1994, not Hui 1997."""
+    record = example("alendronate-inadequate-response")
+    record["dxa"][1]["device"] = {"manufacturer": "ge_lunar", "model": "Prodigy"}
+    dens = assess_densitometry(parse_patient(record), AS_OF)
+    spine = next(f for f in dens.findings if f.site == "lumbar_spine")
+    assert "genant1994" in spine.citations and "hui1997" not in spine.citations
+
+
+def test_a_site_without_precision_says_so() -> None:
+    record = example("naive-high-risk")
+    record["dxa"][0]["measurements"].append({"site": "one_third_radius", "t_score": -2.0})
+    dens = assess_densitometry(parse_patient(record), AS_OF)
+    radius = next(s for s in dens.sites if s.site == "one_third_radius")
+    assert radius.lsc_source == "none" and radius.lsc_percent is None
 
 
 # --- Precision and least significant change (ISCD; Glüer 1995) ---------------------------

@@ -57,6 +57,9 @@ def test_table_level_citation_covers_bare_numbers(tmp_path: Path) -> None:
         ('cite = "k1"\nx = 1\n', "only one of cite/evidence"),
         ('rule = { citations = ["ghost"] }\n', "ghost"),
         ("x = [\n", "not valid TOML"),
+        ('cite = ["k1"]\nevidence = "verified"\nx = 1\n', "one citation key"),
+        ('[t]\ncite = "k1"\nevidence = "bogus"\n', "evidence tag 'bogus'"),
+        ("rule = { citations = [true] }\n", "non-key"),
     ],
 )
 def test_loader_refuses_unprovenanced_numbers(tmp_path: Path, body: str, message: str) -> None:
@@ -67,6 +70,11 @@ def test_loader_refuses_unprovenanced_numbers(tmp_path: Path, body: str, message
 def test_citation_needs_a_locator(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="doi, pmid or url"):
         _kb(tmp_path, "", '[k1]\nauthors = "A"\ntitle = "T"\nyear = 2020\n')
+
+
+def test_citation_year_must_be_a_number(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="year must be a whole number"):
+        _kb(tmp_path, "", '[k1]\nauthors = "A"\ntitle = "T"\nyear = "2020"\ndoi = "x"\n')
 
 
 def test_version_changes_with_content(tmp_path: Path) -> None:

@@ -183,3 +183,58 @@ def test_schema_command_publishes_the_record_schema(capsys: pytest.CaptureFixtur
     schema = json.loads(capsys.readouterr().out)
     assert {"id", "sex", "birth_date"} <= set(schema["required"])
     assert "DxaVisit" in schema["$defs"]
+
+
+def test_errors_name_the_input_position_even_when_lists_are_out_of_order() -> None:
+    record = copy.deepcopy(BASE)
+    record["fractures"] = [
+        {"date": "2023-05-01", "site": "rib"},
+        {"date": "2019-05-01", "site": "vertebral"},
+    ]
+    patient = parse_patient(record)
+    assert [f.date.year for f in patient.fractures] == [2019, 2023]
+    with pytest.raises(RecordError) as info:
+        check_as_of(patient, date(2023, 1, 1))
+    late_fractures = [p.field for p in info.value.problems if p.field.startswith("fractures")]
+    assert late_fractures == ["fractures[0].date"]  # the 2023 one, given first
+    record["fractures"][0]["date"] = "1940-01-01"  # before birth, given first
+    error = refused(record)
+    assert "fractures[0].date 1940-01-01 is before birth_date" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["dxa", 0, "measurements", 0, "bmd"], True),
+        (["dxa", 0, "measurements", 0, "bmd"], "0.6"),
+        (["dxa", 0, "measurements", 0, "t_score"], float("nan")),
+        (["labs", 0, "value"], float("inf")),
+        (["labs", 0, "value"], -1.0),
+        (["risk_factors", "glucocorticoids", "prednisolone_mg_per_day"], float("inf")),
+        (["risk_factors", "alcohol_units_per_day"], -2),
+        (["risk_factors", "current_smoker"], "yes"),
+        (["falls", 0, "injurious"], 1),
+    ],
+)
+def test_values_are_never_coerced(path: list[str | int], value: Any) -> None:
+    """A boolean is not a BMD, "yes" is not a boolean, NaN/inf/negatives are refused."""
+    record = (
+        _mutated(path, value)
+        if path[0] != "falls"
+        else _mutated(["falls"], [{"date": "2023-09-02", "injurious": value}])
+    )
+    error = refused(record)
+    assert any(p.field.startswith(str(path[0])) for p in error.problems), error
+
+
+def test_frax_hip_above_mof_is_refused() -> None:
+    """Hip fracture is one of the major osteoporotic fractures, so hip ≤ MOF."""
+    error = refused(_mutated(["frax", 0, "hip"], 25.0))
+    assert "FRAX hip 25% is above FRAX MOF 19%" in str(error)
+
+
+def test_published_schema_carries_the_ranges(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    bmd = schema["$defs"]["Measurement"]["properties"]["bmd"]
+    assert (bmd["minimum"], bmd["maximum"]) == (0.2, 2.0)

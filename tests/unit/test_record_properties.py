@@ -118,12 +118,16 @@ def _corrupt(record: dict[str, Any], choice: int, junk: Any) -> tuple[dict[str, 
         bad["therapies"][0]["end"] = (start - timedelta(days=1)).isoformat()
         bad["therapies"][0]["doses"] = []
         return bad, "therapies[0]"
-    bad["sex"] = f"s{junk}"
-    return bad, "sex"
+    if choice == 5:
+        bad["sex"] = f"s{junk}"
+        return bad, "sex"
+    # never coerced: a boolean, a numeric string, NaN or infinity is not a measurement
+    m["bmd"] = (True, str(junk), math.nan, math.inf)[choice - 6]
+    return bad, "dxa[0].measurements[0].bmd"
 
 
 @settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow])
-@given(records(), st.integers(0, 5), st.floats(2.01, 1e6) | st.floats(-1e6, 0.19))
+@given(records(), st.integers(0, 9), st.floats(2.01, 1e6) | st.floats(-1e6, 0.19))
 def test_corruptions_are_refused_naming_the_field(
     record: dict[str, Any], choice: int, junk: float
 ) -> None:

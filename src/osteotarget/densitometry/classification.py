@@ -21,7 +21,3 @@ def who_category(t_score: float, fragility_fracture: bool = False) -> WhoCategor
 
 def worst(categories: list[WhoCategory]) -> WhoCategory | None:
     return max(categories, key=_ORDER.index) if categories else None
-
-
-def diagnostic_sites() -> tuple[str, ...]:
-    return tuple(str(s) for s in knowledge().get("classification.who.sites"))

@@ -15,14 +15,14 @@ from osteotarget.densitometry.trend import (
     series_by_site,
 )
 from osteotarget.model.assessment import Densitometry, Finding, SiteTrend, WhoCategory
-from osteotarget.model.codes import SITES
+from osteotarget.model.codes import SITES, Site
 from osteotarget.model.record import Patient
 
 
 def assess_densitometry(
     patient: Patient,
     as_of: date,
-    precision: Mapping[str, Precision] | None = None,
+    precision: Mapping[Site, Precision] | None = None,
 ) -> Densitometry:
     """Trend, LSC and WHO classification of every DXA site up to *as_of*.
 
@@ -50,7 +50,7 @@ def assess_densitometry(
         chosen = primary_series(series, site)
         if not chosen:
             continue
-        prec = precision_for(site, precision)  # type: ignore[arg-type]
+        prec = precision_for(site, precision)
         since_baseline = since_previous = None
         if len(chosen) >= 2:
             since_baseline, f1 = change_between(chosen[0], chosen[-1], prec)
@@ -71,8 +71,9 @@ def assess_densitometry(
                     if latest.t_score is not None
                     else None
                 ),
-                lsc_source=prec.source if prec else "iscd_minimum_default",
+                lsc_source=prec.source if prec else "none",
                 lsc_percent=prec.lsc_percent() if prec else None,
+                precision_percent=prec.percent_cv if prec else None,
             )
         )
         if any(p.t_score_source == "reported" and p.t_score_computed is None for _, p in chosen):
@@ -100,8 +101,7 @@ def assess_densitometry(
             lowest_t, lowest_site = min(candidates)
             overall = worst([who_category(t, fragility_fracture) for t, _ in candidates])
     citations = ["watts2013", "iscd_precision", "kanis1994"]
-    if any(f.code == "device_changed" for f in findings):
-        citations.append("hui1997")
+    citations += [c for f in findings for c in f.citations if c not in citations]
     return Densitometry(
         sites=trends,
         classification=overall,

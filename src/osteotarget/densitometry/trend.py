@@ -13,7 +13,7 @@ from typing import Literal
 
 from osteotarget.densitometry.precision import Precision, default_precision
 from osteotarget.densitometry.reference import t_score_from_bmd, t_score_tolerance
-from osteotarget.densitometry.standardise import sbmd_mg_cm2
+from osteotarget.densitometry.standardise import sbmd_mg_cm2, standardisation_citation
 from osteotarget.model.assessment import Change, Finding, SitePoint, TScoreSource
 from osteotarget.model.codes import Site
 from osteotarget.model.record import DxaVisit, Measurement
@@ -124,15 +124,16 @@ def change_between(
                 f"{v1.device.manufacturer} {v1.device.model or ''}); compared on {how}. "
                 "The LSC of one scanner does not carry to another: treat the change with caution."
             ),
-            citations=["iscd_precision"] + (["hui1997"] if compared_on == "sbmd" else []),
+            citations=["iscd_precision", *_standardisation_cites(p1.site, compared_on)],
         )
     lsc_percent = precision.lsc_percent() if precision else None
     lsc_g = precision.lsc_g_cm2(p0.bmd) if precision and compared_on == "bmd" else None
+    # Only a same-manufacturer BMD change can be judged against an LSC: sBMD carries an
+    # individual conversion error of its own (≈3.5%, Hui 1997), so a cross-manufacturer
+    # change is reported but never called significant.
     exceeds: bool | None = None
     if compared_on == "bmd" and bmd_delta is not None and lsc_g is not None:
         exceeds = abs(bmd_delta) >= lsc_g
-    elif compared_on == "sbmd" and percent is not None and lsc_percent is not None:
-        exceeds = abs(percent) >= lsc_percent
     sign = bmd_delta if bmd_delta is not None else (percent if percent is not None else t_units)
     direction: Literal["gain", "loss", "stable", "unknown"]
     if exceeds is None or sign is None:
@@ -157,6 +158,11 @@ def change_between(
         annualised_t_units=t_units / years if t_units is not None and years > 0 else None,
     )
     return change, finding
+
+
+def _standardisation_cites(site: Site, compared_on: str) -> list[str]:
+    cite = standardisation_citation(site) if compared_on == "sbmd" else None
+    return [cite] if cite else []
 
 
 def precision_for(site: Site, overrides: Mapping[Site, Precision] | None) -> Precision | None:

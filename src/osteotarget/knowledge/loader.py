@@ -122,6 +122,12 @@ def _walk(
     evidence = node.get("evidence")
     if (cite is None) != (evidence is None):
         raise KnowledgeError(f"{source}: '{path}' declares only one of cite/evidence")
+    if cite is not None and not isinstance(cite, str):
+        raise KnowledgeError(f"{source}: '{path}' cite must be one citation key (a string)")
+    if evidence is not None and evidence not in EVIDENCE_TAGS:
+        raise KnowledgeError(
+            f"{source}: '{path}' evidence tag '{evidence}' is not one of {', '.join(EVIDENCE_TAGS)}"
+        )
     here = (str(cite), str(evidence)) if cite is not None else inherited
     if "value" in node and _is_number(node["value"]):
         if cite is None:
@@ -170,6 +176,8 @@ def _parse_citations(raw: Mapping[str, Any]) -> dict[str, Citation]:
         missing = [f for f in _CITATION_FIELDS_REQUIRED if not entry.get(f)]
         if missing:
             raise KnowledgeError(f"citations.toml: '{key}' lacks {', '.join(missing)}")
+        if not isinstance(entry["year"], int) or isinstance(entry["year"], bool):
+            raise KnowledgeError(f"citations.toml: '{key}' year must be a whole number")
         if not any(entry.get(f) for f in _CITATION_LOCATORS):
             raise KnowledgeError(f"citations.toml: '{key}' needs a doi, pmid or url")
         unknown = set(entry) - {
@@ -192,7 +200,10 @@ def _cites_in(node: Any) -> Iterator[str]:
             if key == "cite" and isinstance(value, str):
                 yield value
             elif key == "citations" and isinstance(value, list):
-                yield from (str(v) for v in value)
+                for v in value:
+                    if not isinstance(v, str):
+                        raise KnowledgeError(f"citations list holds a non-key {v!r}")
+                    yield v
             else:
                 yield from _cites_in(value)
     elif isinstance(node, list):
@@ -235,11 +246,8 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
     if not citations:
         raise KnowledgeError(f"{base}: citations.toml is missing or empty")
     for quantity in quantities.values():
-        if quantity.evidence not in EVIDENCE_TAGS:
-            raise KnowledgeError(
-                f"'{quantity.path}': evidence tag '{quantity.evidence}' is not one of "
-                f"{', '.join(EVIDENCE_TAGS)}"
-            )
+        if quantity.cite not in citations:
+            raise KnowledgeError(f"'{quantity.path}': citation key '{quantity.cite}' is unknown")
     for ref in _cites_in(data):
         if ref not in citations:
             raise KnowledgeError(f"citation key '{ref}' is used but not in citations.toml")

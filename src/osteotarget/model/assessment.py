@@ -114,8 +114,9 @@ class SiteTrend(Out):
     since_baseline: Change | None = None
     since_previous: Change | None = None
     classification: WhoCategory | None = None
-    lsc_source: Literal["facility", "iscd_minimum_default"] = "iscd_minimum_default"
+    lsc_source: Literal["facility", "iscd_minimum_default", "none"] = "iscd_minimum_default"
     lsc_percent: float | None = None
+    precision_percent: float | None = None
 
 
 class Densitometry(Out):

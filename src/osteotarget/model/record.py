@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    field_validator,
+    model_validator,
+)
 
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import (
@@ -28,34 +36,48 @@ from osteotarget.model.codes import (
 )
 
 
-def _limits(name: str) -> tuple[float, float]:
+def limits(name: str) -> tuple[float, float]:
     table = knowledge().table(f"record_limits.{name}")
     return float(table["min"]), float(table["max"])
 
 
-def _check_range(name: str, field: str, value: float | None) -> float | None:
+def check_range(name: str, field: str, value: float | None) -> float | None:
     if value is None:
         return None
-    low, high = _limits(name)
+    low, high = limits(name)
     if not low <= value <= high:
         raise ValueError(f"{field} {value} is outside {low:g}–{high:g}")
     return value
 
 
+def _range_schema(name: str) -> dict[str, Any]:
+    """JSON Schema bounds for a limited field, so the published schema carries the ranges."""
+    low, high = limits(name)
+    return {"minimum": low, "maximum": high}
+
+
+# Numbers and booleans are taken as given, never coerced: "0.6" or true is not a BMD,
+# "yes" is not a boolean; NaN and infinities are refused everywhere.
+Number = Annotated[float, Strict()]
+Flag = Annotated[bool, Strict()]
+
+
 class Record(BaseModel):
     """Base of every record part: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class Menopause(Record):
     status: MenopauseStatus
-    age: float | None = None
+    age: Number | None = Field(default=None, json_schema_extra=_range_schema("menopause_age"))
 
     @field_validator("age")
     @classmethod
     def _age(cls, value: float | None) -> float | None:
-        return _check_range("menopause_age", "menopause age", value)
+        return check_range("menopause_age", "menopause age", value)
 
 
 class Device(Record):
@@ -71,24 +93,26 @@ class Measurement(Record):
     site: Site
     side: Side | None = None
     region: str | None = None
-    bmd: float | None = Field(default=None, description="g/cm²")
-    t_score: float | None = None
-    z_score: float | None = None
+    bmd: Number | None = Field(
+        default=None, description="g/cm²", json_schema_extra=_range_schema("bmd_g_cm2")
+    )
+    t_score: Number | None = Field(default=None, json_schema_extra=_range_schema("t_score"))
+    z_score: Number | None = Field(default=None, json_schema_extra=_range_schema("z_score"))
 
     @field_validator("bmd")
     @classmethod
     def _bmd(cls, value: float | None) -> float | None:
-        return _check_range("bmd_g_cm2", "BMD (g/cm²)", value)
+        return check_range("bmd_g_cm2", "BMD (g/cm²)", value)
 
     @field_validator("t_score")
     @classmethod
     def _t(cls, value: float | None) -> float | None:
-        return _check_range("t_score", "T-score", value)
+        return check_range("t_score", "T-score", value)
 
     @field_validator("z_score")
     @classmethod
     def _z(cls, value: float | None) -> float | None:
-        return _check_range("z_score", "Z-score", value)
+        return check_range("z_score", "Z-score", value)
 
     @model_validator(mode="after")
     def _bmd_or_t(self) -> Measurement:
@@ -98,8 +122,8 @@ class Measurement(Record):
 
 
 class VertebralFractureAssessment(Record):
-    vertebral_fractures: Annotated[int, Field(ge=0)]
-    grade: int | None = None
+    vertebral_fractures: Annotated[int, Strict(), Field(ge=0)]
+    grade: Annotated[int, Strict()] | None = None
 
 
 class DxaVisit(Record):
@@ -125,43 +149,65 @@ class DxaVisit(Record):
 class Fracture(Record):
     date: date
     site: FractureSite
-    fragility: bool = True
+    fragility: Flag = True
     source: FractureSource = "clinical"
 
 
 class Fall(Record):
     date: date
-    injurious: bool = False
+    injurious: Flag = False
 
 
 class Glucocorticoids(Record):
-    current: bool = False
-    prednisolone_mg_per_day: Annotated[float, Field(ge=0)] | None = None
+    current: Flag = False
+    prednisolone_mg_per_day: Number | None = Field(
+        default=None, json_schema_extra=_range_schema("prednisolone_mg_per_day")
+    )
     start: date | None = None
+
+    @field_validator("prednisolone_mg_per_day")
+    @classmethod
+    def _dose(cls, value: float | None) -> float | None:
+        return check_range("prednisolone_mg_per_day", "prednisolone (mg/day)", value)
 
 
 class RiskFactors(Record):
-    current_smoker: bool | None = None
-    parental_hip_fracture: bool | None = None
-    rheumatoid_arthritis: bool | None = None
-    secondary_osteoporosis: bool | None = None
-    type2_diabetes: bool | None = None
-    type1_diabetes: bool | None = None
-    alcohol_units_per_day: Annotated[float, Field(ge=0)] | None = None
+    current_smoker: Flag | None = None
+    parental_hip_fracture: Flag | None = None
+    rheumatoid_arthritis: Flag | None = None
+    secondary_osteoporosis: Flag | None = None
+    type2_diabetes: Flag | None = None
+    type1_diabetes: Flag | None = None
+    alcohol_units_per_day: Number | None = Field(
+        default=None, json_schema_extra=_range_schema("alcohol_units_per_day")
+    )
+
+    @field_validator("alcohol_units_per_day")
+    @classmethod
+    def _alcohol(cls, value: float | None) -> float | None:
+        return check_range("alcohol_units_per_day", "alcohol (units/day)", value)
+
     glucocorticoids: Glucocorticoids = Glucocorticoids()
 
 
 class Frax(Record):
     date: date
     country: str = Field(min_length=2)
-    with_bmd: bool
-    mof: float
-    hip: float | None = None
+    with_bmd: Flag
+    mof: Number = Field(json_schema_extra=_range_schema("frax_percent"))
+    hip: Number | None = Field(default=None, json_schema_extra=_range_schema("frax_percent"))
 
     @field_validator("mof", "hip")
     @classmethod
     def _percent(cls, value: float | None) -> float | None:
-        return _check_range("frax_percent", "FRAX probability (%)", value)
+        return check_range("frax_percent", "FRAX probability (%)", value)
+
+    @model_validator(mode="after")
+    def _hip_within_mof(self) -> Frax:
+        # Hip fracture is one of the major osteoporotic fractures: hip ≤ MOF by definition.
+        if self.hip is not None and self.hip > self.mof:
+            raise ValueError(f"FRAX hip {self.hip:g}% is above FRAX MOF {self.mof:g}%")
+        return self
 
 
 class TherapyCourse(Record):
@@ -194,7 +240,7 @@ class TherapyCourse(Record):
 class Lab(Record):
     date: date
     test: LabTest
-    value: float
+    value: Number = Field(ge=0)
     unit: str
 
     @model_validator(mode="after")
@@ -227,7 +273,7 @@ class Condition(Record):
 class FunctionScore(Record):
     date: date
     instrument: str = Field(min_length=1)
-    score: float
+    score: Number
     context: FunctionContext = "current"
 
     @model_validator(mode="after")
@@ -260,8 +306,8 @@ class Patient(Record):
     id: str = Field(min_length=1)
     sex: Sex
     birth_date: date
-    height_cm: float | None = None
-    weight_kg: float | None = None
+    height_cm: Number | None = Field(default=None, json_schema_extra=_range_schema("height_cm"))
+    weight_kg: Number | None = Field(default=None, json_schema_extra=_range_schema("weight_kg"))
     menopause: Menopause | None = None
     dxa: list[DxaVisit] = []
     fractures: list[Fracture] = []
@@ -273,15 +319,24 @@ class Patient(Record):
     conditions: list[Condition] = []
     function: list[FunctionScore] = []
 
+    _events: list[tuple[str, date]] = PrivateAttr(default_factory=list)
+
+    def __eq__(self, other: object) -> bool:
+        # Equal records are equal whatever order their lists were given in: the private
+        # input positions kept for error messages do not take part.
+        return isinstance(other, Patient) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
     @field_validator("height_cm")
     @classmethod
     def _height(cls, value: float | None) -> float | None:
-        return _check_range("height_cm", "height (cm)", value)
+        return check_range("height_cm", "height (cm)", value)
 
     @field_validator("weight_kg")
     @classmethod
     def _weight(cls, value: float | None) -> float | None:
-        return _check_range("weight_kg", "weight (kg)", value)
+        return check_range("weight_kg", "weight (kg)", value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Patient:
@@ -294,17 +349,24 @@ class Patient(Record):
                     f"({visit.device.manufacturer} {visit.device.model or ''})".rstrip()
                 )
             seen.add(key)
+        # Dated facts are named by their *input* position, before the lists are sorted.
+        events = self._collect_events()
+        for name, when in events:
+            if when < self.birth_date:
+                raise ValueError(
+                    f"{name} {when.isoformat()} is before birth_date {self.birth_date.isoformat()}"
+                )
         # Keep dated lists in date order so results never depend on input order.
-        # (Sorting happens after field validation, so error paths name the input index.)
         for name, key_of in _ORDER.items():
             object.__setattr__(self, name, sorted(getattr(self, name), key=key_of))
-        for name, when in self.dated_events():
-            if when < self.birth_date:
-                raise ValueError(f"{name} {when.isoformat()} is before birth_date")
+        self._events = events
         return self
 
     def dated_events(self) -> list[tuple[str, date]]:
-        """Every dated fact in the record, named by its field (for the as_of check)."""
+        """Every dated fact, named by its field path in the record as it was given."""
+        return list(self._events)
+
+    def _collect_events(self) -> list[tuple[str, date]]:
         events: list[tuple[str, date]] = []
         for i, v in enumerate(self.dxa):
             events.append((f"dxa[{i}].date", v.date))
