@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from osteotarget.commands._common import iso_date, refuse, usage_error
-from osteotarget.engine import DEFAULT_PROFILE, assess
+from osteotarget.engine import DEFAULT_PROFILE, ProfileComparison, assess, compare_profiles
 from osteotarget.model import RecordError, load_path
 from osteotarget.render.text import render_assessment
 
@@ -24,7 +24,23 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("--profile", default=DEFAULT_PROFILE, help="guideline profile")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--compare-profiles",
+        action="store_true",
+        help="assess under every guideline profile and show where they differ",
+    )
     parser.set_defaults(run=run)
+
+
+def _comparison_text(comparison: ProfileComparison) -> str:
+    lines = [f"Profile comparison — patient {comparison.patient_id}, as of {comparison.as_of}"]
+    for s in comparison.profiles:
+        lines.append(f"  {s.profile}: risk {s.risk_category}; top option {s.top_option or '—'}")
+        lines.append(f"      next: {', '.join(s.next_step) or '—'}")
+        lines.append(f"      targets: {'; '.join(s.targets)}")
+    lines.append("Differences:" if comparison.differences else "No differences.")
+    lines.extend(f"  - {d}" for d in comparison.differences)
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,6 +58,13 @@ def run(args: argparse.Namespace) -> int:
             status = refuse(item)
             continue
         try:
+            if getattr(args, "compare_profiles", False):
+                comparison = compare_profiles(item, as_of)
+                if args.format == "json":
+                    sys.stdout.write(comparison.model_dump_json(indent=2) + "\n")
+                else:
+                    sys.stdout.write(_comparison_text(comparison) + "\n")
+                continue
             result = assess(item, as_of, args.profile)
         except RecordError as exc:
             status = refuse(exc)

@@ -1,35 +1,53 @@
 """The only orchestrator: ``assess(patient, as_of, profile) -> Assessment``.
 
-Pure: no I/O, no clock, no environment. (Placeholder until the engine issue lands: it
-returns the densitometry part and its findings as alerts.)
+Pure: no I/O, no clock, no environment. Guideline profiles are data
+(``knowledge/profiles/*.toml``); :func:`compare_profiles` shows where they differ.
+
+The core packages (risk, targets, therapy, plan) import this package's small foundation
+(``engine.context``, ``engine.dates``, ``engine.profiles``), so the orchestrator itself is
+imported lazily here: importing any core module first never runs into a half-built cycle.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from osteotarget import __version__
-from osteotarget.densitometry import assess_densitometry
-from osteotarget.knowledge import knowledge
-from osteotarget.model import Patient, check_as_of
-from osteotarget.model.assessment import Alert, Assessment
 
 ENGINE_VERSION = __version__
 DEFAULT_PROFILE = "t2t2024"
 
+if TYPE_CHECKING:
+    from osteotarget.engine.assessment import assess, assess_with_profile
+    from osteotarget.engine.compare import ProfileComparison, compare_profiles
+    from osteotarget.engine.profiles import Profile, list_profiles, load_profile
 
-def assess(patient: Patient, as_of: date, profile: str | None = None) -> Assessment:
-    check_as_of(patient, as_of)
-    dens = assess_densitometry(patient, as_of)
-    return Assessment(
-        patient_id=patient.id,
-        as_of=as_of,
-        profile=profile or DEFAULT_PROFILE,
-        engine_version=ENGINE_VERSION,
-        knowledge_version=knowledge().version,
-        densitometry=dens,
-        alerts=[
-            Alert(severity=f.severity, code=f.code, message=f.message, citations=f.citations)
-            for f in dens.findings
-        ],
-    )
+_LAZY = {
+    "assess": "osteotarget.engine.assessment",
+    "assess_with_profile": "osteotarget.engine.assessment",
+    "ProfileComparison": "osteotarget.engine.compare",
+    "compare_profiles": "osteotarget.engine.compare",
+    "Profile": "osteotarget.engine.profiles",
+    "list_profiles": "osteotarget.engine.profiles",
+    "load_profile": "osteotarget.engine.profiles",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'osteotarget.engine' has no attribute '{name}'")
+
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "ENGINE_VERSION",
+    "Profile",
+    "ProfileComparison",
+    "assess",
+    "assess_with_profile",
+    "compare_profiles",
+    "list_profiles",
+    "load_profile",
+]

@@ -1,12 +1,16 @@
-"""Plain-text rendering of an assessment for the terminal."""
+"""Plain-text rendering of an assessment for the terminal, with the explanation trace."""
 
 from __future__ import annotations
 
-from osteotarget.model.assessment import Assessment, Change, Densitometry
+from osteotarget.model.assessment import Assessment, Change, Densitometry, Risk, Target
 
 
 def _fmt(value: float | None, spec: str = "+.2f", unit: str = "") -> str:
     return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def _words(text: str | None) -> str:
+    return (text or "").replace("_", " ")
 
 
 def _change(label: str, c: Change | None) -> str:
@@ -23,21 +27,49 @@ def _change(label: str, c: Change | None) -> str:
 
 def render_densitometry(d: Densitometry) -> list[str]:
     lines = [
-        f"Densitometry: {(d.classification or 'unclassified').replace('_', ' ')}"
-        + (f" (lowest T {d.lowest_t_score:+.1f} at {d.lowest_t_site})" if d.lowest_t_score else "")
+        f"Densitometry: {_words(d.classification) or 'unclassified'}"
+        + (
+            f" (lowest T {d.lowest_t_score:+.1f} at {_words(d.lowest_t_site)})"
+            if d.lowest_t_score is not None
+            else ""
+        )
     ]
     for s in d.sites:
         latest = s.points[-1]
         side = f" {s.side}" if s.side else ""
         lines.append(
-            f"  {s.site}{side}: latest {latest.date} T {_fmt(latest.t_score, '+.1f')}"
+            f"  {_words(s.site)}{side}: latest {latest.date} T {_fmt(latest.t_score, '+.1f')}"
             f" [{latest.t_score_source}] BMD {_fmt(latest.bmd, '.3f', ' g/cm²')}"
-            f" — {(s.classification or '—').replace('_', ' ')}"
+            f" — {_words(s.classification) or '—'}"
         )
         lines.append(_change("since baseline", s.since_baseline))
         lines.append(_change("since previous", s.since_previous))
     lines.extend(f"  note: {n}" for n in d.notes)
     return lines
+
+
+def render_risk(r: Risk) -> list[str]:
+    lines = [f"Risk: {_words(r.category)}" + (" (imminent)" if r.imminent else "")]
+    lines.extend(f"  - {reason.text} [{', '.join(reason.citations)}]" for reason in r.reasons)
+    for f in r.frax:
+        label = "MOF" if f.outcome == "mof" else "hip"
+        adjusted = "" if f.adjusted is None else f" → adjusted {f.adjusted:.1f}%"
+        lines.append(f"  FRAX {label} ({f.date}): entered {f.entered:g}%{adjusted}")
+        lines.extend(f"      · {a.text}" for a in f.adjustments)
+    return lines
+
+
+def _target(t: Target) -> str:
+    if t.metric == "no_new_fracture":
+        what = "no new fracture"
+    elif t.metric == "function":
+        what = f"function ≥ {t.value:g}" if t.value is not None else "function"
+    else:
+        value = "" if t.value is None else f" {t.value:+.1f}"
+        what = f"{_words(t.site)} {_words(t.metric)} {t.operator}{value}"
+    by = f" by {t.by}" if t.by else ""
+    met = {True: " [met]", False: " [not met]", None: ""}[t.met]
+    return f"  - {what}{by}{met}: {t.rationale} [{', '.join(t.citations)}]"
 
 
 def render_assessment(a: Assessment) -> str:
@@ -46,37 +78,57 @@ def render_assessment(a: Assessment) -> str:
         f"(engine {a.engine_version}, knowledge {a.knowledge_version})",
         "",
     ]
+    critical = [al for al in a.alerts if al.severity == "critical"]
+    if critical:
+        lines.append("CRITICAL:")
+        lines.extend(f"  !! {al.code}: {al.message}" for al in critical)
+        lines.append("")
     if a.risk is not None:
-        lines.append(f"Risk: {a.risk.category.replace('_', ' ')}")
-        lines.extend(f"  - {r.text}" for r in a.risk.reasons)
+        lines.extend(render_risk(a.risk))
         lines.append("")
     if a.targets:
         lines.append("Targets:")
-        for t in a.targets:
-            value = "" if t.value is None else f" {t.value:+.1f}"
-            by = f" by {t.by}" if t.by else ""
-            lines.append(f"  - {t.site or ''} {t.metric} {t.operator}{value}{by}: {t.rationale}")
+        lines.extend(_target(t) for t in a.targets)
+        lines.append("")
+    s = a.status
+    if s.explanation or s.target_met is not None:
+        met = {True: "met", False: "not met", None: "not judged"}[s.target_met]
+        track = {True: "on track", False: "not on track", None: "path not judged"}[s.on_track]
+        lines.append(f"Status: target {met}; {track}. {s.explanation}")
         lines.append("")
     if a.densitometry is not None:
         lines.extend(render_densitometry(a.densitometry))
         lines.append("")
     if a.options:
-        lines.append("Options (ranked):")
+        basis = a.options[0].basis
+        lines.append(
+            "Options (ranked"
+            + (
+                " by expected response — projection unavailable"
+                if basis == "expected_response"
+                else " by chance of reaching the target"
+            )
+            + "):"
+        )
         for o in a.options:
             regimen = " → ".join(
-                f"{s.drug}{f' {s.months} mo' if s.months else ''}" for s in o.regimen
+                f"{st.drug}{f' {st.months} mo' if st.months else ''}" for st in o.regimen
             )
             p = "—" if o.probability_of_target is None else f"{o.probability_of_target:.0%}"
             flag = "" if o.eligible else f" [not eligible: {'; '.join(o.excluded_because)}]"
             lines.append(
                 f"  {o.rank or '-'}. {regimen}: P(target in {o.horizon_months} mo) {p}{flag}"
             )
+            lines.extend(f"       caution: {c}" for c in o.cautions)
         lines.append("")
     if a.recommendations:
-        lines.append("Next steps:")
+        lines.append("Next steps (for the clinician to weigh):")
         for r in a.recommendations:
             when = f" ({r.when})" if r.when else ""
-            lines.append(f"  - {r.action.upper()}{when}: {r.rationale} [{', '.join(r.citations)}]")
+            regimen = f" [{' → '.join(st.drug for st in r.regimen)}]" if r.regimen else ""
+            lines.append(
+                f"  - {r.action.upper()}{regimen}{when}: {r.rationale} [{', '.join(r.citations)}]"
+            )
         lines.append("")
     if a.alerts:
         lines.append("Alerts:")
@@ -90,9 +142,21 @@ def render_assessment(a: Assessment) -> str:
         )
         lines.append("")
     if a.trace:
-        lines.append("Why (rules that fired):")
+        lines.append("Why (rules that fired, in order):")
         for i, step in enumerate(a.trace, 1):
-            lines.append(f"  {i}. {step.rule}: {step.outcome} [{', '.join(step.citations)}]")
+            cites = f" [{', '.join(step.citations)}]" if step.citations else ""
+            lines.append(f"  {i}. {step.rule}: {step.outcome}{cites}")
+            if step.inputs:
+                shown = ", ".join(f"{k}={v}" for k, v in step.inputs.items())
+                lines.append(f"       inputs: {shown}")
+        lines.append("")
+    if a.unverified_inputs:
+        lines.append("Unverified knowledge used (check before relying on it):")
+        lines.extend(f"  - {p}" for p in a.unverified_inputs)
+        lines.append("")
+    if a.citations:
+        lines.append("Sources:")
+        lines.extend(f"  [{c.key}] {c.text}" for c in a.citations)
         lines.append("")
     lines.append(a.disclaimer)
     return "\n".join(lines)

@@ -1,0 +1,126 @@
+"""``assess``: densitometry → risk → targets → options → status → next step → monitoring.
+
+Pure: no I/O, no clock (``as_of`` is an argument), no environment.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from osteotarget.densitometry import assess_densitometry
+from osteotarget.engine import DEFAULT_PROFILE, ENGINE_VERSION
+from osteotarget.engine.context import Context
+from osteotarget.engine.dates import add_months
+from osteotarget.engine.profiles import Profile, load_profile
+from osteotarget.model import Patient, check_as_of
+from osteotarget.model.assessment import Alert, Assessment, CitationOut, Recommendation
+from osteotarget.plan.monitoring import monitoring
+from osteotarget.plan.next_step import next_step
+from osteotarget.plan.response import judge_response
+from osteotarget.plan.status import judge_status
+from osteotarget.plan.workup import lab_alerts, lifestyle, missing_workup, vertebral_imaging
+from osteotarget.risk import facts_of, risk_category
+from osteotarget.targets import set_targets, treatment_baseline
+from osteotarget.therapy.alerts import current_sequence_alert, safety_alerts
+from osteotarget.therapy.history import History
+from osteotarget.therapy.options import rank_options, safety_by_drug
+from osteotarget.therapy.safety import lab_state
+
+_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _cited_keys(a: Assessment) -> list[str]:
+    keys: list[str] = []
+    keys += [c for r in (a.risk.reasons if a.risk else []) for c in r.citations]
+    keys += [c for t in a.targets for c in t.citations]
+    keys += [c for o in a.options for c in o.citations]
+    keys += [c for r in a.recommendations for c in r.citations]
+    keys += [c for al in a.alerts for c in al.citations]
+    keys += [c for s in a.trace for c in s.citations]
+    keys += list(a.densitometry.citations if a.densitometry else [])
+    return list(dict.fromkeys(keys))
+
+
+def assess(patient: Patient, as_of: date, profile: str | None = None) -> Assessment:
+    """The complete assessment of *patient* on *as_of* under a guideline *profile*."""
+    check_as_of(patient, as_of)
+    return assess_with_profile(patient, as_of, load_profile(profile or DEFAULT_PROFILE))
+
+
+def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessment:
+    """As :func:`assess`, with a profile object (e.g. a profile with one setting changed)."""
+    check_as_of(patient, as_of)
+    kb = chosen_profile.kb
+    dens = assess_densitometry(patient, as_of)
+    ctx = Context(patient=patient, as_of=as_of, profile=chosen_profile, kb=kb, densitometry=dens)
+    ctx.fired(
+        "profile",
+        f"{chosen_profile.name}: {chosen_profile.title}",
+        list(chosen_profile.citations),
+    )
+    if patient.sex == "male" or (
+        patient.menopause is not None and patient.menopause.status != "postmenopausal"
+    ):
+        ctx.fired(
+            "population",
+            "most rules were derived in postmenopausal women; men and premenopausal women are "
+            "outside several sources: weigh the answer accordingly",
+            list(chosen_profile.citations),
+        )
+    facts = facts_of(patient, as_of, dens)
+    history = History(patient, as_of)
+    risk = risk_category(ctx, facts)
+    targets = set_targets(ctx, facts, risk, history)
+    safety = safety_by_drug(ctx, facts, history)
+    options = rank_options(ctx, facts, history, risk, targets, safety)
+    baseline = treatment_baseline(facts, history)
+    status = judge_status(ctx, facts, history, targets, baseline)
+    response = judge_response(ctx, facts, history)
+    labs = lab_state(ctx, facts)
+
+    recommendations: list[Recommendation] = []
+    alerts: list[Alert] = [
+        Alert(severity=f.severity, code=f.code, message=f.message, citations=f.citations)
+        for f in dens.findings
+    ]
+    step = next_step(ctx, facts, history, risk, status, response, options, safety)
+    lab_al, lab_recs = lab_alerts(ctx, facts, labs)
+    if history.untreated() or step.changed_therapy:
+        recommendations += missing_workup(ctx, facts)
+    recommendations += vertebral_imaging(ctx, facts)
+    recommendations += lab_recs
+    recommendations += step.recommendations
+    recommendations += lifestyle(ctx, facts)
+    alerts += lab_al + response.alerts + step.alerts + safety_alerts(safety, labs, step.chosen)
+    alerts += current_sequence_alert(history)
+    holiday_review = next(
+        (r.when for r in step.recommendations if r.action == "holiday" and r.when is not None), None
+    )
+    if holiday_review == as_of:
+        holiday_review = add_months(as_of, ctx.setting("holiday.review_after_months").value)
+    mon, mon_alerts = monitoring(ctx, facts, history, step.changed_therapy, holiday_review)
+    alerts += mon_alerts
+    alerts.sort(key=lambda al: _SEVERITY[al.severity])
+    result = Assessment(
+        patient_id=patient.id,
+        as_of=as_of,
+        profile=chosen_profile.name,
+        engine_version=ENGINE_VERSION,
+        knowledge_version=kb.version,
+        risk=risk,
+        targets=targets,
+        status=status,
+        options=[r.option for r in options],
+        recommendations=recommendations,
+        alerts=alerts,
+        monitoring=mon,
+        densitometry=dens,
+        trace=ctx.trace,
+        unverified_inputs=ctx.unverified(),
+    )
+    citations = [
+        CitationOut(key=k, text=kb.citation(k).short())
+        for k in _cited_keys(result)
+        if k in kb.citations
+    ]
+    return result.model_copy(update={"citations": citations})

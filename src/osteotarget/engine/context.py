@@ -1,0 +1,66 @@
+"""What every rule of one assessment shares: the inputs, the profile, and the record of
+what fired (trace) and which knowledge was used (for ``unverified_inputs``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from osteotarget.engine.profiles import Profile
+from osteotarget.knowledge import KnowledgeBase, Quantity
+from osteotarget.model.assessment import Densitometry, TraceStep
+from osteotarget.model.record import Patient
+
+
+@dataclass
+class Context:
+    patient: Patient
+    as_of: date
+    profile: Profile
+    kb: KnowledgeBase
+    densitometry: Densitometry
+    trace: list[TraceStep] = field(default_factory=list)
+    used: dict[str, str] = field(default_factory=dict)
+
+    # ---- knowledge, recorded as used -------------------------------------------------
+    def quantity(self, path: str) -> Quantity:
+        q = self.kb.quantity(path)
+        self.used[path] = q.evidence
+        return q
+
+    def number(self, path: str) -> float:
+        return self.quantity(path).value
+
+    def setting(self, path: str) -> Quantity:
+        """A profile quantity (profile file first, then the defaults), recorded as used."""
+        return self.quantity(self.profile.quantity_path(path))
+
+    def note_evidence(self, path: str, evidence: str) -> None:
+        self.used[path] = evidence
+
+    # ---- explanation -----------------------------------------------------------------
+    def fired(
+        self, rule: str, outcome: str, citations: list[str] | None = None, /, **inputs: Any
+    ) -> None:
+        self.trace.append(
+            TraceStep(
+                rule=rule,
+                inputs={k: _plain(v) for k, v in inputs.items()},
+                outcome=outcome,
+                citations=list(dict.fromkeys(citations or [])),
+            )
+        )
+
+    def unverified(self) -> list[str]:
+        return sorted(p for p, ev in self.used.items() if ev == "unverified")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

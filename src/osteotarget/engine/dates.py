@@ -1,0 +1,30 @@
+"""Calendar arithmetic (months and years between dates); no clinical numbers here."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+_DAYS_PER_YEAR = 365.25
+_MONTHS_PER_YEAR = 12
+
+
+def add_months(day: date, months: float) -> date:
+    """*day* plus a whole number of months (fractions rounded), clamped to month end."""
+    whole = round(months)
+    index = day.year * _MONTHS_PER_YEAR + (day.month - 1) + whole
+    year, month0 = divmod(index, _MONTHS_PER_YEAR)
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last))
+
+
+def years_between(start: date, end: date) -> float:
+    return (end - start).days / _DAYS_PER_YEAR
+
+
+def months_between(start: date, end: date) -> float:
+    return years_between(start, end) * _MONTHS_PER_YEAR
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

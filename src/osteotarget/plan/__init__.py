@@ -1,0 +1,2 @@
+"""Monitoring and the next step: status against the target, response and failure,
+denosumab follow-on, holiday, work-up and lifestyle, monitoring dates."""

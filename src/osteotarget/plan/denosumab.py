@@ -1,0 +1,110 @@
+"""Denosumab is never stopped without a follow-on: a late dose (> the overdue interval
+since the last injection) or a stopped course without a follow-on antiresorptive raises a
+critical alert and a follow-on recommendation (ECTS 2021; 2020 joint guidance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from osteotarget.engine.context import Context
+from osteotarget.engine.dates import add_months
+from osteotarget.model.assessment import Alert, Recommendation, RegimenStep
+from osteotarget.therapy.history import History
+from osteotarget.therapy.safety import DrugSafety
+
+_DMAB = "rules.monitoring.denosumab"
+
+
+@dataclass
+class DenosumabPlan:
+    alerts: list[Alert] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    handled: bool = False
+
+
+def _follow_on_drug(ctx: Context, safety: dict[str, DrugSafety]) -> str | None:
+    for drug in ctx.kb.get("rules.monitoring.follow_on.drugs"):
+        if not safety[str(drug)].excluded:
+            return str(drug)
+    return None
+
+
+def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]) -> DenosumabPlan:
+    plan = DenosumabPlan()
+    courses = [c for c in history.courses() if c.drug == "denosumab"]
+    if not courses:
+        return plan
+    course = courses[-1]
+    if history.followed_by(course, "antiresorptive") or history.followed_by(course, "anabolic"):
+        return plan  # a later drug took over (an anabolic after denosumab: sequence caution)
+    last = history.last_dose(course) or (course.end if course.end else None)
+    if last is None:
+        ctx.fired("denosumab.doses", "denosumab course without dose dates: lateness not judged")
+        return plan
+    overdue_months = ctx.number(f"{_DMAB}.overdue_after_months")
+    follow_months = ctx.number(f"{_DMAB}.follow_on_after_months")
+    cites = ["tsourdi2021", "yu2020", "prolia_us"]
+    drug = _follow_on_drug(ctx, safety)
+    regimen = [RegimenStep(drug=drug)] if drug else None
+    ongoing = course.end is None or course.end > ctx.as_of
+    if ongoing:
+        overdue_from = add_months(last, overdue_months)
+        if ctx.as_of <= overdue_from:
+            return plan
+        plan.alerts.append(
+            Alert(
+                severity="critical",
+                code="denosumab_overdue",
+                message=(
+                    f"denosumab last given {last.isoformat()}: more than {overdue_months:g} months "
+                    "ago. Stopping or delaying denosumab risks rapid bone loss and multiple "
+                    "vertebral fractures"
+                ),
+                citations=cites,
+            )
+        )
+        rationale = (
+            "denosumab dose overdue: consider giving it now if denosumab is to continue; if it "
+            f"cannot be given, consider a follow-on {drug or 'bisphosphonate'} without delay"
+        )
+    else:
+        due = add_months(last, follow_months)
+        severity = "critical" if ctx.as_of >= due else "warning"
+        plan.alerts.append(
+            Alert(
+                severity=severity,
+                code="denosumab_stopped_without_follow_on",
+                message=(
+                    f"denosumab stopped (last dose {last.isoformat()}) with no follow-on "
+                    f"antiresorptive; one is due {follow_months:g} months after the last injection "
+                    f"({due.isoformat()})"
+                ),
+                citations=cites,
+            )
+        )
+        rationale = (
+            f"denosumab stopped: consider a follow-on {drug or 'bisphosphonate'} "
+            f"{follow_months:g} months after the last injection to prevent rebound bone loss"
+        )
+    if drug is None:
+        rationale += "; no bisphosphonate is eligible (see options): consider specialist referral"
+    rationale += "; vertebral imaging if back pain or height loss (rebound vertebral fractures)"
+    plan.recommendations.append(
+        Recommendation(
+            action="follow_on",
+            regimen=regimen,
+            when=max(ctx.as_of, add_months(last, follow_months)),
+            rationale=rationale,
+            citations=cites,
+        )
+    )
+    ctx.fired(
+        "denosumab.follow_on",
+        plan.alerts[-1].message,
+        cites,
+        last_dose=last,
+        ongoing=ongoing,
+        follow_on=drug,
+    )
+    plan.handled = True
+    return plan

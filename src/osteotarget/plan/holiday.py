@@ -1,0 +1,191 @@
+"""Bisphosphonate holiday (ASBMR 2016; NOGG; Lewiecki 2021 Fig. 3): after 5 years oral /
+3 years IV, a patient not at high risk (and, where the profile asks, at target) may stop
+for 2-3 years with a review date; high risk → continue up to 10 / 6 years. During a
+holiday: review when due; resume on a new fracture, significant BMD loss or high risk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from osteotarget.engine.context import Context
+from osteotarget.engine.dates import add_months
+from osteotarget.model.assessment import (
+    RISK_ORDER,
+    Alert,
+    Recommendation,
+    RegimenStep,
+    Risk,
+    Status,
+)
+from osteotarget.model.record import TherapyCourse
+from osteotarget.risk.facts import Facts
+from osteotarget.therapy.history import History, is_oral
+
+_CITES = ["adler2016", "lewiecki2021"]
+
+
+@dataclass
+class HolidayPlan:
+    recommendations: list[Recommendation] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    review: date | None = None
+
+
+def _hip_t(facts: Facts) -> float | None:
+    return facts.latest_t.get("total_hip", facts.latest_t.get("femoral_neck"))
+
+
+def holiday_decision(
+    ctx: Context, facts: Facts, risk: Risk, status: Status, course: TherapyCourse, years: float
+) -> Recommendation | None:
+    """For a current bisphosphonate at its review point: holiday, continue, or reassess."""
+    oral = is_oral(course.drug)
+    review = ctx.setting(f"holiday.{'oral' if oral else 'intravenous'}_review_years").value
+    if years < review:
+        return None
+    maximum = ctx.setting(f"holiday.{'oral' if oral else 'intravenous'}_max_years").value
+    reasons_to_continue: list[str] = []
+    continue_from = str(ctx.profile.get("holiday.continue_from_risk", "high"))
+    if RISK_ORDER.index(risk.category) >= RISK_ORDER.index(continue_from):
+        reasons_to_continue.append(f"risk is {risk.category.replace('_', ' ')}")
+    hip = _hip_t(facts)
+    hip_floor = ctx.setting("holiday.total_hip_t_above").value
+    if hip is None or not hip > hip_floor:
+        reasons_to_continue.append(
+            "hip T-score "
+            + (f"{hip:+.1f}" if hip is not None else "unknown")
+            + f" not above {hip_floor:+.1f}"
+        )
+    if facts.fractures() and ctx.profile.get(
+        "holiday.continue_after_hip_or_vertebral_fracture", True
+    ):
+        reasons_to_continue.append("fragility fracture before or during treatment")
+    if "continue_above_age" in (ctx.profile.get("holiday") or {}):
+        age_limit = ctx.setting("holiday.continue_above_age").value
+        if facts.age > age_limit:
+            reasons_to_continue.append(f"age {facts.age} over {age_limit:g}")
+    if ctx.profile.get("holiday.requires_target_met", False) and not status.target_met:
+        reasons_to_continue.append("treatment target not yet met")
+    ctx.fired(
+        "holiday.review",
+        f"{years:.1f} years of {course.drug} (review at {review:g}): "
+        + (
+            "continue — " + "; ".join(reasons_to_continue)
+            if reasons_to_continue
+            else "holiday criteria met"
+        ),
+        _CITES + (["nogg2017"] if ctx.profile.name == "nogg2022" else []),
+        hip_t=hip,
+        risk=risk.category,
+        target_met=status.target_met,
+    )
+    if not reasons_to_continue:
+        months = ctx.setting("holiday.review_after_months").value
+        return Recommendation(
+            action="holiday",
+            regimen=None,
+            when=ctx.as_of,
+            rationale=(
+                f"after {years:.1f} years of {course.drug}, not at high risk"
+                + (" and at target" if status.target_met else "")
+                + ": consider a bisphosphonate holiday, reviewed by "
+                + add_months(ctx.as_of, months).isoformat()
+                + " (BMD, new fractures, risk); resume if a fracture occurs or BMD falls"
+            ),
+            citations=_CITES,
+        )
+    if years >= maximum:
+        return Recommendation(
+            action="reassess",
+            regimen=[RegimenStep(drug=course.drug)],
+            when=ctx.as_of,
+            rationale=(
+                f"{years:.1f} years of {course.drug}: beyond the {maximum:g} years studied; still "
+                f"at risk ({'; '.join(reasons_to_continue)}): consider switching rather than "
+                "continuing indefinitely"
+            ),
+            citations=_CITES,
+        )
+    return Recommendation(
+        action="continue",
+        regimen=[RegimenStep(drug=course.drug)],
+        when=ctx.as_of,
+        rationale=(
+            f"{years:.1f} years of {course.drug}, still at risk "
+            f"({'; '.join(reasons_to_continue)}): "
+            f"consider continuing (up to {maximum:g} years) with periodic reassessment"
+        ),
+        citations=_CITES,
+    )
+
+
+def holiday_in_progress(
+    ctx: Context,
+    facts: Facts,
+    history: History,
+    risk: Risk,
+    course: TherapyCourse,
+    bmd_loss: list[str],
+) -> HolidayPlan:
+    """No current therapy; the last course was a bisphosphonate that ended."""
+    plan = HolidayPlan()
+    assert course.end is not None
+    months = ctx.setting("holiday.review_after_months").value
+    review = add_months(course.end, months)
+    plan.review = review
+    new_fractures = [f for f in facts.fractures() if f.date > course.end]
+    resume_because: list[str] = []
+    if new_fractures:
+        resume_because.append(
+            "new fracture " + ", ".join(f"{f.site} {f.date.isoformat()}" for f in new_fractures)
+        )
+    if bmd_loss:
+        resume_because.append("BMD loss beyond the LSC: " + ", ".join(bmd_loss))
+    if RISK_ORDER.index(risk.category) >= RISK_ORDER.index("high") and ctx.as_of >= review:
+        resume_because.append(f"risk now {risk.category.replace('_', ' ')}")
+    if resume_because:
+        plan.recommendations.append(
+            Recommendation(
+                action="resume",
+                regimen=[RegimenStep(drug=course.drug)],
+                when=ctx.as_of,
+                rationale=(
+                    f"off {course.drug} since {course.end.isoformat()}: "
+                    + "; ".join(resume_because)
+                    + ": consider resuming treatment (or a more potent drug if a fracture occurred)"
+                ),
+                citations=[*_CITES, "eastell2019"],
+            )
+        )
+        ctx.fired("holiday.resume", "; ".join(resume_because), [*_CITES, "eastell2019"])
+        return plan
+    if ctx.as_of >= review:
+        plan.alerts.append(
+            Alert(
+                severity="warning",
+                code="holiday_review_due",
+                message=(
+                    f"bisphosphonate holiday since {course.end.isoformat()}: review due "
+                    f"{review.isoformat()} (DXA, fractures, risk)"
+                ),
+                citations=_CITES,
+            )
+        )
+        action = "reassess"
+        text = (
+            "holiday review due: consider DXA and risk reassessment; resume if risk is high again"
+        )
+    else:
+        action = "holiday"
+        text = f"bisphosphonate holiday: consider continuing it, reviewed by {review.isoformat()}"
+    plan.recommendations.append(
+        Recommendation(
+            action=action,
+            when=review if action == "holiday" else ctx.as_of,
+            rationale=text,
+            citations=_CITES,
+        )
+    )
+    ctx.fired("holiday.in_progress", text, _CITES, ended=course.end, review=review)
+    return plan

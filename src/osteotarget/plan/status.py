@@ -1,0 +1,114 @@
+"""Where the patient stands against the targets: per-site latest T-score, change since
+baseline, whether the change exceeds the LSC, and whether the path reaches the target.
+
+Response is not success (Lewiecki 2021, Fig. 1): a patient can respond and still not be
+on a path to the target, so the path is judged by extrapolating the on-treatment
+T-score slope to the target date, not by the response alone.
+"""
+
+from __future__ import annotations
+
+from osteotarget.engine.context import Context
+from osteotarget.engine.dates import add_months, years_between
+from osteotarget.model.assessment import SiteStatus, Status, Target
+from osteotarget.model.codes import Site
+from osteotarget.risk.facts import Facts
+from osteotarget.therapy.history import History
+
+
+def _met(target: Target, latest: float, baseline: float | None) -> bool | None:
+    if target.value is None:
+        return None
+    if target.metric == "t_score":
+        return latest > target.value
+    if target.metric == "t_score_change" and baseline is not None:
+        return latest - baseline >= target.value
+    return None
+
+
+def judge_status(
+    ctx: Context, facts: Facts, history: History, targets: list[Target], baseline: dict[Site, float]
+) -> Status:
+    bmd_targets = [t for t in targets if t.metric in ("t_score", "t_score_change") and t.site]
+    sites: list[SiteStatus] = []
+    met_flags: list[bool] = []
+    for trend in ctx.densitometry.sites:
+        target = next((t for t in bmd_targets if t.site == trend.site), None)
+        latest = trend.points[-1]
+        change = trend.since_baseline
+        met = (
+            _met(target, latest.t_score, baseline.get(trend.site))
+            if target is not None and latest.t_score is not None
+            else None
+        )
+        if met is not None:
+            met_flags.append(met)
+        sites.append(
+            SiteStatus(
+                site=trend.site,
+                latest_t_score=latest.t_score,
+                latest_date=latest.date,
+                change_since_baseline_t=change.t_units if change else None,
+                change_since_baseline_percent=change.percent if change else None,
+                exceeds_lsc=change.exceeds_lsc if change else None,
+                target_value=target.value if target else None,
+                target_met=met,
+            )
+        )
+        for index, t in enumerate(targets):
+            if t is target and met is not None:
+                targets[index] = t.model_copy(update={"met": met})
+    target_met = all(met_flags) if met_flags else None
+    on_track, why = _path(ctx, facts, history, bmd_targets, target_met)
+    ctx.fired(
+        "status.path",
+        why,
+        ["lewiecki2021", "cummings2013"],
+        target_met=target_met,
+        on_track=on_track,
+    )
+    return Status(target_met=target_met, on_track=on_track, sites=sites, explanation=why)
+
+
+def _path(
+    ctx: Context,
+    facts: Facts,
+    history: History,
+    targets: list[Target],
+    target_met: bool | None,
+) -> tuple[bool | None, str]:
+    if target_met:
+        return True, "every BMD target site meets its target"
+    if not targets:
+        return None, "no BMD target set by this profile"
+    course = history.current()
+    if course is None:
+        return None, "not on treatment: the path is judged once treatment has started"
+    primary = targets[0]
+    trend = next((s for s in ctx.densitometry.sites if s.site == primary.site), None)
+    if trend is None:
+        return None, f"no {primary.site} measurement to judge the path"
+    start = course.start
+    before = [p for p in trend.points if p.date <= start and p.t_score is not None]
+    after = [p for p in trend.points if p.date > start and p.t_score is not None]
+    if not before or not after:
+        return None, "needs a scan before and a scan on treatment to judge the path"
+    base, last = before[-1], after[-1]
+    years = years_between(base.date, last.date)
+    if years <= 0 or primary.by is None or base.t_score is None or last.t_score is None:
+        return None, "scans too close together to judge the path"
+    slope = (last.t_score - base.t_score) / years
+    period = ctx.setting("targets.reasonable_period_months").value
+    deadline = max(primary.by, add_months(course.start, period))
+    remaining = max(0.0, years_between(last.date, deadline))
+    projected = last.t_score + slope * remaining
+    goal = primary.value if primary.metric == "t_score" else base.t_score + (primary.value or 0)
+    if goal is None:
+        return None, "target value open"
+    on_track = projected > goal if primary.metric == "t_score" else projected >= goal
+    trend_word = "responding" if slope > 0 else "not responding"
+    return on_track, (
+        f"{trend_word} ({slope:+.2f} T/year at {trend.site.replace('_', ' ')}); at this rate T "
+        f"{projected:+.1f} by {deadline.isoformat()} vs target {goal:+.1f}: "
+        + ("on a path to the target" if on_track else "not on a path to the target")
+    )

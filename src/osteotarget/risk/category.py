@@ -1,0 +1,82 @@
+"""Risk category per profile: the highest category among the profile rules that fired,
+each fired rule kept as a reason with its citation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from osteotarget.engine.context import Context
+from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory
+from osteotarget.risk.criteria import Inputs, evaluate
+from osteotarget.risk.facts import Facts
+from osteotarget.risk.frax import frax_for_category, frax_values
+
+
+def _citations(rule: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys([str(rule["cite"]), *[str(c) for c in rule.get("citations", [])]]))
+
+
+def risk_category(ctx: Context, facts: Facts) -> Risk:
+    frax = frax_values(ctx, facts)
+    inputs = Inputs(
+        facts=facts,
+        frax={o: frax_for_category(ctx, frax, o) for o in ("mof", "hip")},
+    )
+    category: RiskCategory = "low"
+    imminent = False
+    reasons: list[Reason] = []
+    rules: list[dict[str, Any]] = list(ctx.profile.get("risk.rules", []))
+    for index, rule in enumerate(rules):
+        result = evaluate(rule, inputs)
+        if not result.fired:
+            continue
+        path = f"profiles.{ctx.profile.name}.risk.rules[{index}]"
+        ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
+        level: RiskCategory = rule["category"]
+        label = str(rule.get("label", "")) or result.text
+        text = f"{level.replace('_', ' ')}: {label}"
+        if rule.get("label"):
+            text += f" — {result.text}"
+        if rule.get("evidence") == "unverified":
+            text += " [unverified criterion]"
+        reasons.append(
+            Reason(code=f"{level}:{rule['criterion']}", text=text, citations=_citations(rule))
+        )
+        if rule["criterion"] in ("fracture", "vertebral_fractures") and rule.get("within_months"):
+            imminent = True
+        if RISK_ORDER.index(level) > RISK_ORDER.index(category):
+            category = level
+        ctx.fired(
+            "risk.criterion",
+            text,
+            _citations(rule),
+            profile=ctx.profile.name,
+            rule=path,
+            **result.inputs,
+        )
+    if not reasons:
+        reasons.append(Reason(code="low:none", text="low: no risk criterion of this profile fired"))
+    if frax and ctx.profile.get("risk.frax_for_category") == "none":
+        reasons.append(
+            Reason(
+                code="frax_not_used",
+                text=(
+                    "FRAX shown but not used for the category: this profile's thresholds are "
+                    "country- and age-specific intervention thresholds not on file"
+                ),
+                citations=list(ctx.profile.citations[:1]),
+            )
+        )
+    ctx.fired(
+        "risk.category",
+        f"{category} (profile {ctx.profile.name}; highest category among the criteria that fired)",
+        list(ctx.profile.citations),
+        criteria_fired=sum(1 for step in ctx.trace if step.rule == "risk.criterion"),
+    )
+    return Risk(
+        category=category,
+        reasons=reasons,
+        frax=frax,
+        imminent=imminent,
+        profile=ctx.profile.name,
+    )

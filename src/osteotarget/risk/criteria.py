@@ -1,0 +1,168 @@
+"""Risk criteria as data: each profile rule names a criterion; this module evaluates it.
+
+Criteria: ``t_score`` (op, value, sites), ``fracture`` (sites, within_months, min_count),
+``vertebral_fractures`` (min_count, within_months; VFA counts), ``fracture_on_treatment``,
+``fracture_on_glucocorticoids``, ``frax`` (outcome, op, value), ``falls`` (injurious,
+within_months, min_count), ``glucocorticoid_dose`` (min_mg), and the combinators
+``all_of`` / ``any_of`` over nested ``rules``. Every criterion is monotone: a lower
+T-score or one more fracture can only make it fire, never stop it firing.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from osteotarget.engine.dates import add_months
+from osteotarget.model.codes import SITES
+from osteotarget.risk.facts import Facts
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_SITE_WORDS = {"total_hip": "total hip", "femoral_neck": "femoral neck", "lumbar_spine": "spine"}
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    facts: Facts
+    frax: Mapping[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    fired: bool
+    text: str
+    inputs: dict[str, Any]
+
+
+def _months(rule: Mapping[str, Any]) -> float | None:
+    value = rule.get("within_months")
+    return None if value is None else float(value)
+
+
+def _t_score(rule: Mapping[str, Any], i: Inputs) -> Result:
+    sites = list(rule.get("sites", SITES))
+    op, value = str(rule["op"]), float(rule["value"])
+    seen = {s: t for s, t in i.facts.latest_t.items() if s in sites}
+    hits = {s: t for s, t in seen.items() if _OPS[op](t, value)}
+    where = ", ".join(f"{_SITE_WORDS.get(s, s)} {t:+.1f}" for s, t in sorted(hits.items()))
+    return Result(
+        bool(hits), f"T-score {op} {value:+.1f} ({where or 'no site'})", {"t_scores": seen}
+    )
+
+
+def _fracture(rule: Mapping[str, Any], i: Inputs) -> Result:
+    months = _months(rule)
+    pool = i.facts.fractures_since(months) if months else i.facts.fractures()
+    sites = rule.get("sites")
+    if sites:
+        pool = [f for f in pool if f.site in sites]
+    need = int(rule.get("min_count", 1))
+    what = "/".join(str(s).replace("_", " ") for s in sites) if sites else "fragility"
+    when = f" within {months:g} months" if months else ""
+    found = ", ".join(f"{f.site.replace('_', ' ')} {f.date.isoformat()}" for f in pool)
+    count = f"≥ {need} " if need > 1 else ""
+    return Result(
+        len(pool) >= need,
+        f"{count}{what} fracture{'s' if need > 1 else ''}{when} ({found or 'none'})",
+        {"fractures": [f"{f.site} {f.date.isoformat()}" for f in pool]},
+    )
+
+
+def _vertebral(rule: Mapping[str, Any], i: Inputs) -> Result:
+    months = _months(rule)
+    need = int(rule.get("min_count", 1))
+    n = i.facts.vertebral_count(months)
+    when = f" within {months:g} months" if months else ""
+    return Result(n >= need, f"≥ {need} vertebral fracture(s){when} (found {n})", {"count": n})
+
+
+def _on_treatment(rule: Mapping[str, Any], i: Inputs) -> Result:
+    hits = [f for f in i.facts.fractures() if i.facts.on_treatment_at(f.date) is not None]
+    listed = ", ".join(
+        f"{f.site} {f.date.isoformat()} on {i.facts.on_treatment_at(f.date).drug}"  # type: ignore[union-attr]
+        for f in hits
+    )
+    return Result(bool(hits), f"fracture on osteoporosis therapy ({listed or 'none'})", {})
+
+
+def _on_glucocorticoids(rule: Mapping[str, Any], i: Inputs) -> Result:
+    gc = i.facts.patient.risk_factors.glucocorticoids
+    hits = [
+        f for f in i.facts.fractures() if gc.current and (gc.start is None or gc.start <= f.date)
+    ]
+    return Result(bool(hits), "fracture while on glucocorticoids", {"count": len(hits)})
+
+
+def _frax(rule: Mapping[str, Any], i: Inputs) -> Result:
+    outcome, op, value = str(rule["outcome"]), str(rule["op"]), float(rule["value"])
+    seen = i.frax.get(outcome)
+    label = "MOF" if outcome == "mof" else "hip"
+    if seen is None:
+        return Result(False, f"FRAX {label} {op} {value:g}% (not available)", {})
+    return Result(
+        _OPS[op](seen, value), f"FRAX {label} {seen:.1f}% {op} {value:g}%", {outcome: seen}
+    )
+
+
+def _falls(rule: Mapping[str, Any], i: Inputs) -> Result:
+    months = _months(rule)
+    since = add_months(i.facts.as_of, -months) if months else None
+    pool = [
+        f
+        for f in i.facts.patient.falls
+        if f.date <= i.facts.as_of
+        and (since is None or f.date >= since)
+        and (f.injurious or not rule.get("injurious", False))
+    ]
+    need = int(rule.get("min_count", 1))
+    kind = "injurious fall" if rule.get("injurious", False) else "fall"
+    return Result(
+        len(pool) >= need, f"≥ {need} {kind}(s) (found {len(pool)})", {"falls": len(pool)}
+    )
+
+
+def _gc_dose(rule: Mapping[str, Any], i: Inputs) -> Result:
+    gc = i.facts.patient.risk_factors.glucocorticoids
+    dose = gc.prednisolone_mg_per_day if gc.current else None
+    need = float(rule["min_mg"])
+    fired = dose is not None and dose >= need
+    return Result(fired, f"prednisolone ≥ {need:g} mg/day (current {dose or 0:g})", {"dose": dose})
+
+
+def _combined(rule: Mapping[str, Any], i: Inputs) -> Result:
+    parts = [evaluate(sub, i) for sub in rule["rules"]]
+    fired = (
+        all(p.fired for p in parts)
+        if rule["criterion"] == "all_of"
+        else any(p.fired for p in parts)
+    )
+    joiner = " and " if rule["criterion"] == "all_of" else " or "
+    return Result(fired, joiner.join(p.text for p in parts), {})
+
+
+_CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs], Result]] = {
+    "t_score": _t_score,
+    "fracture": _fracture,
+    "vertebral_fractures": _vertebral,
+    "fracture_on_treatment": _on_treatment,
+    "fracture_on_glucocorticoids": _on_glucocorticoids,
+    "frax": _frax,
+    "falls": _falls,
+    "glucocorticoid_dose": _gc_dose,
+    "all_of": _combined,
+    "any_of": _combined,
+}
+
+
+def evaluate(rule: Mapping[str, Any], inputs: Inputs) -> Result:
+    criterion = str(rule["criterion"])
+    if criterion not in _CRITERIA:
+        raise KeyError(f"unknown risk criterion '{criterion}'")
+    return _CRITERIA[criterion](rule, inputs)

@@ -1,0 +1,176 @@
+"""Treatment targets per profile: total hip first, other sites as the profile says, always
+no new fracture, and recovery of pre-fracture function when a pre-fracture score exists.
+
+Each target has a time frame (``by``), a rationale, its citations and the profile that
+chose it (where evidence leaves the value open, the profile decides and says so).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from osteotarget.engine.context import Context
+from osteotarget.engine.dates import add_months
+from osteotarget.model.assessment import Risk, Target
+from osteotarget.model.codes import Site
+from osteotarget.risk.facts import Facts
+from osteotarget.therapy.history import History
+
+
+def treatment_baseline(facts: Facts, history: History) -> dict[Site, float]:
+    """T-scores when the treatment programme began: the last scan on or before the first
+    course start (or the first scan if none precedes it); untreated: the latest scan."""
+    courses = history.courses()
+    if not courses:
+        return dict(facts.latest_t)
+    start = min(c.start for c in courses)
+    before = [v for v in facts.patient.dxa if v.date <= start]
+    visit = before[-1] if before else (facts.patient.dxa[0] if facts.patient.dxa else None)
+    if visit is None:
+        return {}
+    return {m.site: float(m.t_score) for m in visit.measurements if m.t_score is not None}
+
+
+def _rule_applies(
+    rule: dict[str, Any], facts: Facts, risk: Risk, baseline_lowest: float | None
+) -> bool:
+    when = rule["when"]
+    if when == "always":
+        return True
+    if when == "very_high":
+        return risk.category == "very_high"
+    if when == "hip_or_vertebral_fracture":
+        return any(f.site in ("hip", "vertebral") for f in facts.fractures()) or (
+            facts.vertebral_count() > 0
+        )
+    if when == "baseline_above":
+        return baseline_lowest is not None and baseline_lowest > float(rule["threshold"])
+    raise KeyError(f"unknown target rule condition '{when}'")
+
+
+def target_date(ctx: Context, history: History) -> date:
+    months = ctx.setting("targets.reasonable_period_months").value
+    courses = history.courses()
+    start = min(c.start for c in courses) if courses else ctx.as_of
+    return add_months(start, months)
+
+
+def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> list[Target]:
+    profile = ctx.profile
+    targets: list[Target] = []
+    by = target_date(ctx, history)
+    baseline = treatment_baseline(facts, history)
+    lowest = min(baseline.values()) if baseline else None
+    if profile.get("targets.bmd_target", True):
+        rules: list[dict[str, Any]] = list(profile.get("targets.t_score_rules", []))
+        sites: list[Site] = list(profile.get("targets.sites", ["total_hip"]))
+        primary: Site = profile.get("targets.primary_site", "total_hip")
+        for index, rule in enumerate(rules):
+            if not _rule_applies(rule, facts, risk, lowest):
+                continue
+            path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
+            ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
+            cites = list(dict.fromkeys([str(rule["cite"]), *rule.get("citations", [])]))
+            chosen = f"{profile.name}: {rule['rationale']}"
+            if "change" in rule:
+                change = float(rule["change"])
+                base = baseline.get(primary)
+                targets.append(
+                    Target(
+                        site=primary,
+                        metric="t_score_change",
+                        operator=">=",
+                        value=change,
+                        by=by,
+                        rationale=(
+                            f"{rule['rationale']}; baseline {primary.replace('_', ' ')} T "
+                            + (f"{base:+.1f}" if base is not None else "not measured")
+                        ),
+                        citations=cites,
+                        chosen_by_profile=chosen,
+                    )
+                )
+            else:
+                value = float(rule["value"])
+                for site in sites:
+                    lead = "primary target" if site == primary else "also"
+                    targets.append(
+                        Target(
+                            site=site,
+                            metric="t_score",
+                            operator=">",
+                            value=value,
+                            by=by,
+                            rationale=f"{lead}: {rule['rationale']}",
+                            citations=cites,
+                            chosen_by_profile=chosen,
+                        )
+                    )
+            ctx.fired(
+                "targets.bmd",
+                f"T-score target chosen by profile {profile.name}: {rule['rationale']}",
+                cites,
+                rule=path,
+                baseline_lowest_t=lowest,
+                risk=risk.category,
+                by=by,
+            )
+            break
+    else:
+        ctx.fired(
+            "targets.bmd",
+            f"profile {profile.name} sets no BMD target (target-to-treat: BMD targets judged "
+            "not feasible by ESCEO); fracture-free is the target",
+            list(profile.citations),
+        )
+    targets.append(
+        Target(
+            site=None,
+            metric="no_new_fracture",
+            operator="==",
+            value=0,
+            by=None,
+            rationale=(
+                "no new fracture is the basic target for every patient; any new fracture "
+                "starts a failure assessment"
+            ),
+            citations=["lewiecki2021", "cummings2013", "diezperez2012"],
+            chosen_by_profile=profile.name,
+        )
+    )
+    pre = [f for f in facts.patient.function if f.context == "pre_fracture" and f.date <= ctx.as_of]
+    if pre:
+        score = pre[-1]
+        current = [
+            f
+            for f in facts.patient.function
+            if f.context == "current"
+            and f.instrument == score.instrument
+            and score.date <= f.date <= ctx.as_of
+        ]
+        met = current[-1].score >= score.score if current else None
+        targets.append(
+            Target(
+                site=None,
+                metric="function",
+                operator=">=",
+                value=score.score,
+                by=None,
+                rationale=(
+                    f"recover pre-fracture function: {score.instrument} {score.score:g} "
+                    f"({score.date.isoformat()}); the time frame is set individually"
+                ),
+                citations=["thomas2020"],
+                chosen_by_profile=profile.name,
+                met=met,
+            )
+        )
+        ctx.fired(
+            "targets.function",
+            "pre-fracture function score on record: recovering it is a goal of treatment",
+            ["thomas2020"],
+            instrument=score.instrument,
+            score=score.score,
+        )
+    return targets

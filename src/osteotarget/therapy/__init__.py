@@ -1,0 +1,1 @@
+"""Therapy catalogue, label safety and eligibility, sequencing, and ranked options."""

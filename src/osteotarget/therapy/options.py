@@ -1,0 +1,152 @@
+"""Options: every candidate regimen with its eligibility for this patient, ranked by the
+profile's first-line policy and by the chance of reaching the target.
+
+The chance comes from :func:`osteotarget.projection.forecast_options`. While the
+projection is unavailable the options are ranked by the published expected total-hip
+response instead, and each option says so (``basis = "expected_response"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from osteotarget.engine.context import Context
+from osteotarget.model.assessment import Option, Risk, Target
+from osteotarget.projection import forecast_options
+from osteotarget.risk.facts import Facts
+from osteotarget.therapy.catalogue import Regimen, regimens
+from osteotarget.therapy.history import History
+from osteotarget.therapy.safety import DrugSafety, drug_safety
+from osteotarget.therapy.sequencing import SequenceCaution, sequence_cautions
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    regimen: Regimen
+    option: Option
+    first_line: bool
+    avoid: bool
+    sequence: tuple[SequenceCaution, ...] = ()
+
+
+def safety_by_drug(ctx: Context, facts: Facts, history: History) -> dict[str, DrugSafety]:
+    drugs = {d for r in regimens() for d in r.drugs} | set(ctx.kb.table("drugs.drugs"))
+    return {d: drug_safety(ctx, facts, history, d) for d in sorted(drugs)}
+
+
+def _projected(
+    ctx: Context, candidates: list[Regimen], targets: list[Target], horizon: int
+) -> list[Option] | None:
+    try:
+        projected = forecast_options(
+            ctx.patient,
+            ctx.as_of,
+            ctx.densitometry,
+            [list(r.steps) for r in candidates],
+            targets,
+            horizon,
+        )
+    except NotImplementedError:
+        ctx.fired(
+            "options.basis",
+            "projection model not available: options ranked by published expected total-hip "
+            "response (trial durations differ), not by the chance of reaching the target",
+            ["cummings2013", "lewiecki2021"],
+        )
+        return None
+    except (ValueError, KeyError, ArithmeticError) as exc:
+        ctx.fired(
+            "options.basis",
+            f"projection failed for this record ({exc}); options ranked by expected response",
+            ["cummings2013"],
+        )
+        return None
+    if len(projected) != len(candidates):
+        ctx.fired("options.basis", "projection returned a different number of options; ignored")
+        return None
+    ctx.fired(
+        "options.basis",
+        "options ranked by the projected chance of reaching the target within the reasonable "
+        "period",
+        ["cummings2013", "lewiecki2021", "cosman2024"],
+        horizon_months=horizon,
+    )
+    return projected
+
+
+def rank_options(
+    ctx: Context,
+    facts: Facts,
+    history: History,
+    risk: Risk,
+    targets: list[Target],
+    safety: dict[str, DrugSafety],
+) -> list[Ranked]:
+    candidates = regimens()
+    horizon = int(ctx.setting("targets.reasonable_period_months").value)
+    first_line: list[str] = list(ctx.profile.get(f"first_line.{risk.category}", []))
+    projected = _projected(ctx, candidates, targets, horizon)
+    prior = history.drugs_taken()
+    ranked: list[Ranked] = []
+    for index, reg in enumerate(candidates):
+        excluded: list[str] = []
+        cautions: list[str] = []
+        cites: list[str] = []
+        for drug in dict.fromkeys(reg.drugs):
+            s = safety[drug]
+            excluded += [f"{drug}: {t}" for t in s.excluded]
+            cautions += [f"{drug}: {t}" for t in s.cautions]
+            cites += s.citations
+        seq = sequence_cautions([d for d in prior if d not in reg.drugs[:1]], reg.drugs)
+        avoid = any(c.severity == "avoid" for c in seq)
+        cautions += [f"sequence: {c.text}" for c in seq]
+        cites += [c for s in seq for c in s.citations]
+        if projected is not None:
+            base = projected[index]
+            probability = base.probability_of_target
+            points = list(base.projected_t_scores)
+            basis = "projection"
+            cites = [*base.citations, *cites]
+        else:
+            probability, points, basis = None, [], "expected_response"
+            if reg.expected_total_hip is not None:
+                cites.insert(0, reg.expected_total_hip.cite)
+                ctx.note_evidence(
+                    f"drugs.regimens.{reg.key}.expected_total_hip_percent",
+                    reg.expected_total_hip.evidence,
+                )
+        option = Option(
+            regimen=list(reg.steps),
+            probability_of_target=probability,
+            horizon_months=horizon,
+            projected_t_scores=points,
+            eligible=not excluded,
+            excluded_because=excluded,
+            cautions=cautions,
+            basis=basis,
+            citations=list(dict.fromkeys(cites)),
+        )
+        ranked.append(Ranked(reg, option, reg.key in first_line, avoid, tuple(seq)))
+
+    by_preference = ctx.profile.get("first_line.order") == "preference"
+
+    def key(r: Ranked) -> tuple[bool, bool, bool, int, float, float]:
+        order = first_line.index(r.regimen.key) if r.first_line and by_preference else 0
+        probability = -(r.option.probability_of_target or 0.0)
+        expected = r.regimen.expected_total_hip
+        response = -expected.value if expected is not None else 0.0
+        return (not r.option.eligible, not r.first_line, r.avoid, order, probability, response)
+
+    ranked.sort(key=key)
+    out: list[Ranked] = []
+    for rank, r in enumerate(ranked, 1):
+        out.append(
+            Ranked(
+                r.regimen,
+                r.option.model_copy(update={"rank": rank}),
+                r.first_line,
+                r.avoid,
+                r.sequence,
+            )
+        )
+    return out

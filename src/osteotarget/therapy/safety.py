@@ -1,0 +1,193 @@
+"""Label safety per drug for this patient: exclusions and cautions, each with its reason
+and source (renal cut-offs, hypocalcaemia, vitamin D, romosozumab and MI/stroke,
+PTH-analogue exclusions and course limits, pregnancy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from osteotarget.engine.context import Context
+from osteotarget.engine.dates import add_months
+from osteotarget.risk.facts import Facts
+from osteotarget.therapy.history import History, drug_info
+
+_PTH = ("teriparatide", "abaloparatide")
+_LABS = "rules.labs"
+
+
+@dataclass
+class DrugSafety:
+    drug: str
+    excluded: list[str] = field(default_factory=list)
+    cautions: list[str] = field(default_factory=list)
+    citations: list[str] = field(default_factory=list)
+    by_code: dict[str, list[str]] = field(default_factory=dict)
+    renal_note: str = ""
+
+    def add(self, action: str, text: str, cite: str, code: str = "") -> None:
+        (self.excluded if action == "exclude" else self.cautions).append(text)
+        self.citations.append(cite)
+        if code:
+            self.by_code.setdefault(code, []).append(text)
+
+
+@dataclass(frozen=True, slots=True)
+class LabState:
+    clearance: float | None
+    clearance_test: str
+    calcium_low: bool
+    calcium: float | None
+    vitamin_d_low: bool
+    vitamin_d: float | None
+
+
+def lab_state(ctx: Context, facts: Facts) -> LabState:
+    crcl = facts.latest_lab("creatinine_clearance")
+    egfr = facts.latest_lab("egfr")
+    renal = crcl or egfr
+    ca = facts.latest_lab("calcium")
+    vd = facts.latest_lab("vitamin_d_25oh")
+    ca_value = ca.canonical_value if ca else None
+    vd_value = vd.canonical_value if vd else None
+    ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
+    vd_low = vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_sufficient")
+    return LabState(
+        clearance=renal.canonical_value if renal else None,
+        clearance_test="creatinine clearance" if crcl else "eGFR",
+        calcium_low=ca_low,
+        calcium=ca_value,
+        vitamin_d_low=vd_low,
+        vitamin_d=vd_value,
+    )
+
+
+def _condition_present(code: str, facts: Facts, labs: LabState) -> bool:
+    if code == "hypocalcaemia_lab":
+        return labs.calcium_low
+    if code == "vitamin_d_low":
+        return labs.vitamin_d_low
+    return facts.has_condition(code)  # type: ignore[arg-type]
+
+
+def _label(code: str, labs: LabState) -> str:
+    if code == "hypocalcaemia_lab":
+        return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
+    if code == "vitamin_d_low":
+        return f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency"
+    return code.replace("_", " ")
+
+
+def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
+    rule = str(ctx.profile.get("anabolic.romosozumab_cv_rule", "past_year"))
+    events = [*facts.conditions_ever("myocardial_infarction"), *facts.conditions_ever("stroke")]
+    if not events:
+        return
+    if rule == "any_history":
+        text = (
+            "history of "
+            + ", ".join(f"{e.code.replace('_', ' ')} ({e.onset or 'date unknown'})" for e in events)
+            + ": contraindicated with any prior MI or stroke (EU label; profile "
+            + f"{ctx.profile.name})"
+        )
+        safety.add("exclude", text, "evenity_eu", "cardiovascular_contraindication")
+        return
+    months = ctx.setting("anabolic.romosozumab_cv_months").value
+    since = add_months(ctx.as_of, -months)
+    recent = [e for e in events if e.onset is None or e.onset >= since]
+    if recent:
+        text = (
+            ", ".join(f"{e.code.replace('_', ' ')} ({e.onset or 'date unknown'})" for e in recent)
+            + f" within the preceding {months:g} months: do not start (US label; profile "
+            + f"{ctx.profile.name})"
+        )
+        safety.add("exclude", text, "evenity_us", "cardiovascular_contraindication")
+    else:
+        safety.add(
+            "caution",
+            "prior MI or stroke more than a year ago: boxed cardiovascular warning; weigh "
+            "benefit and risk (the EU label would exclude)",
+            "evenity_us",
+        )
+
+
+def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
+    if drug in _PTH:
+        used = history.cumulative_months(_PTH)
+        limit = ctx.setting("anabolic.pth_lifetime_months").value
+        if used >= limit:
+            if ctx.profile.get("anabolic.pth_beyond_limit") == "if_high_risk":
+                safety.add(
+                    "caution",
+                    f"{used:.0f} months of PTH analogue already: more than {limit:g} lifetime "
+                    "months only if fracture risk remains or is again high (US label)",
+                    "forteo_us",
+                    "anabolic_course_limit",
+                )
+            else:
+                safety.add(
+                    "exclude",
+                    f"{used:.0f} months of PTH analogue already: lifetime limit {limit:g} months, "
+                    "never repeated (EU label)",
+                    "teriparatide_eu",
+                    "anabolic_course_limit",
+                )
+        elif used > 0:
+            safety.add(
+                "caution",
+                f"{used:.0f} of {limit:g} lifetime months of PTH analogue already used",
+                "teriparatide_eu",
+            )
+    if drug == "romosozumab":
+        used = history.cumulative_months(("romosozumab",))
+        limit = ctx.setting("anabolic.romosozumab_max_months").value
+        if used >= limit:
+            safety.add(
+                "exclude",
+                f"{used:.0f} months of romosozumab already: at most {limit:g} monthly doses",
+                "evenity_us",
+                "anabolic_course_limit",
+            )
+
+
+def drug_safety(ctx: Context, facts: Facts, history: History, drug: str) -> DrugSafety:
+    info = drug_info(drug)
+    labs = lab_state(ctx, facts)
+    safety = DrugSafety(drug=drug)
+    renal: dict[str, Any] | None = info.get("renal")
+    if renal is not None and labs.clearance is not None:
+        path = f"drugs.drugs.{drug}.renal.min_clearance"
+        cut = ctx.number(path)
+        if labs.clearance < cut:
+            action = str(renal["action"])
+            safety.renal_note = (
+                f"{'not recommended' if action == 'exclude' else 'caution'} below {cut:g}"
+            )
+            text = str(renal.get("text", "")) or "not recommended (label)"
+            safety.add(
+                str(renal["action"]),
+                f"{labs.clearance_test} {labs.clearance:g} < {cut:g} mL/min: {text}",
+                ctx.kb.quantity(path).cite,
+                "renal_contraindication",
+            )
+    if "female_only" in info and facts.patient.sex != "female":
+        safety.add(
+            "exclude",
+            "for postmenopausal women only",
+            str(info["female_only"]["cite"]),
+        )
+    for index, entry in enumerate(info.get("contraindications", [])):
+        code = str(entry["condition"])
+        if _condition_present(code, facts, labs):
+            ctx.note_evidence(
+                f"drugs.drugs.{drug}.contraindications[{index}]", str(entry["evidence"])
+            )
+            text = _label(code, labs)
+            if entry.get("text"):
+                text += f": {entry['text']}"
+            kind = "hypocalcaemia" if code.startswith("hypocalcaemia") else ""
+            safety.add(str(entry["action"]), text, str(entry["cite"]), kind)
+    if drug == "romosozumab":
+        _cardiovascular(ctx, facts, safety)
+    _course_limits(ctx, history, drug, safety)
+    return safety
