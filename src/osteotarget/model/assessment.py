@@ -202,6 +202,10 @@ class Option(Out):
     excluded_because: list[str] = []
     cautions: list[str] = []
     rank: int | None = None
+    first_line: bool = Field(
+        default=False,
+        description="First-line for this risk category under the profile (ranked ahead).",
+    )
     basis: Literal["projection", "expected_response"] = "projection"
     citations: list[str] = []
 

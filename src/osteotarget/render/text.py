@@ -104,9 +104,11 @@ def render_assessment(a: Assessment) -> str:
         lines.append(
             "Options (ranked"
             + (
-                " by expected response — projection unavailable"
+                ": eligible first, the profile's first-line choices next, then by expected "
+                "response — projection unavailable"
                 if basis == "expected_response"
-                else " by chance of reaching the target"
+                else ": eligible first, the profile's first-line choices next, then by chance "
+                "of reaching the target"
             )
             + "):"
         )
@@ -116,6 +118,7 @@ def render_assessment(a: Assessment) -> str:
             )
             p = "—" if o.probability_of_target is None else f"{o.probability_of_target:.0%}"
             flag = "" if o.eligible else f" [not eligible: {'; '.join(o.excluded_because)}]"
+            flag = (" [first-line]" if o.first_line else "") + flag
             lines.append(
                 f"  {o.rank or '-'}. {regimen}: P(target in {o.horizon_months} mo) {p}{flag}"
             )

@@ -143,7 +143,7 @@ def rank_options(
         out.append(
             Ranked(
                 r.regimen,
-                r.option.model_copy(update={"rank": rank}),
+                r.option.model_copy(update={"rank": rank, "first_line": r.first_line}),
                 r.first_line,
                 r.avoid,
                 r.sequence,
