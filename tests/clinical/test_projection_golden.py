@@ -82,7 +82,7 @@ def test_frame_romosozumab_12_months(site: ProjectedSite, mean: float) -> None:
 @pytest.mark.parametrize(("site", "month", "mean"), [(TH, 24, 8.5), (LS, 24, 16.6), (TH, 36, 8.8)])
 def test_frame_romosozumab_then_denosumab(site: ProjectedSite, month: int, mean: float) -> None:
     """FRAME romosozumab 12 mo → denosumab: 24 mo (Cosman 2022 OI); 36 mo 8.8% (FRAME, as
-    quoted by Lewiecki 2021)."""
+    quoted for the seed 001 vignette; not in the evidence notes, unverified)."""
     assert pct(site, "romosozumab:12,denosumab", month) == pytest.approx(mean, abs=ROUNDING)
 
 
@@ -131,21 +131,27 @@ def test_romosozumab_after_prior_therapy_gains_less(
 
 def test_alendronate_total_hip_path() -> None:
     """ARCH alendronate 12 mo +2.9% (Cosman 2020 ARCH post hoc); about +3.4% over 4 years
-    then a plateau (Lewiecki 2021)."""
+    then a plateau (as quoted for the seed 001 vignette; unverified)."""
     assert pct(TH, "alendronate", 12) == pytest.approx(2.9, abs=ROUNDING)
     assert pct(TH, "alendronate", 48) == pytest.approx(3.4, abs=ROUNDING)
     assert pct(TH, "alendronate", 72) == pytest.approx(3.4, abs=ROUNDING)
 
 
 @pytest.mark.parametrize("drug", ["teriparatide", "abaloparatide"])
-def test_pth_analogue_after_denosumab_shows_early_hip_dip(drug: str) -> None:
-    """DATA-Switch (Leder 2015): denosumab → teriparatide gave transient hip loss; the
-    abaloparatide case uses the same data by class assumption."""
+def test_pth_analogue_after_denosumab_hip_falls_below_the_switch_value(drug: str) -> None:
+    """DATA-Switch (Leder 2015 Lancet, PMC4620731): denosumab → teriparatide lost hip BMD
+    after the switch (described as transient, V qualitative). Only the 48-month value is on
+    file, so the model gives a net loss over the 24 months after the switch, below the
+    at-switch value from the first months on; the transient shape (recovery) is not
+    modelled (docs/model.md §2.2). Abaloparatide uses the same data by class assumption."""
     path = site_path(TH, parse_regimen(f"denosumab:24,{drug}:24"), None, 48)
     assert path is not None
     at_switch = path.multiplier[24]
-    assert path.multiplier[30] < at_switch
-    assert path.multiplier[36] < at_switch
+    # Below the switch value from the first month after it, through to 48 months.
+    assert all(path.multiplier[m] < at_switch for m in range(25, 49))
+    # The step's own change: at switch 3.2% (DATA denosumab), 2.8% at 48 months (recalled).
+    step = (path.multiplier[48] / at_switch - 1) * 100
+    assert step == pytest.approx((1.028 / 1.032 - 1) * 100, abs=1e-9)
     fresh = site_path(TH, parse_regimen(f"{drug}:24"), None, 12)
     after = site_path(TH, parse_regimen(f"{drug}:24"), "denosumab", 12)
     assert fresh is not None and after is not None

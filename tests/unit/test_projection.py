@@ -34,6 +34,7 @@ from osteotarget.projection import (
     rank_regimens,
     site_path,
 )
+from osteotarget.projection.options import project_options
 from osteotarget.projection.response import (
     PROJECTED_SITES,
     Point,
@@ -42,6 +43,7 @@ from osteotarget.projection.response import (
     interpolate,
     step_curve,
 )
+from osteotarget.projection.trajectory import Regimen
 from osteotarget.projection.uncertainty import normal_cdf, response_spread, shrink
 
 TH: ProjectedSite = "total_hip"
@@ -344,16 +346,34 @@ def test_forecast_options_one_option_per_regimen_in_order() -> None:
 
 
 def test_forecast_options_uses_prior_therapy_and_on_treatment_update() -> None:
+    # Scan 5 days before the denosumab start, and one a year in: +6.6% (population ~+3.3%).
     dens = _densitometry([(date(2024, 1, 5), 0.572, -3.0), (date(2025, 1, 20), 0.610, -2.7)])
     on_dmab = _patient([{"drug": "denosumab", "start": "2024-01-10", "end": None}])
     regimen = [[RegimenStep(drug="denosumab")], [RegimenStep(drug="romosozumab", months=12)]]
     target = Target(metric="t_score", operator=">", value=-2.5, rationale="x")
-    options = forecast_options(on_dmab, date(2025, 2, 1), dens, regimen, [target], 24)  # type: ignore[arg-type]
-    # Continuing denosumab: month-0-based path from the course-start scan with the update;
-    # romosozumab after denosumab gains little (Cosman 2022).
+    as_of = date(2025, 2, 1)
+    options = forecast_options(on_dmab, as_of, dens, regimen, [target], 24)  # type: ignore[arg-type]
+    projections = project_options(on_dmab, as_of, dens, regimen, [target], 24)  # type: ignore[arg-type]
     assert all(o.probability_of_target is not None for o in options)
+    updated = projections[0]
+    assert updated is not None
+    assert any("shrinkage weight" in a for a in updated.assumptions)
+    # The update changed the forecast: same patient and course without the course-start
+    # scan (no observation possible) is projected differently, and lower (the patient
+    # gained more than the population mean).
+    latest_only = _densitometry([(date(2025, 1, 20), 0.610, -2.7)])
+    plain = forecast_options(on_dmab, as_of, latest_only, regimen[:1], [target], 24)  # type: ignore[arg-type]
+    with_update = [p.t_score for p in options[0].projected_t_scores]
+    without = [p.t_score for p in plain[0].projected_t_scores]
+    assert with_update != pytest.approx(without, abs=1e-3)
+    assert options[0].probability_of_target != pytest.approx(
+        plain[0].probability_of_target, abs=1e-3
+    )
+    # And differs from the same scans for a patient not on denosumab.
     naive = _patient([])
-    fresh = forecast_options(naive, date(2025, 2, 1), dens, regimen, [target], 24)  # type: ignore[arg-type]
+    fresh = forecast_options(naive, as_of, dens, regimen, [target], 24)  # type: ignore[arg-type]
+    assert [p.t_score for p in fresh[0].projected_t_scores] != pytest.approx(with_update, abs=1e-3)
+    # Romosozumab after denosumab gains little (Cosman 2022).
     romo_after = options[1].projected_t_scores[0].t_score
     romo_fresh = fresh[1].projected_t_scores[0].t_score
     assert romo_after < romo_fresh
@@ -484,8 +504,19 @@ def test_forecast_options_computes_t_from_reference_scanner_bmd() -> None:
     assert options[0].probability_of_target is not None
     ref = reference_for(TH)
     assert ref is not None
-    first = options[0].projected_t_scores[0]
-    assert first.t_score > (0.57 - ref.mean) / ref.sd
+    projection = project_options(
+        _patient([]),  # type: ignore[arg-type]
+        date(2026, 2, 1),
+        dens,
+        [[RegimenStep(drug="denosumab")]],
+        [target],
+        24,
+    )[0]
+    assert projection is not None
+    # T(m) = T₀ + B₀·%Δ/(100·SD_ref) with B₀ = 0.57 g/cm²: recover T₀ from every point.
+    for point in projection.sites[0].points:
+        t0 = point.t_score - 0.57 * point.percent_change / (100.0 * ref.sd)
+        assert t0 == pytest.approx((0.57 - ref.mean) / ref.sd, abs=1e-9)
 
 
 def test_every_drug_has_a_response_entry_and_a_burden_rank() -> None:
@@ -500,3 +531,223 @@ def test_every_drug_has_a_response_entry_and_a_burden_rank() -> None:
         assert drug in burden
     assert burden["alendronate"] < burden["zoledronate"] < burden["denosumab"]
     assert burden["denosumab"] < burden["romosozumab"] == burden["teriparatide"]
+
+
+# --- review fixes ------------------------------------------------------------------------
+
+
+def test_stale_scan_on_treatment_is_projected_from_the_scan_date() -> None:
+    """A1: on denosumab since 2020-01 with one pre-treatment scan (TH −3.0); as of 2025-01
+    five years of denosumab have been taken since that scan, so the patient is projected
+    higher than an untreated patient with the same scan."""
+    dens = _densitometry([(date(2019, 12, 1), 0.576, -3.0)])
+    target = Target(metric="t_score", operator=">", value=-2.5, rationale="x")
+    regimen = [[RegimenStep(drug="denosumab")]]
+    as_of = date(2025, 1, 15)
+    treated = _patient([{"drug": "denosumab", "start": "2020-01-15", "end": None}])
+    untreated = _patient([])
+    on = forecast_options(treated, as_of, dens, regimen, [target], 24)  # type: ignore[arg-type]
+    off = forecast_options(untreated, as_of, dens, regimen, [target], 24)  # type: ignore[arg-type]
+    assert [p.month for p in on[0].projected_t_scores] == [12, 24]  # indexed from as_of
+    for a, b in zip(on[0].projected_t_scores, off[0].projected_t_scores, strict=True):
+        assert a.t_score > b.t_score
+    assert on[0].probability_of_target is not None and off[0].probability_of_target is not None
+    assert on[0].probability_of_target > off[0].probability_of_target
+    # Month 12 after as_of is 72 months of denosumab after the scan (FREEDOM + extension).
+    projection = project_options(treated, as_of, dens, regimen, [target], 24)[0]  # type: ignore[arg-type]
+    assert projection is not None
+    path = site_path(TH, parse_regimen("denosumab"), None, 72)
+    assert path is not None
+    expected = (float(path.multiplier[72]) - 1) * 100
+    assert projection.sites[0].points[0].percent_change == pytest.approx(expected)
+    assert any("projected from the scan of 2019-12-01" in a for a in projection.assumptions)
+
+
+def test_cli_prior_same_drug_continues_the_course(capsys: pytest.CaptureFixture[str]) -> None:
+    """A2: --prior denosumab:60 then denosumab continues the curve at 60 months."""
+    args = [*BASE, "--t-score", "-3.0", "--regimen", "denosumab", "--format", "json"]
+    assert main(args) == 0
+    fresh = json.loads(capsys.readouterr().out)
+    assert main([*args, "--prior", "denosumab:60"]) == 0
+    continuing = json.loads(capsys.readouterr().out)
+    gain_fresh = fresh["expected_t_scores"]["12"] + 3.0
+    gain_continuing = continuing["expected_t_scores"]["12"] + 3.0
+    assert 0 < gain_continuing < gain_fresh
+    path = site_path(TH, parse_regimen("denosumab"), None, 12, elapsed=60)
+    assert path is not None
+    assert continuing["sites"][0]["points"][0]["bmd_percent_change"] == pytest.approx(
+        (float(path.multiplier[12]) - 1) * 100, abs=0.05
+    )
+    assert any("continuing denosumab" in a for a in continuing["assumptions"])
+    # A different last prior drug stays a prior-therapy modifier.
+    assert main([*BASE, "--t-score", "-3", "--regimen", "romosozumab:12", "--format", "json",
+                 "--prior", "denosumab:60"]) == 0  # fmt: skip
+    after = json.loads(capsys.readouterr().out)
+    assert after["sites"][0]["points"][0]["bmd_percent_change"] == pytest.approx(0.9, abs=0.05)
+
+
+def test_numbers_not_in_the_evidence_notes_are_unverified() -> None:
+    """A4: alendronate TH 48 mo 3.4% and FRAME romosozumab→denosumab TH 36 mo 8.8% are not
+    in data.md / rules.md / evidence-review.md; the default target cites Lewiecki 2017."""
+    kb = knowledge()
+    aln = kb.quantity("responses.drugs.alendronate.total_hip.points[1]")
+    frame = kb.quantity("responses.sequences.denosumab_after_romosozumab.total_hip.points[1]")
+    assert (aln.value, frame.value) == (3.4, 8.8)
+    assert aln.evidence == frame.evidence == "unverified"
+    target = kb.quantity("responses.policy.cli_defaults.target_t_score")
+    assert target.cite == "lewiecki2017_t2t"
+    assert kb.citation("lewiecki2017_t2t").doi == "10.1007/s11914-017-0350-7"
+    result = project(th(-3.0), parse_regimen("alendronate"), [TargetSpec(-2.5)], 48)
+    assert aln.path in result.unverified
+
+
+def test_mixed_analysis_sets_make_the_derived_step_unverified() -> None:
+    """A6: abaloparatide→alendronate divides ACTIVExtend 25-month totals by the ACTIVE
+    label 18-month values; the derived step is unverified and says so."""
+    result = project(
+        th(-3.0), parse_regimen("abaloparatide:18,alendronate"), [TargetSpec(-2.5)], 36
+    )
+    path = "responses.sequences.alendronate_after_abaloparatide.total_hip.points[0]"
+    assert path in result.unverified
+    assert any("analysis sets are mixed" in a for a in result.assumptions)
+    # A sequence whose totals and at-switch value come from one source is not flagged.
+    arch = project(th(-3.0), parse_regimen("romosozumab:12,alendronate"), [TargetSpec(-2.5)], 24)
+    assert not any("analysis sets are mixed" in a for a in arch.assumptions)
+    assert not any("alendronate_after_romosozumab" in u for u in arch.unverified)
+
+
+@pytest.mark.parametrize("regimen", ["denosumab", "romosozumab:12,denosumab", "alendronate"])
+def test_uninformative_observation_gives_the_band_of_no_observation(regimen: str) -> None:
+    """A8: one spread formula. A 1-month observation with ordinary scan precision is
+    almost uninformative (weight ≈ 0), so the band equals the forecast without it."""
+    base = th(-3.0)[0]
+    reg = parse_regimen(regimen)
+    (drug, months), *rest = reg
+    curve = step_curve(drug, None, TH)
+    assert curve is not None
+    # One month into the course, the first step has one month fewer to run.
+    later: Regimen = ((drug, None if months is None else months - 1), *rest)
+    observed = forecast_site(base, later, None, 48, 1, Observed(1, float(curve.percent[1])))
+    plain = forecast_site(base, reg, None, 49)  # the same path, from the course start
+    assert observed is not None and plain is not None and observed.shrinkage is not None
+    assert observed.shrinkage.weight < 0.01
+    np.testing.assert_allclose(observed.mean_percent, plain.mean_percent[1:], atol=1e-9)
+    assert np.all(observed.sd_t >= plain.sd_t[1:] * 0.99)
+    np.testing.assert_allclose(observed.sd_t, plain.sd_t[1:], rtol=0.01)
+
+
+def _course_scans(start_scan: date) -> Densitometry:
+    return _densitometry([(start_scan, 0.572, -3.0), (date(2025, 1, 20), 0.610, -2.7)])
+
+
+def test_on_treatment_update_needs_a_start_scan_within_the_window() -> None:
+    """A9: the observed change runs between the two scans (months between them), and the
+    start scan must lie within policy on_treatment.start_scan_window_months of the start."""
+    from osteotarget.model import TherapyCourse
+    from osteotarget.projection.options import _observed, start_scan_window
+
+    course = TherapyCourse(drug="denosumab", start=date(2024, 1, 10))
+    assert start_scan_window() == 6
+    near = _course_scans(date(2023, 10, 20)).sites[0]
+    update = _observed(near, TH, course, 1.8)
+    assert update is not None
+    assert update[1].months == 15  # 2023-10-20 → 2025-01-20, not 12 from the course start
+    assert update[1].percent_change == pytest.approx((0.610 / 0.572 - 1) * 100)
+    far = _course_scans(date(2022, 1, 5)).sites[0]
+    assert _observed(far, TH, course, 1.8) is None
+
+
+def test_ties_are_greedy_groups_within_the_tolerance() -> None:
+    """A10: 0.5449 and 0.5451 are within 0.01 (the rounding grid put them in different
+    buckets); the tie then goes to fewer steps."""
+    from osteotarget.projection import Projection
+    from osteotarget.projection.api import tie_groups
+    from osteotarget.projection.batch import best_by_rank
+
+    def option(p: float | None, regimen: str) -> Projection:
+        reg = parse_regimen(regimen)
+        return Projection(reg, 36, p, (), steps=len(reg), burden=1)
+
+    options = [option(0.5451, "romosozumab:12,denosumab"), option(0.5449, "denosumab")]
+    assert rank_order(options) == [1, 0]
+    assert tie_groups([0.56, 0.551, 0.545, None]) == [0, 0, 1, 4]
+    # Greedy from the top: 0.545 is 0.015 below 0.56, so not tied with it.
+    spread = [option(0.545, "denosumab"), option(0.56, "romosozumab:12,denosumab")]
+    assert rank_order(spread) == [1, 0]
+    # The vectorised path groups the same way.
+    rows = np.array([[0.5451, 0.5449], [0.545, 0.56], [np.nan, np.nan]])
+    preference = [1, 0]  # column 1 (one step) preferred on a tie
+    np.testing.assert_array_equal(best_by_rank(rows, preference, 0.01), [1, 1, -1])
+
+
+def test_one_normal_cdf_scalar_and_vectorised_agree() -> None:
+    """D5: one scalar Φ (math.erfc) and one vectorised Φ (A&S erf), agreeing to 1e-6; the
+    single-patient and batch probabilities use them."""
+    from osteotarget.projection.uncertainty import normal_cdf_scalar, probability_scalar
+
+    xs = np.linspace(-8, 8, 321)
+    vector = normal_cdf(xs)
+    scalar = np.array([normal_cdf_scalar(float(x)) for x in xs])
+    np.testing.assert_allclose(vector, scalar, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(scalar, [NormalDist().cdf(float(x)) for x in xs], atol=1e-12)
+    assert probability_scalar(0.3, 1.0, ">", 0.0) == normal_cdf_scalar(0.3)
+    assert probability_scalar(0.3, 1.0, "<", 0.0) == normal_cdf_scalar(-0.3)
+
+
+def test_cli_refuses_t_score_and_bmd_that_disagree(capsys: pytest.CaptureFixture[str]) -> None:
+    """B6: both given and |T − T(BMD)| > reference.policy.tolerance_t → exit 2."""
+    assert main([*BASE, "--t-score", "-3.0", "--bmd", "0.9", "--regimen", "denosumab"]) == 2
+    err = capsys.readouterr().err
+    assert "--t-score" in err and "--bmd" in err
+    ref = reference_for(TH)
+    assert ref is not None
+    consistent = ref.mean - 3.0 * ref.sd + 0.01
+    assert main([*BASE, "--t-score", "-3.0", "--bmd", f"{consistent:.3f}",
+                 "--regimen", "denosumab"]) == 0  # fmt: skip
+
+
+def test_regimen_months_are_bounded_and_label_limits_stated() -> None:
+    """B7: months beyond the model's horizon are refused; beyond the label limit
+    (romosozumab 12 months) or the drug's last data point the output says so."""
+    with pytest.raises(RegimenError, match="longest horizon"):
+        parse_regimen("denosumab:100000")
+    romo = project(th(-3.0), parse_regimen("romosozumab:24"), [TargetSpec(-2.5)], 24)
+    assert any("exceeds the label limit of 12 months" in a for a in romo.assumptions)
+    assert any("data end at 12 months" in a for a in romo.assumptions)
+    teri = project(th(-3.0), parse_regimen("teriparatide:36"), [TargetSpec(-2.5)], 36)
+    assert any("teriparatide: 36 months" in a for a in teri.assumptions)
+    within = project(th(-3.0), parse_regimen("romosozumab:12,denosumab"), [TargetSpec(-2.5)], 36)
+    assert not any("label limit" in a for a in within.assumptions)
+    aln = project(th(-3.0), parse_regimen("alendronate"), [TargetSpec(-2.5)], 72)
+    assert any("data end at 48 months" in a for a in aln.assumptions)
+
+
+@pytest.mark.parametrize("age", ["200", "131", "nan", "-1"])
+def test_cli_age_is_bounded(age: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """B8: --age within responses.policy.age_years (0…130)."""
+    args = ["project", "--sex", "female", "--age", age, "--site", "total_hip",
+            "--t-score", "-3", "--regimen", "denosumab"]  # fmt: skip
+    assert main(args) == 2
+    assert "--age" in capsys.readouterr().err
+
+
+def test_t_and_bmd_conversions_are_inverse_with_spine_fallback() -> None:
+    """D2: one conversion pair, spine through the policy reference."""
+    from osteotarget.projection.forecast import bmd_for_t, site_reference, t_for_bmd
+
+    for site in PROJECTED_SITES:
+        assert t_for_bmd(site, bmd_for_t(site, -2.3)) == pytest.approx(-2.3)
+        assert Baseline.from_t_score(site, -2.3).bmd == pytest.approx(bmd_for_t(site, -2.3))
+    spine = site_reference("lumbar_spine")
+    assert bmd_for_t("lumbar_spine", 0.0) == pytest.approx(spine.mean)
+
+
+def test_facility_precision_from_the_trend_is_used() -> None:
+    """D7: SiteTrend.precision_percent (when present) is the scan precision used."""
+    from osteotarget.projection.forecast import precision_percent
+    from osteotarget.projection.options import _precision
+
+    trend = _densitometry([(date(2026, 1, 5), 0.572, -3.0)]).sites[0]
+    assert _precision(trend, TH) == precision_percent(TH)
+    own = trend.model_copy(update={"precision_percent": 0.9})
+    assert _precision(own, TH) == 0.9

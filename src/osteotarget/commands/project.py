@@ -5,21 +5,23 @@
         [--prior alendronate:60] [--format text|json]
 
 --site/--t-score/--bmd may be repeated (paired by position) to project several sites;
-the probability is then for all of them. Bad input exits 2 with the argument named.
+the probability is then for all of them. Both --t-score and --bmd for a site must agree
+(within reference.policy.tolerance_t). --prior's last drug, when it is the regimen's first
+drug, is a course being continued: its months are the months already taken. Bad input
+exits 2 with the argument named.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any, cast
 
 from osteotarget.commands._common import usage_error
-from osteotarget.densitometry import reference_for
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Drug
+from osteotarget.model.record import check_range
 from osteotarget.projection import (
     PROJECTED_SITES,
     Baseline,
@@ -32,7 +34,7 @@ from osteotarget.projection import (
     regimen_label,
 )
 from osteotarget.projection.api import band_coverage
-from osteotarget.projection.forecast import precision_percent, site_reference
+from osteotarget.projection.forecast import precision_percent, t_for_bmd
 from osteotarget.projection.response import max_months
 
 
@@ -71,15 +73,19 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _limits(name: str) -> tuple[float, float]:
-    table = knowledge().table(f"record_limits.{name}")
-    return float(table["min"]), float(table["max"])
-
-
 def _check(name: str, limits: str, value: float) -> None:
-    low, high = _limits(limits)
-    if not low <= value <= high:
-        raise _BadInput(f"{name} {value:g} is outside {low:g}…{high:g}")
+    """Range check against ``record_limits.<limits>`` (the record's own helper; NaN fails)."""
+    try:
+        check_range(limits, name, value)
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+
+
+def _check_age(age: float) -> None:
+    table = knowledge().table("responses.policy.age_years")
+    low, high = float(table["min"]), float(table["max"])
+    if not low <= age <= high:  # NaN fails too
+        raise _BadInput(f"--age {age:g} is outside {low:g}…{high:g} years")
 
 
 def _baselines(args: argparse.Namespace) -> list[Baseline]:
@@ -94,6 +100,7 @@ def _baselines(args: argparse.Namespace) -> list[Baseline]:
         raise _BadInput(f"--bmd: {len(bmds)} value(s) for {len(sites)} --site")
     if not t_scores and not bmds:
         raise _BadInput("--t-score: give a baseline T-score (or --bmd) for each --site")
+    tolerance = knowledge().number("reference.policy.tolerance_t")
     out: list[Baseline] = []
     for index, site in enumerate(sites):
         t = t_scores[index] if t_scores else None
@@ -102,13 +109,16 @@ def _baselines(args: argparse.Namespace) -> list[Baseline]:
             _check("--t-score", "t_score", t)
         if bmd is not None:
             _check("--bmd", "bmd_g_cm2", bmd)
-        if t is None:
-            assert bmd is not None
-            ref = reference_for(site)
-            spine = site_reference(site)
-            mean, sd = (ref.mean, ref.sd) if ref is not None else (spine.mean, spine.sd)
-            t = (bmd - mean) / sd
-            _check(f"--bmd (T-score {t:.1f} implied)", "t_score", t)
+            implied = t_for_bmd(site, bmd)
+            if t is None:
+                _check(f"--bmd (T-score {implied:.1f} implied)", "t_score", implied)
+                t = implied
+            elif abs(t - implied) > tolerance:
+                raise _BadInput(
+                    f"--t-score {t:g} and --bmd {bmd:g} disagree at {site}: the BMD implies "
+                    f"T {implied:+.2f} (tolerance {tolerance:g}); give one or correct either"
+                )
+        assert t is not None
         if bmd is None:
             out.append(Baseline.from_t_score(site, t))
         else:
@@ -116,14 +126,33 @@ def _baselines(args: argparse.Namespace) -> list[Baseline]:
     return out
 
 
-def _previous(text: str | None) -> Drug | None:
+def _prior(text: str | None, first: Drug) -> tuple[Drug | None, int, list[str]]:
+    """(previous drug, months of *first* already taken, assumptions) from ``--prior``.
+
+    When the most recent prior drug is the regimen's first drug, the regimen continues
+    that course: its months are the months already taken (``elapsed``) and the drug
+    before it, if any, is the prior-therapy modifier.
+    """
     if not text:
-        return None
+        return None, 0, []
     try:
         prior = parse_regimen(text)
     except RegimenError as exc:
         raise _BadInput(f"--prior: {exc}") from None
-    return prior[-1][0]
+    drug, months = prior[-1]
+    if drug != first:
+        return drug, 0, [f"Prior therapy: most recent drug taken as {drug}."]
+    previous = prior[-2][0] if len(prior) > 1 else None
+    if months is None:
+        return (
+            previous,
+            0,
+            [f"Prior therapy: continuing {drug}; months already taken not given, counted as 0."],
+        )
+    notes = [f"Prior therapy: continuing {drug} after {months} months already taken."]
+    if previous is not None:
+        notes.append(f"Prior therapy: drug before {drug} taken as {previous}.")
+    return previous, months, notes
 
 
 def _text(
@@ -177,8 +206,7 @@ def run(args: argparse.Namespace) -> int:
         else int(kb.number("responses.policy.cli_defaults.horizon_months"))
     )
     try:
-        if not math.isfinite(args.age) or args.age <= 0:
-            raise _BadInput(f"--age {args.age:g} must be positive")
+        _check_age(args.age)
         _check("--target", "t_score", target)
         if not 0 < months <= max_months():
             raise _BadInput(f"--months {months} is outside 1…{max_months()}")
@@ -186,18 +214,17 @@ def run(args: argparse.Namespace) -> int:
             regimen = parse_regimen(args.regimen)
         except RegimenError as exc:
             raise _BadInput(f"--regimen: {exc}") from None
-        previous = _previous(args.prior)
+        previous, elapsed, prior_notes = _prior(args.prior, regimen[0][0])
         baselines = _baselines(args)
     except _BadInput as exc:
         return usage_error(str(exc))
-    projection = project(baselines, regimen, [TargetSpec(value=target)], months, previous)
+    projection = project(baselines, regimen, [TargetSpec(value=target)], months, previous, elapsed)
     assumptions = list(projection.assumptions)
     if args.sex == "male":
         assumptions.append(
             "Response data are from trials in postmenopausal women; applied to a man unchanged."
         )
-    if previous is not None:
-        assumptions.append(f"Prior therapy: most recent drug taken as {previous}.")
+    assumptions.extend(prior_notes)
     if args.format == "json":
         doc = projection.as_dict()
         doc["target"] = {"metric": "t_score", "operator": ">", "value": target}

@@ -55,6 +55,11 @@ def parse_regimen(text: str) -> Regimen:
                 ) from None
             if months <= 0:
                 raise RegimenError(f"'{part}': months must be positive")
+            if months > max_months():
+                raise RegimenError(
+                    f"'{part}': {months} months is longer than the model's longest "
+                    f"horizon ({max_months()} months)"
+                )
         elif index < len(parts) - 1:
             raise RegimenError(f"'{part}': only the last step may omit its months")
         steps.append((drug, months))
@@ -165,14 +170,24 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectionPolicy:
+    """Modelling choices from ``responses/policy.toml`` (docs/model.md)."""
+
+    checkpoints: tuple[int, ...]
+    all_sites: str
+    probability_tie: float
+    cite: str
+
+
 @cache
-def projection_policy() -> tuple[tuple[int, ...], str, float, str]:
+def projection_policy() -> ProjectionPolicy:
     kb = knowledge()
-    return (
-        tuple(int(m) for m in kb.get("responses.policy.report.checkpoints")),
-        str(kb.get("responses.policy.ranking.all_sites")),
-        kb.number("responses.policy.ranking.probability_tie"),
-        str(kb.get("responses.policy.report.cite")),
+    return ProjectionPolicy(
+        checkpoints=tuple(int(m) for m in kb.get("responses.policy.report.checkpoints")),
+        all_sites=str(kb.get("responses.policy.ranking.all_sites")),
+        probability_tie=kb.number("responses.policy.ranking.probability_tie"),
+        cite=str(kb.get("responses.policy.report.cite")),
     )
 
 
@@ -183,7 +198,7 @@ def band_coverage() -> float:
 
 @cache
 def report_months(horizon: int) -> tuple[int, ...]:
-    months = {m for m in projection_policy()[0] if 0 < m <= horizon}
+    months = {m for m in projection_policy().checkpoints if 0 < m <= horizon}
     months.add(horizon)
     return tuple(sorted(months))
 
@@ -195,7 +210,7 @@ def burden(regimen: Regimen) -> int:
 
 
 def _combine(probabilities: Sequence[float]) -> float:
-    if projection_policy()[1] == "comonotone":
+    if projection_policy().all_sites == "comonotone":
         return min(probabilities)
     return math.prod(probabilities)
 
@@ -246,18 +261,12 @@ def project(
     change so far, for the shrinkage update (then that site's baseline is the scan at the
     course start).
     """
-    if not regimen:
-        raise RegimenError("empty regimen")
-    if not 0 < horizon_months <= max_months():
-        raise RegimenError(f"horizon {horizon_months} months is outside 1…{max_months()}")
-    z = band_z()
-    months = report_months(horizon_months)
+    check_horizon(regimen, horizon_months)
     forecasts: dict[ProjectedSite, SiteForecast | None] = {}
-    provenances: list[Provenance] = []
     for baseline in baselines:
         if baseline.site not in PROJECTED_SITES:
             continue
-        forecast = forecast_site(
+        forecasts[baseline.site] = forecast_site(
             baseline,
             regimen,
             previous,
@@ -265,9 +274,43 @@ def project(
             elapsed,
             (observed or {}).get(baseline.site),
         )
-        forecasts[baseline.site] = forecast
-        if forecast is not None:
-            provenances.append(forecast.provenance)
+    return assemble(
+        forecasts,
+        regimen,
+        targets,
+        horizon_months,
+        hip_percent_at_horizon(regimen, previous, horizon_months, elapsed),
+    )
+
+
+def check_horizon(regimen: Regimen, horizon_months: int) -> None:
+    if not regimen:
+        raise RegimenError("empty regimen")
+    if not 0 < horizon_months <= max_months():
+        raise RegimenError(f"horizon {horizon_months} months is outside 1…{max_months()}")
+
+
+def hip_percent_at_horizon(
+    regimen: Regimen, previous: Drug | None, horizon_months: int, elapsed: int = 0
+) -> float | None:
+    """Projected mean total-hip % change at the horizon (for the FNIH estimate), or None."""
+    hip_path = site_path("total_hip", regimen, previous, horizon_months, elapsed)
+    if hip_path is None:
+        return None
+    return (float(hip_path.multiplier[horizon_months]) - 1.0) * 100.0
+
+
+def assemble(
+    forecasts: Mapping[ProjectedSite, SiteForecast | None],
+    regimen: Regimen,
+    targets: Sequence[TargetSpec],
+    horizon_months: int,
+    total_hip_percent: float | None,
+) -> Projection:
+    """Price *targets* on per-site forecasts indexed months 0…horizon (month 0 = now)."""
+    z = band_z()
+    months = report_months(horizon_months)
+    provenances = [f.provenance for f in forecasts.values() if f is not None]
     sites = list(forecasts)
     resolved = _resolve(targets, sites)
     per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
@@ -312,16 +355,14 @@ def project(
     if flat and all(v is not None for v in flat):
         overall = _combine([v for v in flat if v is not None])
     fracture: tuple[RiskReduction, ...] = ()
-    hip_path = site_path("total_hip", regimen, previous, horizon_months, elapsed)
-    if hip_path is not None:
-        th_percent = (float(hip_path.multiplier[horizon_months]) - 1.0) * 100.0
-        fracture = tuple(risk_reduction(th_percent, outcome) for outcome in OUTCOMES)
+    if total_hip_percent is not None:
+        fracture = tuple(risk_reduction(total_hip_percent, outcome) for outcome in OUTCOMES)
         provenances.append(Provenance(cites=frozenset({fracture[0].citation})))
     provenance = _merge_all(provenances)
-    model_cite = projection_policy()[3]
+    policy = projection_policy()
     notes = (
         "Probability that the measured value at the horizon meets every target "
-        f"({projection_policy()[1]} sites); normal approximation.",
+        f"({policy.all_sites} sites); normal approximation.",
     )
     return Projection(
         regimen=regimen,
@@ -330,7 +371,7 @@ def project(
         sites=tuple(results),
         fracture=fracture,
         assumptions=provenance.assumptions,
-        citations=tuple(sorted(provenance.cites | {model_cite})),
+        citations=tuple(sorted(provenance.cites | {policy.cite})),
         unverified=tuple(sorted(provenance.unverified)),
         steps=len(regimen),
         burden=burden(regimen),
@@ -338,23 +379,44 @@ def project(
     )
 
 
-def ranking_key(
-    probability: float | None, steps: int, burden_rank: int
-) -> tuple[int, float, int, int]:
-    """Sort key: projectable first, higher probability (ties within the configured
-    tolerance), then fewer steps, then lower burden."""
-    if probability is None:
-        return (1, 0.0, steps, burden_rank)
-    return (0, -math.floor(probability / projection_policy()[2] + 0.5), steps, burden_rank)
+TIE_EPS = 1e-12  # float slack so that "within the tolerance" includes the tolerance itself
+
+
+def tie_groups(probabilities: Sequence[float | None], tie: float | None = None) -> list[int]:
+    """Greedy tie groups: sorted by probability (highest first), a group is its top value
+    and everything within *tie* (policy ``ranking.probability_tie``) below it; the next
+    value further away starts a new group. Group numbers rise from the best; an
+    unprojectable (None) value gets a group after every projectable one."""
+    tol = projection_policy().probability_tie if tie is None else tie
+    order = sorted(
+        (i for i, p in enumerate(probabilities) if p is not None),
+        key=lambda i: -(probabilities[i] or 0.0),
+    )
+    groups = [len(probabilities)] * len(probabilities)
+    group, top = -1, math.inf
+    for i in order:
+        p = probabilities[i]
+        assert p is not None
+        if top - p > tol + TIE_EPS:
+            group, top = group + 1, p
+        groups[i] = group
+    return groups
+
+
+def ranking_key(group: int, steps: int, burden_rank: int) -> tuple[int, int, int]:
+    """Sort key within the ranking: tie group (tie_groups), then fewer steps, then lower
+    burden; the order given breaks what remains (stable sort)."""
+    return (group, steps, burden_rank)
 
 
 def rank_order(projections: Sequence[Projection]) -> list[int]:
-    """Indices of *projections* from best to worst (stable for full ties)."""
+    """Indices of *projections* from best to worst: projectable first, higher probability
+    (greedy ties within the configured tolerance), then fewer steps, then lower burden,
+    then the order given."""
+    groups = tie_groups([p.probability_of_target for p in projections])
     return sorted(
         range(len(projections)),
-        key=lambda i: ranking_key(
-            projections[i].probability_of_target, projections[i].steps, projections[i].burden
-        ),
+        key=lambda i: ranking_key(groups[i], projections[i].steps, projections[i].burden),
     )
 
 

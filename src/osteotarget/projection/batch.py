@@ -7,16 +7,14 @@ normal probability remain, done on (patients × regimens) arrays.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Drug
-from osteotarget.projection.api import burden, projection_policy, ranking_key
-from osteotarget.projection.forecast import precision_percent, site_reference
+from osteotarget.projection.api import TIE_EPS, burden, projection_policy, ranking_key
+from osteotarget.projection.forecast import bmd_for_t, precision_percent, site_reference
 from osteotarget.projection.response import FloatArray, ProjectedSite
 from osteotarget.projection.trajectory import Regimen, site_path
 from osteotarget.projection.uncertainty import probability_above, response_spread
@@ -33,6 +31,32 @@ class BatchResult:
     best: np.ndarray
 
 
+def best_by_rank(probability: FloatArray, preference: Sequence[int], tie: float) -> np.ndarray:
+    """Per row, the column ranked first: greedy tie groups exactly as api.tie_groups (sorted
+    by probability, the first group is the top value and everything within *tie* of it),
+    then the lowest *preference* (rank of steps, burden, input order). −1 where a row has
+    no projectable column."""
+    n, r = probability.shape
+    missing = np.isnan(probability)
+    values = np.where(missing, -1.0, probability)  # below every probability
+    order = np.argsort(-values, axis=1, kind="stable")
+    ordered = np.take_along_axis(values, order, axis=1)
+    group_sorted = np.zeros((n, r), dtype=np.int64)
+    top = ordered[:, 0].copy()
+    group = np.zeros(n, dtype=np.int64)
+    for j in range(1, r):
+        new = top - ordered[:, j] > tie + TIE_EPS
+        group = group + new
+        top = np.where(new, ordered[:, j], top)
+        group_sorted[:, j] = group
+    groups = np.empty_like(group_sorted)
+    np.put_along_axis(groups, order, group_sorted, axis=1)
+    rank = np.asarray(preference, dtype=np.float64)[None, :]
+    score = np.where((groups == 0) & ~missing, rank, np.inf)
+    best = np.argmin(score, axis=1)
+    return np.where(missing.all(axis=1), -1, best)
+
+
 def rank_many(
     t_scores: Mapping[ProjectedSite, FloatArray],
     regimens: Sequence[Regimen],
@@ -45,13 +69,14 @@ def rank_many(
     sites = list(t_scores)
     n = len(next(iter(t_scores.values()))) if sites else 0
     r = len(regimens)
-    all_sites = str(knowledge().get("responses.policy.ranking.all_sites"))
+    policy = projection_policy()
     combined = np.ones((n, r), dtype=np.float64)
     expected: dict[ProjectedSite, FloatArray] = {}
     for site in sites:
         t0 = np.asarray(t_scores[site], dtype=np.float64)[:, None]
         ref = site_reference(site)
         spread = response_spread(site)
+        rate_var = (spread.sd_percent / spread.reference_month) ** 2
         p = precision_percent(site)
         mean_pct = np.full(r, np.nan)
         sd_pct = np.full(r, np.nan)
@@ -60,29 +85,29 @@ def rank_many(
             if path is None:
                 continue
             m = float(path.multiplier[horizon_months])
-            months_on = float(path.treated_months[horizon_months])
-            bio = (spread.sd_percent * months_on / spread.reference_month) ** 2
+            # Same spread as forecast_site: first step and later steps, independent rates.
+            first = float(path.first_months[horizon_months])
+            later = float(path.later_months[horizon_months])
+            bio = rate_var * (first * first + later * later)
             mean_pct[j] = (m - 1.0) * 100.0
-            sd_pct[j] = math.sqrt(bio + p * p * (1.0 + m * m))
-        per_percent = (ref.mean + t0 * ref.sd) / (100.0 * ref.sd)
+            sd_pct[j] = np.sqrt(bio + p * p * (1.0 + m * m))
+        per_percent = bmd_for_t(site, t0) / (100.0 * ref.sd)
         mean_t = t0 + per_percent * mean_pct[None, :]
         sd_t = per_percent * sd_pct[None, :]
         prob = probability_above(mean_t, sd_t, target_t_score)
         prob = np.where(np.isnan(mean_pct)[None, :], np.nan, prob)
         measured = ~np.isnan(t0)
         prob = np.where(measured, prob, 1.0)
-        combined = np.minimum(combined, prob) if all_sites == "comonotone" else combined * prob
+        combined = (
+            np.minimum(combined, prob) if policy.all_sites == "comonotone" else combined * prob
+        )
         expected[site] = np.where(measured, mean_t, np.nan)
     if not sites:
         combined = np.full((n, r), np.nan)
-    keys = [ranking_key(0.0, len(reg), burden(reg)) for reg in regimens]
-    tie = projection_policy()[2]
-    bucket = np.floor(np.nan_to_num(combined, nan=-1.0) / tie + 0.5)
-    # Higher bucket first, then fewer steps, then lower burden, then input order.
-    order_penalty = np.array(
-        [k[2] * (r + 1) * 100 + k[3] * (r + 1) + j for j, k in enumerate(keys)], dtype=np.float64
-    )
-    score = bucket * (order_penalty.max() + 1.0) - order_penalty[None, :]
-    score = np.where(np.isnan(combined), -np.inf, score)
-    best = np.where(np.all(np.isnan(combined), axis=1), -1, np.argmax(score, axis=1))
+    keys = [ranking_key(0, len(reg), burden(reg)) for reg in regimens]
+    order = sorted(range(r), key=lambda j: keys[j])
+    preference = [0] * r
+    for position, j in enumerate(order):
+        preference[j] = position
+    best = best_by_rank(combined, preference, policy.probability_tie)
     return BatchResult(probability=combined, expected_t=expected, best=best)

@@ -8,12 +8,13 @@ spine reference in responses/policy.toml).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from typing import overload
 
 import numpy as np
 
-from osteotarget.densitometry import bmd_from_t_score, default_precision, reference_for
+from osteotarget.densitometry import default_precision, reference_for
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Drug
 from osteotarget.projection.response import (
@@ -57,6 +58,22 @@ def site_reference(site: ProjectedSite) -> SiteReference:
     )
 
 
+@overload
+def bmd_for_t(site: ProjectedSite, t_score: float) -> float: ...
+@overload
+def bmd_for_t(site: ProjectedSite, t_score: FloatArray) -> FloatArray: ...
+def bmd_for_t(site: ProjectedSite, t_score: float | FloatArray) -> float | FloatArray:
+    """BMD (g/cm², reference scale) for a T-score: μ_ref + T·SD_ref (spine: policy reference)."""
+    ref = site_reference(site)
+    return ref.mean + t_score * ref.sd
+
+
+def t_for_bmd(site: ProjectedSite, bmd: float) -> float:
+    """T-score for a BMD on the reference scale: (BMD − μ_ref) / SD_ref (same references)."""
+    ref = site_reference(site)
+    return (bmd - ref.mean) / ref.sd
+
+
 @lru_cache(maxsize=4096)
 def _with_site(provenance: Provenance, site: ProjectedSite) -> Provenance:
     spread, ref = response_spread(site), site_reference(site)
@@ -85,10 +102,7 @@ class Baseline:
     def from_t_score(
         cls, site: ProjectedSite, t_score: float, precision: float | None = None
     ) -> Baseline:
-        bmd = bmd_from_t_score(site, t_score)
-        if bmd is None:
-            ref = site_reference(site)
-            bmd = ref.mean + t_score * ref.sd
+        bmd = bmd_for_t(site, t_score)
         return cls(site, t_score, bmd, precision_percent(site) if precision is None else precision)
 
 
@@ -147,8 +161,14 @@ def forecast_site(
     ref = site_reference(site)
     rate_var = (spread.sd_percent / spread.reference_month) ** 2
     provenance = _with_site(path.provenance, site)
-    months_on = path.treated_months
+    # Individual deviation (docs/model.md §4): one rate for the first step, u₁ ~ N(0, v₁),
+    # and an independent one for the later steps, u₂ ~ N(0, rate_var):
+    #     Var = v₁ · a(t)² + rate_var · b(t)²
+    # a = months on the first step since the baseline scan, b = months on later steps.
+    # Without an observation v₁ = rate_var; with one v₁ = the posterior variance (≤ rate_var).
+    months_first, other = path.first_months, path.later_months
     shrinkage: Shrinkage | None = None
+    first_var = rate_var
     if observed is not None and observed.months > 0:
         curve = step_curve(regimen[0][0], previous, site)
         last = max_months()
@@ -161,19 +181,18 @@ def forecast_site(
             spread,
             baseline.precision_percent,
         )
-        months_first = np.minimum(np.arange(horizon + 1), path.first_step_end)
-        on_observed = elapsed + np.minimum(months_on, months_first)
-        other = months_on - np.minimum(months_on, months_first)
+        first = elapsed + months_first
         level = (1.0 + expected_now / 100.0) * path.multiplier
-        mean_percent = (level - 1.0) * 100.0 + shrinkage.rate_percent_per_month * on_observed
-        bio_var = shrinkage.rate_variance * on_observed**2 + rate_var * other**2
+        mean_percent = (level - 1.0) * 100.0 + shrinkage.rate_percent_per_month * first
+        first_var = shrinkage.rate_variance
         provenance = provenance.with_assumption(
             f"{site}: observed {observed.percent_change:+.1f}% over {observed.months} months "
             f"vs {expected_then:+.1f}% expected; shrinkage weight {shrinkage.weight:.2f}."
         )
     else:
+        first = months_first
         mean_percent = (path.multiplier - 1.0) * 100.0
-        bio_var = rate_var * months_on**2
+    bio_var = first_var * first**2 + rate_var * other**2
     p = baseline.precision_percent
     meas_var = p * p * (1.0 + (1.0 + mean_percent / 100.0) ** 2)
     sd_percent = np.sqrt(bio_var + meas_var)
@@ -187,4 +206,17 @@ def forecast_site(
         sd_t=per_percent * sd_percent,
         provenance=provenance,
         shrinkage=shrinkage,
+    )
+
+
+def shifted(forecast: SiteForecast, offset: int, horizon: int) -> SiteForecast:
+    """*forecast* re-indexed so that month 0 is *offset* months after its baseline scan
+    (values stay relative to that scan); months 0…horizon."""
+    window = slice(offset, offset + horizon + 1)
+    return replace(
+        forecast,
+        mean_percent=forecast.mean_percent[window],
+        sd_percent=forecast.sd_percent[window],
+        mean_t=forecast.mean_t[window],
+        sd_t=forecast.sd_t[window],
     )

@@ -1,18 +1,24 @@
 """The seam the engine calls: one Option per regimen, from a patient's record.
 
-Baselines come from the latest scan of each projected site (the lowest T-score where both
-sides were scanned). The prior-therapy modifier is the patient's most recent drug before
-the regimen. When the regimen's first step continues an ongoing course and a scan exists
-at or before the course start, the observed change updates the forecast (shrinkage).
+Baselines come from the latest scan of each projected site (densitometry gives one trend
+per site). The projection runs from the date of that scan, not from ``as_of``: a patient
+continuing a course follows the drug's curve from the months already taken at the scan,
+and the output is re-indexed so that month 0 is ``as_of`` (docs/model.md §8). The
+prior-therapy modifier is the patient's most recent drug before the regimen. When the
+regimen's first step continues an ongoing course and a scan exists shortly before the
+course start (policy ``on_treatment.start_scan_window_months``) and another after it,
+the observed change updates the forecast (shrinkage).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
+from functools import cache
 
-from osteotarget.densitometry import bmd_from_t_score, reference_for, t_score_from_bmd
-from osteotarget.densitometry.precision import lsc_multiplier
+from osteotarget.densitometry import reference_for, t_score_from_bmd
+from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient, TherapyCourse
 from osteotarget.model.assessment import (
     Densitometry,
@@ -24,8 +30,22 @@ from osteotarget.model.assessment import (
     Target,
 )
 from osteotarget.model.codes import Drug
-from osteotarget.projection.api import Projection, TargetSpec, project
-from osteotarget.projection.forecast import Baseline, Observed, precision_percent, site_reference
+from osteotarget.projection.api import (
+    Projection,
+    TargetSpec,
+    assemble,
+    check_horizon,
+    hip_percent_at_horizon,
+)
+from osteotarget.projection.forecast import (
+    Baseline,
+    Observed,
+    SiteForecast,
+    bmd_for_t,
+    forecast_site,
+    precision_percent,
+    shifted,
+)
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -38,6 +58,12 @@ def months_between(start: date, end: date) -> int:
     return max(months, 0)
 
 
+@cache
+def start_scan_window() -> int:
+    """How long before a course start a scan may be and still count as its baseline."""
+    return int(knowledge().number("responses.policy.on_treatment.start_scan_window_months"))
+
+
 def _bmd(point: SitePoint, site: ProjectedSite) -> float | None:
     """BMD (g/cm²) on the scale the T-score conversion uses."""
     ref = reference_for(site)
@@ -45,16 +71,14 @@ def _bmd(point: SitePoint, site: ProjectedSite) -> float | None:
         return point.bmd
     if point.t_score is None:
         return None
-    bmd = bmd_from_t_score(site, point.t_score)
-    if bmd is None:
-        spine = site_reference(site)
-        bmd = spine.mean + point.t_score * spine.sd
-    return bmd
+    return bmd_for_t(site, point.t_score)
 
 
 def _precision(trend: SiteTrend, site: ProjectedSite) -> float:
-    if trend.lsc_source == "facility" and trend.lsc_percent is not None:
-        return trend.lsc_percent / lsc_multiplier()
+    """%CV of the site's scans: the densitometry trend's own (facility study or ISCD
+    default), else the ISCD default."""
+    if trend.precision_percent is not None:
+        return trend.precision_percent
     return precision_percent(site)
 
 
@@ -69,18 +93,12 @@ def _baseline(point: SitePoint, site: ProjectedSite, precision: float) -> Baseli
 
 
 def _trends(densitometry: Densitometry) -> dict[ProjectedSite, SiteTrend]:
+    """The projected sites with at least one scan (densitometry gives one trend per site)."""
     chosen: dict[ProjectedSite, SiteTrend] = {}
     for trend in densitometry.sites:
         site = trend.site
-        if site not in PROJECTED_SITES or not trend.points:
-            continue
-        key: ProjectedSite = site
-        latest = trend.points[-1].t_score
-        current = chosen.get(key)
-        if current is None or (
-            latest is not None
-            and (current.points[-1].t_score is None or latest < current.points[-1].t_score)
-        ):
+        if site in PROJECTED_SITES and trend.points:
+            key: ProjectedSite = site
             chosen[key] = trend
     return chosen
 
@@ -94,23 +112,30 @@ def _courses(patient: Patient, as_of: date) -> list[TherapyCourse]:
 
 def _context(
     patient: Patient, as_of: date, first: Drug
-) -> tuple[Drug | None, int, TherapyCourse | None]:
-    """(previous drug, months of *first* already taken, the ongoing course of *first*)."""
+) -> tuple[Drug | None, TherapyCourse | None]:
+    """(previous drug, the ongoing course of *first* or None)."""
     courses = _courses(patient, as_of)
     ongoing = [c for c in courses if c.drug == first and (c.end is None or c.end >= as_of)]
     if ongoing:
         course = ongoing[-1]
         before = [c for c in courses if c is not course and (c.end or as_of) <= course.start]
         previous = before[-1].drug if before else None
-        return previous, months_between(course.start, as_of), course
+        return previous, course
     previous = courses[-1].drug if courses else None
-    return previous, 0, None
+    return previous, None
 
 
 def _observed(
     trend: SiteTrend, site: ProjectedSite, course: TherapyCourse, precision: float
 ) -> tuple[Baseline, Observed] | None:
-    before = [p for p in trend.points if p.date <= course.start]
+    """(course-start baseline, observed change) when a scan lies within the start-scan
+    window before the course start and a later scan after it; months between the scans."""
+    window = start_scan_window()
+    before = [
+        p
+        for p in trend.points
+        if p.date <= course.start and months_between(p.date, course.start) <= window
+    ]
     after = [p for p in trend.points if p.date > course.start]
     if not before or not after:
         return None
@@ -119,10 +144,74 @@ def _observed(
     baseline = _baseline(start, site, precision)
     if b0 is None or b1 is None or baseline is None or b0 <= 0:
         return None
-    months = months_between(course.start, latest.date)
+    months = months_between(start.date, latest.date)
     if months <= 0:
         return None
     return baseline, Observed(months=months, percent_change=(b1 / b0 - 1.0) * 100.0)
+
+
+def _with_assumption(forecast: SiteForecast, text: str) -> SiteForecast:
+    return replace(forecast, provenance=forecast.provenance.with_assumption(text))
+
+
+def _from_scan(
+    baseline: Baseline,
+    scan: date,
+    regimen: Regimen,
+    previous: Drug | None,
+    course: TherapyCourse | None,
+    as_of: date,
+    horizon: int,
+) -> SiteForecast | None:
+    """Forecast from the scan date, re-indexed so that month 0 is *as_of*.
+
+    Continuing *course* (the regimen's first drug): the path starts at the later of the
+    scan and the course start, with the months of the drug already taken by then; the
+    first step is lengthened by the months up to *as_of* so it ends when the regimen says.
+    Otherwise the scan's BMD is taken as today's (stated when the scan is not recent).
+    """
+    site = baseline.site
+    if course is None:
+        forecast = forecast_site(baseline, regimen, previous, horizon)
+        age = months_between(scan, as_of)
+        if forecast is not None and age > 0:
+            forecast = _with_assumption(
+                forecast,
+                f"{site}: latest scan {scan.isoformat()} is {age} months before "
+                f"{as_of.isoformat()}; its BMD is taken as today's (no change assumed since).",
+            )
+        return forecast
+    start = max(scan, course.start)
+    elapsed = months_between(course.start, scan)
+    offset = months_between(start, as_of)
+    notes: list[str] = []
+    if scan < course.start and months_between(scan, course.start) > 0:
+        notes.append(
+            f"{site}: BMD assumed unchanged between the scan ({scan.isoformat()}) and the "
+            f"{course.drug} course start ({course.start.isoformat()})."
+        )
+    if offset + horizon > max_months():
+        kept = max_months() - horizon
+        notes.append(
+            f"{site}: the scan is {offset} months old; the path from it is capped at "
+            f"{max_months()} months, so the last {offset - kept} months before today are "
+            "not projected (taken as no change)."
+        )
+        offset = kept
+    drug, months = regimen[0]
+    lengthened: Regimen = ((drug, None if months is None else months + offset), *regimen[1:])
+    forecast = forecast_site(baseline, lengthened, previous, horizon + offset, elapsed)
+    if forecast is None:
+        return None
+    if offset > 0:
+        notes.append(
+            f"{site}: projected from the scan of {scan.isoformat()} ({elapsed} months into "
+            f"the {course.drug} course), {offset} months before {as_of.isoformat()}."
+        )
+    forecast = shifted(forecast, offset, horizon)
+    for text in notes:
+        forecast = _with_assumption(forecast, text)
+    return forecast
 
 
 def _targets(targets: Sequence[Target]) -> list[TargetSpec]:
@@ -170,32 +259,61 @@ def forecast_options(
 ) -> list[Option]:
     """One Option per regimen (same order) with probability_of_target and projected T-scores.
 
-    The engine sets eligible / excluded_because / cautions / rank.
+    Month 0 of every projected point is *as_of*. The engine sets eligible /
+    excluded_because / cautions / rank.
     """
     horizon = min(max(horizon_months, 1), max_months())
+    projections = project_options(patient, as_of, densitometry, regimens, targets, horizon)
+    return [
+        Option(regimen=[], horizon_months=horizon, basis="projection")
+        if projection is None
+        else _option(steps, projection)
+        for steps, projection in zip(regimens, projections, strict=True)
+    ]
+
+
+def project_options(
+    patient: Patient,
+    as_of: date,
+    densitometry: Densitometry,
+    regimens: Sequence[Sequence[RegimenStep]],
+    targets: Sequence[Target],
+    horizon: int,
+) -> list[Projection | None]:
+    """The Projection behind each Option (None for an empty regimen), with its assumptions."""
     trends = _trends(densitometry)
     specs = _targets(targets)
-    options: list[Option] = []
+    out: list[Projection | None] = []
     for steps in regimens:
         regimen: Regimen = tuple((s.drug, s.months) for s in steps)
         if not regimen:
-            options.append(Option(regimen=[], horizon_months=horizon, basis="projection"))
+            out.append(None)
             continue
-        previous, elapsed, course = _context(patient, as_of, regimen[0][0])
-        baselines: list[Baseline] = []
-        observed: dict[ProjectedSite, Observed] = {}
+        check_horizon(regimen, horizon)
+        previous, course = _context(patient, as_of, regimen[0][0])
+        elapsed = months_between(course.start, as_of) if course is not None else 0
+        forecasts: dict[ProjectedSite, SiteForecast | None] = {}
         for site, trend in trends.items():
             precision = _precision(trend, site)
             update = _observed(trend, site, course, precision) if course is not None else None
             if update is not None:
-                baselines.append(update[0])
-                observed[site] = update[1]
+                forecasts[site] = forecast_site(
+                    update[0], regimen, previous, horizon, elapsed, update[1]
+                )
                 continue
-            baseline = _baseline(trend.points[-1], site, precision)
+            latest = trend.points[-1]
+            baseline = _baseline(latest, site, precision)
             if baseline is not None:
-                baselines.append(baseline)
-        # Without a scan at the course start a continuing course is projected from the
-        # latest scan, following its curve on from the months already taken.
-        projection = project(baselines, regimen, specs, horizon, previous, elapsed, observed)
-        options.append(_option(steps, projection))
-    return options
+                forecasts[site] = _from_scan(
+                    baseline, latest.date, regimen, previous, course, as_of, horizon
+                )
+        out.append(
+            assemble(
+                forecasts,
+                regimen,
+                specs,
+                horizon,
+                hip_percent_at_horizon(regimen, previous, horizon, elapsed),
+            )
+        )
+    return out

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from osteotarget.knowledge import knowledge
-from osteotarget.model.codes import DRUGS, Drug, Site
+from osteotarget.model.codes import DRUGS, Drug
 
 FloatArray = npt.NDArray[np.float64]
 ProjectedSite = Literal["total_hip", "femoral_neck", "lumbar_spine"]
@@ -75,10 +75,14 @@ def _provenance(points: Sequence[Point]) -> Provenance:
 
 @dataclass(frozen=True, slots=True)
 class Curve:
-    """Mean % change from the start of a step, at months 0 … max_months."""
+    """Mean % change from the start of a step, at months 0 … max_months.
+
+    *last_month*: the last month backed by a reported point (of this curve or of the shape
+    curve it follows); beyond it the curve holds its last value (plateau)."""
 
     percent: FloatArray
     provenance: Provenance = field(default_factory=Provenance)
+    last_month: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,25 @@ class DrugInfo:
 @cache
 def max_months() -> int:
     return int(knowledge().number("responses.policy.report.max_months"))
+
+
+@dataclass(frozen=True, slots=True)
+class CourseLimit:
+    """Label limit on the length of a course of a drug (months), with its source."""
+
+    months: float
+    cite: str
+    path: str
+
+
+@cache
+def course_limit(drug: Drug) -> CourseLimit | None:
+    """The drug's label course limit from ``responses.policy.course_limits`` (or None)."""
+    kb = knowledge()
+    if drug not in kb.table("responses.policy.course_limits"):
+        return None
+    q = kb.quantity(f"responses.policy.course_limits.{drug}")
+    return CourseLimit(months=q.value, cite=q.cite, path=q.path)
 
 
 def _points(node: Mapping[str, Any], path: str) -> tuple[Point, ...]:
@@ -206,15 +229,19 @@ def fresh_curve(drug: Drug, site: ProjectedSite) -> Curve | None:
         prov = borrowed.provenance.with_assumption(
             f"{drug}: no {site} data on file; {fallback}'s curve is used (class assumption)."
         )
-        return Curve(borrowed.percent, prov.merge(Provenance(unverified=prov.paths)))
+        return Curve(
+            borrowed.percent, prov.merge(Provenance(unverified=prov.paths)), borrowed.last_month
+        )
     shape: FloatArray | None = None
     prov = _provenance(points)
+    last = points[-1].month
     if site != SHAPE_SITE:
         reference = _own_points(drug, SHAPE_SITE)
         if reference:
             shape = interpolate(reference, n, None)
             prov = prov.merge(_provenance(reference))
-    return Curve(interpolate(points, n, shape), prov)
+            last = max(last, reference[-1].month)
+    return Curve(interpolate(points, n, shape), prov, last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,17 +295,42 @@ def _switch_points(entry: Switch, site: ProjectedSite) -> tuple[Point, ...]:
     switch = kb.quantity(f"{base}.switch_month")
     at = kb.quantity(f"{base}.{site}.at_switch")
     # Step's own change: (1 + total) / (1 + value at the switch) − 1, months from the switch.
+    # A total and an at-switch value from different sources (analysis sets) make the
+    # derived step unverified (mixed_analysis_sets names them).
     step_points = [
         Point(
             month=p.month - switch.value,
             value=((1.0 + p.value / 100.0) / (1.0 + at.value / 100.0) - 1.0) * 100.0,
             path=p.path,
             cite=p.cite,
-            evidence="unverified" if "unverified" in (p.evidence, at.evidence) else p.evidence,
+            evidence="unverified"
+            if "unverified" in (p.evidence, at.evidence) or p.cite != at.cite
+            else p.evidence,
         )
         for p in points
     ]
     return (Point(0.0, 0.0, at.path, at.cite, at.evidence), *step_points)
+
+
+def mixed_analysis_sets(entry: Switch, site: ProjectedSite) -> tuple[str, ...]:
+    """Assumption strings for a sequence entry whose at-switch value and totals come from
+    different sources (so from different analysis sets)."""
+    if entry.basis != "sequence":
+        return ()
+    kb = knowledge()
+    base = f"responses.sequences.{entry.key}"
+    if site not in kb.table(base):
+        return ()
+    at = kb.quantity(f"{base}.{site}.at_switch")
+    out: list[str] = []
+    for p in _points(kb.table(base)[site], f"{base}.{site}"):
+        if p.cite != at.cite:
+            out.append(
+                f"{entry.key} {site}: the step's change at {p.month:g} months divides a total "
+                f"from {p.cite} by the at-switch value from {at.cite}; the analysis sets are "
+                "mixed, so the derived step is unverified."
+            )
+    return tuple(out)
 
 
 @cache
@@ -293,15 +345,20 @@ def switch_curve(key: str, drug: Drug, site: ProjectedSite) -> Curve | None:
             cites=frozenset({str(cite["cite"])}),
             assumptions=(f"{label}: BMD assumed kept, no change (inference).",),
         )
-        return Curve(np.zeros(n + 1, dtype=np.float64), prov)
+        return Curve(np.zeros(n + 1, dtype=np.float64), prov, float(n))
     fresh = fresh_curve(drug, site)
     points = tuple(p for p in _switch_points(entry, site) if p.month > 0)
     if points:
         shape = fresh.percent if fresh is not None else None
         prov = _provenance(points).merge(_provenance(_switch_points(entry, site)))
+        last = points[-1].month
         if fresh is not None:
             prov = prov.merge(fresh.provenance)
-        return Curve(interpolate(points, n, shape), prov.with_assumption(label))
+            last = max(last, fresh.last_month)
+        prov = prov.with_assumption(label)
+        for text in mixed_analysis_sets(entry, site):
+            prov = prov.with_assumption(text)
+        return Curve(interpolate(points, n, shape), prov, last)
     # No data for this site in the switch: scale the fresh-start curve by the total-hip ratio.
     reference = switch_curve(key, drug, SHAPE_SITE) if site != SHAPE_SITE else None
     fresh_ref = fresh_curve(drug, SHAPE_SITE)
@@ -313,7 +370,7 @@ def switch_curve(key: str, drug: Drug, site: ProjectedSite) -> Curve | None:
         f"{label}: no {site} data; fresh-start {site} curve scaled by the total-hip ratio."
     )
     prov = prov.merge(Provenance(unverified=fresh.provenance.paths))
-    return Curve(fresh.percent * ratio, prov)
+    return Curve(fresh.percent * ratio, prov, min(fresh.last_month, reference.last_month))
 
 
 def step_curve(drug: Drug, previous: Drug | None, site: ProjectedSite) -> Curve | None:
@@ -322,7 +379,3 @@ def step_curve(drug: Drug, previous: Drug | None, site: ProjectedSite) -> Curve 
     if entry is not None:
         return switch_curve(entry.key, drug, site)
     return fresh_curve(drug, site)
-
-
-def is_projected(site: Site) -> bool:
-    return site in PROJECTED_SITES

@@ -10,7 +10,6 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -21,6 +20,7 @@ from osteotarget.projection.response import (
     FloatArray,
     ProjectedSite,
     Provenance,
+    course_limit,
     drug_infos,
     max_months,
     step_curve,
@@ -31,17 +31,44 @@ Regimen = tuple[tuple[Drug, int | None], ...]
 
 @dataclass(frozen=True, slots=True)
 class SitePath:
-    """Expected BMD multiplier path, the months on treatment, and its provenance."""
+    """Expected BMD multiplier path, the months on treatment (in all, on the first step,
+    on later steps), and its provenance."""
 
     site: ProjectedSite
     multiplier: FloatArray
     treated_months: FloatArray
     first_step_end: int
     provenance: Provenance
+    first_months: FloatArray
+    later_months: FloatArray
 
 
-def regimen_key(steps: Sequence[tuple[Drug, int | None]]) -> Regimen:
-    return tuple((drug, months) for drug, months in steps)
+def _duration_assumptions(
+    provenance: Provenance,
+    site: ProjectedSite,
+    drug: Drug,
+    offset: int,
+    months: int | None,
+    projected: int,
+    last_month: float,
+) -> Provenance:
+    """State when a step runs past the drug's label limit or past its last data point."""
+    on_drug = offset + (projected if months is None else max(months, projected))
+    limit = course_limit(drug)
+    if limit is not None and on_drug > limit.months:
+        provenance = provenance.merge(
+            Provenance(paths=frozenset({limit.path}), cites=frozenset({limit.cite}))
+        ).with_assumption(
+            f"{drug}: {on_drug} months on the drug exceeds the label limit of "
+            f"{limit.months:g} months ({limit.cite}); projected as given, outside the label."
+        )
+    reached = offset + projected
+    if reached > last_month:
+        provenance = provenance.with_assumption(
+            f"{site}: {drug} data end at {last_month:g} months; the {reached - last_month:g} "
+            "months beyond are extrapolated by holding the last value (plateau), not observed."
+        )
+    return provenance
 
 
 @lru_cache(maxsize=4096)
@@ -79,6 +106,9 @@ def site_path(
         provenance = provenance.merge(curve.provenance)
         offset = elapsed if index == 0 else 0
         end = horizon if months is None else min(horizon, start + months)
+        provenance = _duration_assumptions(
+            provenance, site, drug, offset, months, end - start, curve.last_month
+        )
         taus = np.minimum(np.arange(end - start + 1) + offset, grid_end)
         base = multiplier[start]
         level0 = 1.0 + curve.percent[min(offset, grid_end)] / 100.0
@@ -110,12 +140,17 @@ def site_path(
                 provenance = provenance.with_assumption(
                     f"{last_drug} stopped: BMD assumed to stay where it was (no offset data)."
                 )
-    multiplier.setflags(write=False)
-    treated.setflags(write=False)
+    # Months on treatment split into the first step and the later ones (spread model).
+    first = np.minimum(treated, np.minimum(np.arange(horizon + 1), first_step_end))
+    later = treated - first
+    for array in (multiplier, treated, first, later):
+        array.setflags(write=False)
     return SitePath(
         site=site,
         multiplier=multiplier,
         treated_months=treated,
         first_step_end=first_step_end,
         provenance=provenance,
+        first_months=first,
+        later_months=later,
     )
