@@ -232,6 +232,13 @@ class TherapyCourse(Record):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _doses_in_order(self) -> TherapyCourse:
+        # Dose dates in date order whatever order they were given in (the last dose is the
+        # last in time); runs after the course check, so errors name the input position.
+        object.__setattr__(self, "doses", sorted(self.doses))
+        return self
+
     @property
     def ongoing(self) -> bool:
         return self.end is None
