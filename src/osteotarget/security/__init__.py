@@ -1,0 +1,20 @@
+"""Authentication and roles: API keys (hashed at rest), bearer JWTs, CDS Hooks JWTs."""
+
+from osteotarget.security.cdshooks import CdsVerifier, TrustedIssuer
+from osteotarget.security.principal import (
+    ROLE_RANK,
+    AuthError,
+    Principal,
+    issue_token,
+    verify_token,
+)
+
+__all__ = [
+    "ROLE_RANK",
+    "AuthError",
+    "CdsVerifier",
+    "Principal",
+    "TrustedIssuer",
+    "issue_token",
+    "verify_token",
+]

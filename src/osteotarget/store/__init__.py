@@ -1,0 +1,23 @@
+"""The registry (SQLAlchemy 2 + Alembic): SQLite by default, PostgreSQL by URL."""
+
+from osteotarget.store.registry import (
+    KEY_PREFIX,
+    ROLES,
+    Client,
+    ImportReport,
+    Registry,
+    StoredPatient,
+    default_url,
+    hash_key,
+)
+
+__all__ = [
+    "KEY_PREFIX",
+    "ROLES",
+    "Client",
+    "ImportReport",
+    "Registry",
+    "StoredPatient",
+    "default_url",
+    "hash_key",
+]

@@ -1,0 +1,522 @@
+"""The registry: one object over the database, used by every door (API, CDS Hooks, import).
+
+SQLite by default (a file under ``./var/``), PostgreSQL when the URL says so. The schema is
+created and upgraded only by the Alembic migrations shipped in this package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from osteotarget.model import Patient, Problem, RecordError, parse_patient
+from osteotarget.model.assessment import Assessment
+from osteotarget.store.models import (
+    AssessmentRow,
+    AuditRow,
+    ClientRow,
+    FeedbackRow,
+    JtiRow,
+    PatientRow,
+    PatientVersionRow,
+)
+
+ROLES = ("clinician", "coordinator", "admin")
+KEY_PREFIX = "ot_"
+JTI_PURGE_SECONDS = 60.0
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def canonical(record: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The stored form of a validated record and its content hash."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return json.loads(text), hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_of(patient: Patient) -> dict[str, Any]:
+    return patient.model_dump(mode="json", exclude_none=True)
+
+
+def hash_key(key: str) -> str:
+    """API keys are 32 random bytes, so one SHA-256 is enough to keep them unusable at rest."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPatient:
+    patient: Patient
+    version: int
+    updated_at: datetime
+    source: str
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[RecordError] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "refused": [
+                {
+                    "source": e.source,
+                    "problems": [
+                        {"field": p.field, "message": p.message, "value": p.value}
+                        for p in e.problems
+                    ],
+                }
+                for e in self.refused
+            ],
+        }
+
+
+def default_url(base: Path | None = None) -> str:
+    folder = (base or Path.cwd()) / "var"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'osteotarget.sqlite3'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=8, hide_parameters=True
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return create_engine(
+        parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
+
+
+class Registry:
+    """Patients, their history, assessments, clients, audit and CDS Hooks state."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._last_purge = 0.0
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        )
+
+    # ---- schema --------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        script_location = str(resources.files("osteotarget.store") / "migrations")
+        config = Config()
+        config.set_main_option("script_location", script_location)
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read transaction (SQLite WAL readers never wait)."""
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write transaction. On SQLite, writers in this process take turns on a lock
+        rather than meeting SQLite's sleeping busy handler (or a stale-snapshot error)."""
+        with self._write_lock, self._sessions.begin() as session:
+            yield session
+
+    # ---- patients ------------------------------------------------------------------------
+
+    def _write(self, session: Session, patient: Patient, actor: str, source: str) -> str:
+        record, digest = canonical(record_of(patient))
+        row = session.get(PatientRow, patient.id)
+        stamp = now()
+        if row is None:
+            row = PatientRow(
+                id=patient.id,
+                record=record,
+                record_hash=digest,
+                version=1,
+                source=source,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            session.add(row)
+            outcome = "created"
+        elif row.record_hash == digest:
+            return "unchanged"
+        else:
+            row.record = record
+            row.record_hash = digest
+            row.version += 1
+            row.updated_at = stamp
+            row.source = source
+            outcome = "updated"
+        session.add(
+            PatientVersionRow(
+                patient_id=patient.id,
+                version=row.version,
+                record=record,
+                record_hash=digest,
+                changed_by=actor,
+                changed_at=stamp,
+            )
+        )
+        return outcome
+
+    def put_patient(self, patient: Patient, actor: str, source: str = "api") -> str:
+        """Create or replace one record; ``created``, ``updated`` or ``unchanged``.
+
+        Two writers creating the same new patient at once: the loser retries and then
+        finds the winner's row (unchanged, or a new version)."""
+        for attempt in range(3):
+            try:
+                with self.writing() as session:
+                    return self._write(session, patient, actor, source)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def import_records(
+        self, items: Iterable[Patient | RecordError], actor: str, source: str
+    ) -> ImportReport:
+        """One transaction for the good records; each bad one is reported, none is guessed at."""
+        report = ImportReport()
+        good: dict[str, Patient] = {}
+        for item in items:
+            if isinstance(item, RecordError):
+                report.refused.append(item)
+            elif item.id in good and record_of(good[item.id]) != record_of(item):
+                report.refused.append(
+                    RecordError(
+                        [
+                            Problem(
+                                "id", "appears twice in the batch with different content", item.id
+                            )
+                        ],
+                        item.id,
+                    )
+                )
+            else:
+                good[item.id] = item
+        with self.writing() as session:
+            for patient in good.values():
+                outcome = self._write(session, patient, actor, source)
+                getattr(report, outcome).append(patient.id)
+        return report
+
+    def import_dicts(self, records: Iterable[Any], actor: str, source: str) -> ImportReport:
+        def parsed() -> Iterator[Patient | RecordError]:
+            for index, data in enumerate(records):
+                try:
+                    yield parse_patient(data, f"{source}[{index}]")
+                except RecordError as exc:
+                    yield exc
+
+        return self.import_records(parsed(), actor, source)
+
+    def get_patient(self, patient_id: str) -> StoredPatient | None:
+        with self.session() as session:
+            row = session.get(PatientRow, patient_id)
+            if row is None:
+                return None
+            return StoredPatient(
+                Patient.model_validate(row.record), row.version, row.updated_at, row.source
+            )
+
+    def patient_history(self, patient_id: str) -> list[dict[str, Any]]:
+        with self.session() as session:
+            rows = session.scalars(
+                select(PatientVersionRow)
+                .where(PatientVersionRow.patient_id == patient_id)
+                .order_by(PatientVersionRow.version)
+            )
+            return [
+                {
+                    "version": r.version,
+                    "changed_by": r.changed_by,
+                    "changed_at": r.changed_at.isoformat(),
+                    "record_hash": r.record_hash,
+                }
+                for r in rows
+            ]
+
+    def list_patients(self, limit: int = 100, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(PatientRow)) or 0
+            rows = session.execute(
+                select(PatientRow.id, PatientRow.version, PatientRow.updated_at)
+                .order_by(PatientRow.id)
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return total, [
+                {"id": r.id, "version": r.version, "updated_at": r.updated_at.isoformat()}
+                for r in rows
+            ]
+
+    def patient_count(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(PatientRow)) or 0
+
+    # ---- assessments ---------------------------------------------------------------------
+
+    def save_assessment(self, assessment: Assessment, patient_version: int, actor: str) -> int:
+        with self.writing() as session:
+            row = AssessmentRow(
+                patient_id=assessment.patient_id,
+                patient_version=patient_version,
+                as_of=assessment.as_of,
+                profile=assessment.profile,
+                engine_version=assessment.engine_version,
+                knowledge_version=assessment.knowledge_version,
+                result=json.loads(assessment.model_dump_json()),
+                created_by=actor,
+                created_at=now(),
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def list_assessments(self, patient_id: str) -> list[dict[str, Any]]:
+        with self.session() as session:
+            rows = session.scalars(
+                select(AssessmentRow)
+                .where(AssessmentRow.patient_id == patient_id)
+                .order_by(AssessmentRow.id.desc())
+            )
+            return [_assessment_summary(r) for r in rows]
+
+    def get_assessment(self, patient_id: str, assessment_id: int) -> dict[str, Any] | None:
+        with self.session() as session:
+            row = session.get(AssessmentRow, assessment_id)
+            if row is None or row.patient_id != patient_id:
+                return None
+            return {**_assessment_summary(row), "assessment": row.result}
+
+    def patient_version_record(self, patient_id: str, version: int) -> dict[str, Any] | None:
+        with self.session() as session:
+            row = session.scalar(
+                select(PatientVersionRow).where(
+                    PatientVersionRow.patient_id == patient_id,
+                    PatientVersionRow.version == version,
+                )
+            )
+            return None if row is None else dict(row.record)
+
+    # ---- clients -------------------------------------------------------------------------
+
+    def add_client(self, name: str, role: str, key: str | None = None) -> str:
+        """Create a client; returns its key (shown once, stored only as a hash)."""
+        if role not in ROLES:
+            raise ValueError(f"role '{role}' is not one of {', '.join(ROLES)}")
+        key = key or KEY_PREFIX + secrets.token_urlsafe(32)
+        with self.writing() as session:
+            existing = session.scalar(select(ClientRow).where(ClientRow.name == name))
+            if existing is not None:
+                existing.key_hash = hash_key(key)
+                existing.key_prefix = key[:10]
+                existing.role = role
+                existing.revoked_at = None
+            else:
+                session.add(
+                    ClientRow(
+                        name=name,
+                        role=role,
+                        key_prefix=key[:10],
+                        key_hash=hash_key(key),
+                        created_at=now(),
+                    )
+                )
+        return key
+
+    def client_for_key(self, key: str) -> Client | None:
+        with self.session() as session:
+            row = session.scalar(
+                select(ClientRow).where(
+                    ClientRow.key_hash == hash_key(key), ClientRow.revoked_at.is_(None)
+                )
+            )
+            return None if row is None else Client(row.name, row.role)
+
+    def revoke_client(self, name: str) -> bool:
+        with self.writing() as session:
+            row = session.scalar(select(ClientRow).where(ClientRow.name == name))
+            if row is None:
+                return False
+            row.revoked_at = now()
+            return True
+
+    def list_clients(self) -> list[dict[str, Any]]:
+        with self.session() as session:
+            return [
+                {
+                    "name": r.name,
+                    "role": r.role,
+                    "key_prefix": r.key_prefix,
+                    "revoked": r.revoked_at is not None,
+                }
+                for r in session.scalars(select(ClientRow).order_by(ClientRow.name))
+            ]
+
+    # ---- audit ---------------------------------------------------------------------------
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        patient_id: str | None,
+        method: str,
+        path: str,
+        remote: str,
+        status: int,
+        detail: str = "",
+    ) -> None:
+        with self.writing() as session:
+            session.add(
+                AuditRow(
+                    at=now(),
+                    actor=actor,
+                    role=role,
+                    action=action,
+                    patient_id=patient_id,
+                    method=method,
+                    path=path[:500],
+                    remote=remote[:100],
+                    status=status,
+                    detail=detail,
+                )
+            )
+
+    def audit_entries(
+        self, patient_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self.session() as session:
+            query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+            if patient_id is not None:
+                query = query.where(AuditRow.patient_id == patient_id)
+            return [
+                {
+                    "at": r.at.isoformat(),
+                    "actor": r.actor,
+                    "role": r.role,
+                    "action": r.action,
+                    "patient_id": r.patient_id,
+                    "method": r.method,
+                    "path": r.path,
+                    "remote": r.remote,
+                    "status": r.status,
+                    "detail": r.detail,
+                }
+                for r in session.scalars(query)
+            ]
+
+    # ---- CDS Hooks state -----------------------------------------------------------------
+
+    def remember_jti(self, jti: str, issuer: str, expires_at: datetime) -> bool:
+        """Record a JWT id; False if it was already seen (a replay). Expired ids are
+        purged at most once a minute."""
+        stamp = now()
+        purge = time.monotonic() - self._last_purge > JTI_PURGE_SECONDS
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                if purge:
+                    conn.execute(delete(JtiRow).where(JtiRow.expires_at < stamp))
+                conn.execute(
+                    insert(JtiRow).values(
+                        jti=f"{issuer}|{jti}"[:300], issuer=issuer, expires_at=expires_at
+                    )
+                )
+        except IntegrityError:
+            return False
+        if purge:
+            self._last_purge = time.monotonic()
+        return True
+
+    def store_feedback(self, service: str, items: list[dict[str, Any]], actor: str) -> int:
+        with self.writing() as session:
+            for item in items:
+                session.add(
+                    FeedbackRow(
+                        service=service,
+                        card=str(item.get("card", ""))[:200],
+                        outcome=str(item.get("outcome", ""))[:40],
+                        payload=item,
+                        actor=actor,
+                        received_at=now(),
+                    )
+                )
+        return len(items)
+
+    def feedback(self, service: str | None = None) -> list[dict[str, Any]]:
+        with self.session() as session:
+            query = select(FeedbackRow).order_by(FeedbackRow.id)
+            if service is not None:
+                query = query.where(FeedbackRow.service == service)
+            return [
+                {"service": r.service, "card": r.card, "outcome": r.outcome, "payload": r.payload}
+                for r in session.scalars(query)
+            ]
+
+
+def _assessment_summary(row: AssessmentRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "patient_id": row.patient_id,
+        "patient_version": row.patient_version,
+        "as_of": row.as_of.isoformat() if isinstance(row.as_of, date) else str(row.as_of),
+        "profile": row.profile,
+        "engine_version": row.engine_version,
+        "knowledge_version": row.knowledge_version,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+    }

@@ -1,0 +1,393 @@
+"""REST API under /api/: patients and their history, assessments, what-if, import, admin."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from osteotarget.adapters import fhir_in, fhir_out
+from osteotarget.model import (
+    DxaVisit,
+    Fracture,
+    Lab,
+    Patient,
+    Problem,
+    RecordError,
+    TherapyCourse,
+    iter_ndjson,
+    parse_patient,
+)
+from osteotarget.model.assessment import Assessment
+from osteotarget.security import issue_token
+from osteotarget.store import ROLES, StoredPatient
+from osteotarget.store.registry import record_of
+from osteotarget.web.deps import Caller, audited, service
+from osteotarget.web.engine import (
+    ProjectionRequest,
+    available_profiles,
+    project,
+    run_assessment,
+)
+from osteotarget.web.problems import PROBLEM_JSON, ApiProblem
+
+router = APIRouter(prefix="/api")
+
+PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "RFC 9457 problem details"}
+ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
+PatientId = Annotated[str, Field(min_length=1, max_length=200)]
+AsOf = Annotated[date | None, Query(description="assessment date (default: today)")]
+Profile = Annotated[str | None, Query(max_length=80, description="guideline profile")]
+
+
+class PatientOut(BaseModel):
+    record: dict[str, Any]
+    version: int
+    updated_at: str
+    source: str
+
+
+class WriteOut(BaseModel):
+    id: str
+    outcome: str = Field(description="created, updated or unchanged")
+    version: int
+
+
+class Additions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dxa: list[DxaVisit] = []
+    fractures: list[Fracture] = []
+    therapies: list[TherapyCourse] = []
+    labs: list[Lab] = []
+
+
+class WhatIf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date | None = None
+    profile: str | None = Field(default=None, max_length=80)
+    add: Additions = Additions()
+
+
+class StoredAssessment(BaseModel):
+    id: int
+    patient_version: int
+    assessment: Assessment
+
+
+class NewClient(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(clinician|coordinator|admin)$")
+
+
+def _stored(request: Request, patient_id: str) -> StoredPatient:
+    stored = service(request).registry.get_patient(patient_id)
+    if stored is None:
+        raise ApiProblem(404, "Not found", "no patient with this id")
+    return stored
+
+
+def _write(request: Request, patient: Patient, actor: str, source: str) -> WriteOut:
+    registry = service(request).registry
+    outcome = registry.put_patient(patient, actor, source)
+    stored = registry.get_patient(patient.id)
+    assert stored is not None
+    return WriteOut(id=patient.id, outcome=outcome, version=stored.version)
+
+
+@router.get("/health", tags=["service"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/profiles", tags=["service"], responses=ERRORS)
+def profiles(caller: Caller) -> list[dict[str, Any]]:
+    return available_profiles()
+
+
+@router.post("/token", tags=["security"], responses=ERRORS)
+def token(request: Request, caller: Caller) -> dict[str, Any]:
+    """Exchange a credential for a short-lived bearer JWT carrying the same role."""
+    return {
+        "access_token": issue_token(service(request).settings.secret, caller.name, caller.role),
+        "token_type": "Bearer",
+        "expires_in": 3600,
+    }
+
+
+@router.get("/patients", tags=["patients"], responses=ERRORS)
+def list_patients(
+    request: Request,
+    caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    audited(request, caller, "list_patients", None)
+    total, items = service(request).registry.list_patients(limit, offset)
+    return {"total": total, "items": items}
+
+
+@router.post("/patients", tags=["patients"], responses=ERRORS, status_code=201)
+def create_patient(
+    request: Request, response: Response, caller: Caller, record: Annotated[Patient, Body()]
+) -> WriteOut:
+    """Create (201) or replace (200) a record; the same record again changes nothing."""
+    caller.require("coordinator")
+    audited(request, caller, "write_patient", record.id)
+    out = _write(request, record, caller.name, "api")
+    if out.outcome != "created":
+        response.status_code = 200
+    return out
+
+
+@router.put("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
+def replace_patient(
+    request: Request, caller: Caller, patient_id: PatientId, record: Annotated[Patient, Body()]
+) -> WriteOut:
+    caller.require("coordinator")
+    audited(request, caller, "write_patient", patient_id)
+    if record.id != patient_id:
+        raise RecordError([Problem("id", "does not match the id in the URL", record.id)])
+    return _write(request, record, caller.name, "api")
+
+
+@router.get("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
+def get_patient(request: Request, caller: Caller, patient_id: PatientId) -> PatientOut:
+    audited(request, caller, "read_patient", patient_id)
+    stored = _stored(request, patient_id)
+    return PatientOut(
+        record=record_of(stored.patient),
+        version=stored.version,
+        updated_at=stored.updated_at.isoformat(),
+        source=stored.source,
+    )
+
+
+@router.get("/patients/{patient_id}/history", tags=["patients"], responses=ERRORS)
+def patient_history(
+    request: Request, caller: Caller, patient_id: PatientId
+) -> list[dict[str, Any]]:
+    audited(request, caller, "read_history", patient_id)
+    _stored(request, patient_id)
+    return service(request).registry.patient_history(patient_id)
+
+
+def _add(request: Request, caller: Any, patient_id: str, field: str, item: Any) -> WriteOut:
+    caller.require("clinician")
+    audited(request, caller, f"add_{field}", patient_id)
+    stored = _stored(request, patient_id)
+    record = record_of(stored.patient)
+    record.setdefault(field, []).append(item.model_dump(mode="json", exclude_none=True))
+    patient = parse_patient(record, patient_id)
+    return _write(request, patient, caller.name, "api")
+
+
+@router.post("/patients/{patient_id}/dxa", tags=["patients"], responses=ERRORS)
+def add_dxa(request: Request, caller: Caller, patient_id: PatientId, visit: DxaVisit) -> WriteOut:
+    """Add one DXA visit (scan) to the record."""
+    return _add(request, caller, patient_id, "dxa", visit)
+
+
+@router.post("/patients/{patient_id}/fractures", tags=["patients"], responses=ERRORS)
+def add_fracture(
+    request: Request, caller: Caller, patient_id: PatientId, fracture: Fracture
+) -> WriteOut:
+    return _add(request, caller, patient_id, "fractures", fracture)
+
+
+@router.post("/patients/{patient_id}/therapies", tags=["patients"], responses=ERRORS)
+def add_therapy(
+    request: Request, caller: Caller, patient_id: PatientId, therapy: TherapyCourse
+) -> WriteOut:
+    return _add(request, caller, patient_id, "therapies", therapy)
+
+
+@router.post("/patients/{patient_id}/labs", tags=["patients"], responses=ERRORS)
+def add_lab(request: Request, caller: Caller, patient_id: PatientId, lab: Lab) -> WriteOut:
+    return _add(request, caller, patient_id, "labs", lab)
+
+
+@router.post(
+    "/patients/{patient_id}/assessments", tags=["assessments"], responses=ERRORS, status_code=201
+)
+def create_assessment(
+    request: Request,
+    caller: Caller,
+    patient_id: PatientId,
+    as_of: AsOf = None,
+    profile: Profile = None,
+) -> StoredAssessment:
+    """Run an assessment and store it with its profile, as_of, engine and knowledge versions."""
+    audited(request, caller, "assess", patient_id)
+    stored = _stored(request, patient_id)
+    result = run_assessment(stored.patient, as_of, profile)
+    new_id = service(request).registry.save_assessment(result, stored.version, caller.name)
+    return StoredAssessment(id=new_id, patient_version=stored.version, assessment=result)
+
+
+@router.get("/patients/{patient_id}/assessments", tags=["assessments"], responses=ERRORS)
+def list_assessments(
+    request: Request, caller: Caller, patient_id: PatientId
+) -> list[dict[str, Any]]:
+    audited(request, caller, "list_assessments", patient_id)
+    _stored(request, patient_id)
+    return service(request).registry.list_assessments(patient_id)
+
+
+@router.get(
+    "/patients/{patient_id}/assessments/{assessment_id}", tags=["assessments"], responses=ERRORS
+)
+def get_assessment(
+    request: Request,
+    caller: Caller,
+    patient_id: PatientId,
+    assessment_id: Annotated[int, Field(ge=1, le=2**62)],
+) -> dict[str, Any]:
+    audited(request, caller, "read_assessment", patient_id)
+    found = service(request).registry.get_assessment(patient_id, assessment_id)
+    if found is None:
+        raise ApiProblem(404, "Not found", "no such assessment for this patient")
+    return found
+
+
+@router.post("/patients/{patient_id}/what-if", tags=["assessments"], responses=ERRORS)
+def what_if(
+    request: Request, caller: Caller, patient_id: PatientId, scenario: WhatIf
+) -> Assessment:
+    """Assess the record with hypothetical additions; nothing is stored."""
+    audited(request, caller, "what_if", patient_id)
+    stored = _stored(request, patient_id)
+    record = record_of(stored.patient)
+    for field, items in scenario.add.model_dump(mode="json", exclude_none=True).items():
+        record.setdefault(field, []).extend(items)
+    patient = parse_patient(record, patient_id)
+    return run_assessment(patient, scenario.as_of, scenario.profile)
+
+
+@router.get("/patients/{patient_id}/fhir/record", tags=["fhir"], responses=ERRORS)
+def patient_as_fhir(request: Request, caller: Caller, patient_id: PatientId) -> dict[str, Any]:
+    """The record as a FHIR R4 collection Bundle."""
+    audited(request, caller, "export_fhir_record", patient_id)
+    return fhir_out.record_to_bundle(_stored(request, patient_id).patient)
+
+
+@router.get("/patients/{patient_id}/fhir/assessment", tags=["fhir"], responses=ERRORS)
+def assessment_as_fhir(
+    request: Request,
+    caller: Caller,
+    patient_id: PatientId,
+    as_of: AsOf = None,
+    profile: Profile = None,
+) -> dict[str, Any]:
+    """RiskAssessment, Goal (targets), CarePlan (plan) and DetectedIssue (critical alerts)."""
+    audited(request, caller, "export_fhir_assessment", patient_id)
+    result = run_assessment(_stored(request, patient_id).patient, as_of, profile)
+    return fhir_out.assessment_to_bundle(result)
+
+
+RAW_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        }
+    }
+}
+
+
+async def _body_text(request: Request) -> str:
+    raw = await request.body()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiProblem(
+            400, "Bad request", "the body is not UTF-8", [Problem("body", "is not UTF-8")]
+        ) from None
+
+
+@router.post("/import", tags=["import"], responses=ERRORS, openapi_extra=RAW_BODY)
+async def import_records(request: Request, caller: Caller) -> dict[str, Any]:
+    """Records as NDJSON (one per line) or a JSON array; one transaction, bad ones reported."""
+    caller.require("coordinator")
+    audited(request, caller, "import_records", None)
+    text = await _body_text(request)
+    stripped = text.lstrip()
+    items: list[Patient | RecordError]
+    if stripped.startswith("["):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ApiProblem(
+                400, "Bad request", "not valid JSON", [Problem("body", exc.msg)]
+            ) from None
+        items = []
+        for index, entry in enumerate(data):
+            try:
+                items.append(parse_patient(entry, f"[{index}]"))
+            except RecordError as err:
+                items.append(err)
+    else:
+        items = list(iter_ndjson(iter(text.splitlines())))
+    registry = service(request).registry
+    report = await run_in_threadpool(registry.import_records, items, caller.name, "import")
+    return report.as_dict()
+
+
+@router.post("/fhir/import", tags=["fhir"], responses=ERRORS, openapi_extra=RAW_BODY)
+async def import_fhir(request: Request, caller: Caller) -> dict[str, Any]:
+    """A FHIR R4 Bundle (JSON) or NDJSON of resources into patient records.
+
+    Codes that no code map knows are reported under ``unmapped``, never silently dropped."""
+    caller.require("coordinator")
+    audited(request, caller, "import_fhir", None)
+    text = await _body_text(request)
+    try:
+        resources = fhir_in.parse_resources(text)
+    except fhir_in.FhirInputError as exc:
+        raise ApiProblem(400, "Bad request", str(exc), [Problem("body", str(exc))]) from None
+    converted = fhir_in.records_from_resources(resources)
+    registry = service(request).registry
+    report = await run_in_threadpool(
+        registry.import_dicts, list(converted.records.values()), caller.name, "fhir"
+    )
+    return {**report.as_dict(), "unmapped": [i.as_dict() for i in converted.issues]}
+
+
+@router.post("/projection", tags=["assessments"], responses={**ERRORS, 501: PROBLEM})
+def projection(caller: Caller, payload: ProjectionRequest) -> dict[str, Any]:
+    """Expected T-scores by month and the chance of reaching a target for a regimen."""
+    return project(payload)
+
+
+@router.get("/audit", tags=["security"], responses=ERRORS)
+def audit_log(
+    request: Request,
+    caller: Caller,
+    patient_id: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    caller.require("admin")
+    audited(request, caller, "read_audit", patient_id)
+    return service(request).registry.audit_entries(patient_id, limit)
+
+
+@router.get("/clients", tags=["security"], responses=ERRORS)
+def list_clients(request: Request, caller: Caller) -> list[dict[str, Any]]:
+    caller.require("admin")
+    return service(request).registry.list_clients()
+
+
+@router.post("/clients", tags=["security"], responses=ERRORS, status_code=201)
+def add_client(request: Request, caller: Caller, client: NewClient) -> dict[str, str]:
+    """Create a client; its key is shown once and stored only as a hash."""
+    caller.require("admin")
+    assert client.role in ROLES
+    key = service(request).registry.add_client(client.name, client.role)
+    return {"name": client.name, "role": client.role, "api_key": key}

@@ -1,0 +1,136 @@
+"""RFC 9457 problem details, naming the refused field (reuses RecordError.problems)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from osteotarget.model import Problem, RecordError
+from osteotarget.security import AuthError
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://osteotarget.org/problems/"
+log = logging.getLogger("osteotarget.web")
+
+
+class ApiProblem(Exception):
+    def __init__(
+        self, status: int, title: str, detail: str = "", problems: list[Problem] | None = None
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.problems = problems or []
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str = "",
+    problems: list[Problem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    slug = title.lower().replace(" ", "-")
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "instance": request.url.path,
+    }
+    if detail:
+        body["detail"] = detail
+    if problems:
+        body["errors"] = [
+            {"field": p.field, "message": p.message, "value": p.value} for p in problems
+        ]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _loc(parts: Any) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "body"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def validation_problems(errors: Any) -> list[Problem]:
+    problems = []
+    for item in errors:
+        loc = [
+            p for p in item.get("loc", ()) if not (isinstance(p, str) and p.startswith("function-"))
+        ]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+            if not loc:
+                loc = ["body"]
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        problems.append(Problem(_loc(loc), message, _short(item.get("input"))))
+    return problems
+
+
+async def on_record_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RecordError)
+    return problem_response(
+        request, 422, "Record refused", f"{len(exc.problems)} problem(s)", exc.problems
+    )
+
+
+async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = validation_problems(exc.errors())
+    return problem_response(
+        request, 422, "Invalid request", f"{len(problems)} problem(s)", problems
+    )
+
+
+async def on_api_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(request, exc.status, exc.title, exc.detail, exc.problems)
+
+
+async def on_auth_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthError)
+    template = getattr(request.scope.get("route"), "path", "(unmatched)")
+    log.info("refused (%s) %s %s", "403" if exc.forbidden else "401", request.method, template)
+    if exc.forbidden:
+        return problem_response(request, 403, "Forbidden", exc.detail)
+    return problem_response(
+        request,
+        401,
+        "Unauthorized",
+        exc.detail,
+        headers={"WWW-Authenticate": 'Bearer realm="osteotarget"'},
+    )
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+    title = titles.get(exc.status_code, "HTTP error")
+    detail = exc.detail if isinstance(exc.detail, str) else ""
+    return problem_response(
+        request, exc.status_code, title, detail, headers=getattr(exc, "headers", None)
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # No message or traceback to the caller: it might carry record content.
+    return problem_response(request, 500, "Internal error", "see the server log (no patient data)")

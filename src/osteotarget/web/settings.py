@@ -1,0 +1,44 @@
+"""Service settings: from the environment (``OSTEOTARGET_*``) or given by the caller."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    cds_issuers: dict[str, Any] = field(default_factory=dict)
+    public_url: str | None = None
+    demo: bool = False
+    fhir_timeout_seconds: float = 5.0
+    threads: int = 8
+    cds_max_in_flight: int = 16
+
+    @classmethod
+    def from_env(cls, database_url: str, demo: bool = False) -> Settings:
+        """Environment: OSTEOTARGET_SECRET (signs session and bearer JWTs),
+        OSTEOTARGET_CDS_ISSUERS (JSON, or a path to a JSON file: trusted CDS Hooks issuers),
+        OSTEOTARGET_PUBLIC_URL (base of absolute links in CDS cards)."""
+        issuers_text = os.environ.get("OSTEOTARGET_CDS_ISSUERS", "").strip()
+        issuers: dict[str, Any] = {}
+        if issuers_text:
+            if not issuers_text.startswith("{"):
+                issuers_text = Path(issuers_text).read_text(encoding="utf-8")
+            issuers = json.loads(issuers_text)
+        secret = os.environ.get("OSTEOTARGET_SECRET") or secrets.token_urlsafe(32)
+        return cls(
+            database_url=database_url,
+            secret=secret,
+            cds_issuers=issuers,
+            public_url=os.environ.get("OSTEOTARGET_PUBLIC_URL") or None,
+            demo=demo,
+            threads=int(os.environ.get("OSTEOTARGET_THREADS", "8")),
+            cds_max_in_flight=int(os.environ.get("OSTEOTARGET_CDS_MAX_IN_FLIGHT", "16")),
+        )

@@ -1,0 +1,338 @@
+"""CDS Hooks as an EHR calls it: signed JWTs, prefetch or FHIR-server fallback, cards."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Header, HTTPException, Request
+
+from osteotarget.adapters import fhir_out
+from osteotarget.engine import assess
+from osteotarget.model import parse_patient
+from tests.service.conftest import LiveServer, Service, example_records
+
+PV = "osteotarget-patient-view"
+FHIR_TOKEN = "ehr-access-token-123"
+
+
+def bundles_for(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    bundle = fhir_out.record_to_bundle(parse_patient(record))
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for e in bundle["entry"]:
+        by_type.setdefault(e["resource"]["resourceType"], []).append(e["resource"])
+    return by_type
+
+
+def searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+def prefetch_for(record: dict[str, Any]) -> dict[str, Any]:
+    by_type = bundles_for(record)
+    observations = by_type.get("Observation", [])
+    return {
+        "patient": by_type["Patient"][0],
+        "dxa": searchset([o for o in observations if "laboratory" not in str(o.get("category"))]),
+        "labs": searchset([o for o in observations if "laboratory" in str(o.get("category"))]),
+        "conditions": searchset(by_type.get("Condition", [])),
+        "medicationStatements": searchset(by_type.get("MedicationStatement", [])),
+        "medicationRequests": searchset([]),
+        "medicationAdministrations": searchset(by_type.get("MedicationAdministration", [])),
+        "procedures": searchset([]),
+    }
+
+
+def hook_body(patient_id: str, hook: str = "patient-view", **extra: Any) -> dict[str, Any]:
+    return {
+        "hook": hook,
+        "hookInstance": str(uuid.uuid4()),
+        "context": {"userId": "Practitioner/p1", "patientId": patient_id},
+        **extra,
+    }
+
+
+def call(
+    service: Service, body: dict[str, Any], token: str | None = None, sid: str = PV
+) -> httpx.Response:
+    url = f"{service.url}/cds-services/{sid}"
+    token = token or service.signer.token(aud=url)
+    return httpx.post(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
+def expected_alerts(record: dict[str, Any]) -> list[tuple[str, str]]:
+    assessment = assess(parse_patient(record), date.today())
+    return sorted((a.severity, a.message) for a in assessment.alerts)
+
+
+def test_discovery(anonymous: httpx.Client) -> None:
+    services = anonymous.get("/cds-services").json()["services"]
+    hooks = {s["hook"]: s for s in services}
+    assert set(hooks) == {"patient-view", "order-select", "order-sign"}
+    prefetch = hooks["patient-view"]["prefetch"]
+    assert prefetch["patient"] == "Patient/{{context.patientId}}"
+    assert "38267-1" in prefetch["dxa"] and "Condition?patient=" in prefetch["conditions"]
+
+
+@pytest.mark.parametrize("record", example_records(), ids=lambda r: r["id"])
+def test_patient_view_with_prefetch_gives_the_right_cards(
+    service: Service, record: dict[str, Any]
+) -> None:
+    record = {**record, "id": "cds-" + record["id"]}
+    body = hook_body(record["id"], prefetch=prefetch_for(record))
+    started = time.perf_counter()
+    response = call(service, body)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200, response.text
+    assert elapsed < 2.0
+    cards = response.json()["cards"]
+    assert cards
+    for card in cards:
+        assert len(card["summary"]) < 140
+        assert card["indicator"] in ("info", "warning", "critical")
+        assert card["source"]["label"].startswith("osteotarget")
+        assert card["links"][0]["type"] == "absolute"
+        assert card["links"][0]["url"] == f"{service.url}/patients/{record['id']}"
+    alert_cards = cards[:-1]
+    assert sorted(
+        (c["indicator"], c["detail"].split("\n\nBasis:")[0]) for c in alert_cards
+    ) == expected_alerts(record)
+    order = {"critical": 0, "warning": 1, "info": 2}
+    assert [order[c["indicator"]] for c in alert_cards] == sorted(
+        order[c["indicator"]] for c in alert_cards
+    )
+    for card in cards:
+        for suggestion in card.get("suggestions", []):
+            resource = suggestion["actions"][0]["resource"]
+            assert (
+                resource["resourceType"] == "MedicationRequest" and resource["intent"] == "proposal"
+            )
+
+
+@pytest.fixture(scope="module")
+def fhir_server() -> Iterator[str]:
+    """A small FHIR server holding the example records, needing the EHR's access token."""
+    data = {
+        ("cds-fb-" + r["id"]): bundles_for({**r, "id": "cds-fb-" + r["id"]})
+        for r in example_records()
+    }
+    app = FastAPI()
+    seen: list[str] = []
+
+    def check(authorization: str | None) -> None:
+        if authorization != f"Bearer {FHIR_TOKEN}":
+            raise HTTPException(401)
+
+    @app.get("/fhir/Patient/{pid}")
+    def patient(pid: str, authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        check(authorization)
+        if pid not in data:
+            raise HTTPException(404)
+        return data[pid]["Patient"][0]
+
+    @app.get("/fhir/{kind}")
+    def search(
+        kind: str, request: Request, authorization: str | None = Header(default=None)
+    ) -> dict[str, Any]:
+        check(authorization)
+        seen.append(kind)
+        pid = request.query_params.get("patient", "")
+        resources = data.get(pid, {}).get(kind, [])
+        if kind == "Observation":
+            codes = request.query_params.get("code", "")
+            resources = [r for r in resources if r["code"]["coding"][0]["code"] in codes]
+        return searchset(resources)
+
+    with LiveServer(app) as live:
+        yield live.url + "/fhir"
+
+
+@pytest.mark.parametrize("record", example_records(), ids=lambda r: r["id"])
+def test_patient_view_without_prefetch_reads_the_fhir_server(
+    service: Service, fhir_server: str, record: dict[str, Any]
+) -> None:
+    pid = "cds-fb-" + record["id"]
+    body = hook_body(
+        pid,
+        fhirServer=fhir_server,
+        fhirAuthorization={
+            "access_token": FHIR_TOKEN,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/*.read",
+            "subject": "osteotarget",
+        },
+    )
+    response = call(service, body)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert sorted(
+        (c["indicator"], c["detail"].split("\n\nBasis:")[0]) for c in cards[:-1]
+    ) == expected_alerts({**record, "id": pid})
+
+
+def test_partial_prefetch_falls_back_for_the_missing_keys(
+    service: Service, fhir_server: str
+) -> None:
+    record = example_records()[2]
+    pid = "cds-fb-" + record["id"]
+    prefetch = prefetch_for({**record, "id": pid})
+    del prefetch["medicationAdministrations"], prefetch["dxa"]
+    body = hook_body(
+        pid,
+        prefetch=prefetch,
+        fhirServer=fhir_server,
+        fhirAuthorization={"access_token": FHIR_TOKEN, "token_type": "Bearer"},
+    )
+    response = call(service, body)
+    assert response.status_code == 200, response.text
+    stored = None
+    for _ in range(100):  # the record is written just after the answer is sent
+        stored = service.registry.get_patient(pid)
+        if stored is not None:
+            break
+        time.sleep(0.02)
+    assert stored is not None and len(stored.patient.dxa) == len(record["dxa"])
+    assert stored.patient.therapies[0].doses
+
+
+def test_no_prefetch_no_server_uses_the_registry_or_412(service: Service) -> None:
+    assert call(service, hook_body("example-naive-high-risk")).status_code == 200
+    missing = call(service, hook_body("nobody-anywhere"))
+    assert missing.status_code == 412
+
+
+def test_jwt_rules(service: Service) -> None:
+    url = f"{service.url}/cds-services/{PV}"
+    body = hook_body("example-naive-high-risk")
+    signer = service.signer
+    assert (
+        call(
+            service, body, signer.token(aud="https://elsewhere.example/cds-services/x")
+        ).status_code
+        == 401
+    )
+    expired = signer.token(
+        aud=url,
+        exp=datetime.now(UTC) - timedelta(minutes=5),
+        iat=datetime.now(UTC) - timedelta(minutes=10),
+    )
+    assert call(service, body, expired).status_code == 401
+    assert call(service, body, signer.token(aud=url, jti=None)).status_code == 401
+    once = signer.token(aud=url)
+    assert call(service, body, once).status_code == 200
+    replay = call(service, body, once)
+    assert replay.status_code == 401 and "replay" in replay.json()["detail"]
+    from tests.service.conftest import new_signer
+
+    stranger = new_signer("https://not-allowed.example")
+    assert call(service, body, stranger.token(aud=url)).status_code == 401
+    impostor = new_signer(signer.iss)  # allowed iss, wrong key
+    assert call(service, body, impostor.token(aud=url)).status_code == 401
+    # the second EHR's JWKS is fetched from its URL
+    assert call(service, body, service.url_signer.token(aud=url)).status_code == 200
+    # no credentials at all
+    assert httpx.post(url, json=body).status_code == 401
+
+
+def test_order_select_and_sign(service: Service) -> None:
+    draft = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "MedicationRequest",
+                    "status": "draft",
+                    "intent": "order",
+                    "subject": {"reference": "Patient/example-recent-hip-fracture-ckd"},
+                    "medicationCodeableConcept": {
+                        "coding": [
+                            {
+                                "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                "code": "2123126",
+                            }
+                        ]
+                    },
+                }
+            }
+        ],
+    }
+    for hook, sid in (
+        ("order-select", "osteotarget-order-select"),
+        ("order-sign", "osteotarget-order-sign"),
+    ):
+        body = hook_body("example-recent-hip-fracture-ckd", hook=hook)
+        body["context"]["draftOrders"] = draft
+        body["context"]["selections"] = ["MedicationRequest/1"]
+        token = service.signer.token(aud=f"{service.url}/cds-services/{sid}")
+        response = call(service, body, token, sid)
+        assert response.status_code == 200, response.text
+        cards = response.json()["cards"]
+        assert cards, "the engine flags this patient's eGFR, vitamin D and prior MI"
+        for card in cards:
+            assert card["summary"].startswith("romosozumab") and len(card["summary"]) < 140
+            assert card["indicator"] in ("warning", "critical")
+
+
+def test_feedback_is_stored(service: Service) -> None:
+    url = f"{service.url}/cds-services/{PV}/feedback"
+    token = service.signer.token(aud=url)
+    feedback = {
+        "feedback": [
+            {
+                "card": "card-uuid-1",
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": "s1"}],
+                "outcomeTimestamp": "2026-11-23T10:00:00Z",
+            }
+        ]
+    }
+    response = httpx.post(url, json=feedback, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json() == {"stored": 1}
+    stored = service.registry.feedback(PV)
+    assert stored[-1]["card"] == "card-uuid-1" and stored[-1]["outcome"] == "accepted"
+
+
+def test_calls_beyond_the_in_flight_limit_are_shed_with_503(
+    service: Service, tmp_path: Any
+) -> None:
+    from osteotarget.store import Registry
+    from osteotarget.web import Settings, create_app
+
+    registry = Registry(f"sqlite:///{tmp_path / 'shed.sqlite3'}")
+    app = create_app(Settings(database_url=registry.url, cds_max_in_flight=0), registry)
+    key = registry.add_client("shed", "clinician")
+    with LiveServer(app) as live:
+        response = httpx.post(
+            f"{live.url}/cds-services/{PV}",
+            json=hook_body("x"),
+            headers={"X-API-Key": key},
+        )
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert httpx.get(f"{live.url}/cds-services").status_code == 200
+    registry.close()
+
+
+def test_an_api_key_caller_cannot_make_the_service_call_out(
+    service: Service, fhir_server: str
+) -> None:
+    body = hook_body(
+        "cds-fb-only-on-the-fhir-server",
+        fhirServer=fhir_server,
+        fhirAuthorization={"access_token": FHIR_TOKEN, "token_type": "Bearer"},
+    )
+    response = httpx.post(
+        f"{service.url}/cds-services/{PV}", json=body, headers={"X-API-Key": service.clinician_key}
+    )
+    assert response.status_code == 412
