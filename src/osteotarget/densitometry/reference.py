@@ -9,6 +9,7 @@ T-score is used, and the output says which.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Site
@@ -24,8 +25,10 @@ class Reference:
     citations: tuple[str, ...]
 
 
+@cache
 def reference_for(site: Site) -> Reference | None:
-    """The young-adult reference for *site*, or None where no reference is on file."""
+    """The young-adult reference for *site*, or None where none is on file (cached: the
+    packaged knowledge is loaded once per process)."""
     kb = knowledge()
     population = str(kb.get("reference.policy.reference_population"))
     table = kb.table(f"reference.{population}")
