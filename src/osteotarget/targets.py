@@ -46,6 +46,8 @@ def _rule_applies(
         )
     if when == "baseline_above":
         return baseline_lowest is not None and baseline_lowest > float(rule["threshold"])
+    if when == "baseline_at_or_below":
+        return baseline_lowest is not None and baseline_lowest <= float(rule["threshold"])
     raise KeyError(f"unknown target rule condition '{when}'")
 
 
@@ -124,19 +126,39 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             "not feasible by ESCEO); fracture-free is the target",
             list(profile.citations),
         )
+    courses = history.courses()
+    first_start = min(c.start for c in courses) if courses else None
+    since = (
+        [f for f in facts.fractures() if f.date >= first_start] if first_start is not None else []
+    )
+    period = ctx.setting("targets.reasonable_period_months").value
     targets.append(
         Target(
             site=None,
             metric="no_new_fracture",
             operator="==",
             value=0,
-            by=None,
+            by=by,
             rationale=(
                 "no new fracture is the basic target for every patient; any new fracture "
-                "starts a failure assessment"
+                "starts a failure assessment; judged over the profile's reasonable period "
+                f"({period:g} months) from "
+                + (
+                    f"the first course ({first_start.isoformat()})"
+                    if first_start is not None
+                    else "today"
+                )
+                + (
+                    ": fragility fracture since treatment began ("
+                    + ", ".join(f"{f.site} {f.date.isoformat()}" for f in since)
+                    + ")"
+                    if since
+                    else ""
+                )
             ),
             citations=["lewiecki2021", "cummings2013", "diezperez2012"],
             chosen_by_profile=profile.name,
+            met=(not since) if first_start is not None else None,
         )
     )
     pre = [f for f in facts.patient.function if f.context == "pre_fracture" and f.date <= ctx.as_of]
@@ -156,10 +178,11 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                 metric="function",
                 operator=">=",
                 value=score.score,
-                by=None,
+                by=by,
                 rationale=(
                     f"recover pre-fracture function: {score.instrument} {score.score:g} "
-                    f"({score.date.isoformat()}); the time frame is set individually"
+                    f"({score.date.isoformat()}); no consensus time frame (set individually): "
+                    f"the profile's reasonable period ({period:g} months) is shown"
                 ),
                 citations=["thomas2020"],
                 chosen_by_profile=profile.name,

@@ -13,6 +13,7 @@ import copy
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,7 @@ from osteotarget.model.codes import CONDITION_CODES, DRUGS, FRACTURE_SITES
 AS_OF = date(2024, 6, 1)
 PROFILES = list_profiles()
 SITES = ("total_hip", "femoral_neck", "lumbar_spine")
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 t_scores = st.floats(min_value=-4.5, max_value=1.0, allow_nan=False).map(lambda x: round(x, 1))
 days_back = st.integers(min_value=1, max_value=3000)
@@ -51,11 +52,11 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(draw(st.integers(0, 2)))
     ]
     frax = []
-    if draw(st.booleans()):
+    for index in range(draw(st.integers(0, 2))):
         mof = draw(st.floats(1, 45).map(lambda x: round(x, 1)))
         frax.append(
             {
-                "date": visits[0]["date"],
+                "date": (AS_OF - timedelta(days=20 + 300 * index)).isoformat(),
                 "country": "US",
                 "with_bmd": True,
                 "mof": mof,
@@ -87,22 +88,45 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
     conditions = [
         {"code": code} for code in draw(st.sets(st.sampled_from(CONDITION_CODES), max_size=3))
     ]
-    lab_day = (AS_OF - timedelta(days=10)).isoformat()
-    labs = [
-        {"date": lab_day, "test": "egfr", "value": draw(st.integers(15, 90)), "unit": "mL/min"},
-        {
-            "date": lab_day,
-            "test": "calcium",
-            "value": draw(st.sampled_from([1.9, 2.3])),
-            "unit": "mmol/L",
-        },
-        {
-            "date": lab_day,
-            "test": "vitamin_d_25oh",
-            "value": draw(st.integers(10, 60)),
-            "unit": "ng/mL",
-        },
-    ]
+    labs = []
+    # Lab dates vary (some beyond the lab lookback, i.e. stale); one test can have several
+    # results, on distinct dates.
+    for test, unit, values in (
+        ("egfr", "mL/min", st.integers(15, 90)),
+        ("creatinine_clearance", "mL/min", st.integers(15, 90)),
+        ("calcium", "mmol/L", st.sampled_from([1.9, 2.3])),
+        ("vitamin_d_25oh", "ng/mL", st.integers(10, 60)),
+    ):
+        backs = draw(st.sets(st.integers(min_value=1, max_value=900), max_size=2))
+        labs += [
+            {
+                "date": (AS_OF - timedelta(days=back)).isoformat(),
+                "test": test,
+                "value": draw(values),
+                "unit": unit,
+            }
+            for back in sorted(backs)
+        ]
+    function = []
+    if draw(st.booleans()):
+        pre = AS_OF - timedelta(days=draw(st.integers(400, 900)))
+        function.append(
+            {
+                "date": pre.isoformat(),
+                "instrument": "nms",
+                "score": draw(st.integers(0, 9)),
+                "context": "pre_fracture",
+            }
+        )
+        for back in sorted(draw(st.sets(st.integers(1, 399), max_size=2))):
+            function.append(
+                {
+                    "date": (AS_OF - timedelta(days=back)).isoformat(),
+                    "instrument": "nms",
+                    "score": draw(st.integers(0, 9)),
+                    "context": "current",
+                }
+            )
     falls = [
         {
             "date": (AS_OF - timedelta(days=draw(days_back))).isoformat(),
@@ -122,7 +146,7 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         "therapies": therapies,
         "labs": labs,
         "conditions": conditions,
-        "function": [],
+        "function": function,
     }
 
 
@@ -180,10 +204,12 @@ def test_removing_a_contraindication_never_removes_an_option(
 @given(records(), st.randoms(use_true_random=False), st.sampled_from(PROFILES))
 def test_results_never_depend_on_input_order(data: dict[str, Any], rnd: Any, profile: str) -> None:
     shuffled = copy.deepcopy(data)
-    for key in ("dxa", "fractures", "falls", "labs", "conditions", "therapies"):
+    for key in ("dxa", "fractures", "falls", "labs", "conditions", "therapies", "frax", "function"):
         rnd.shuffle(shuffled[key])
     for visit in shuffled["dxa"]:
         rnd.shuffle(visit["measurements"])
+    for course in shuffled["therapies"]:
+        rnd.shuffle(course.get("doses", []))
     a, b = run(data, profile), run(shuffled, profile)
     assert a.model_dump() == b.model_dump()
 
@@ -194,12 +220,10 @@ def test_as_of_before_last_event_is_refused(data: dict[str, Any]) -> None:
     patient = parse_patient(data)
     last = patient.last_event_date()
     assert last is not None
-    try:
+    with pytest.raises(RecordError) as refused:
         assess(patient, last - timedelta(days=1))
-    except RecordError as exc:
-        assert exc.problems
-    else:  # pragma: no cover - the property failed
-        raise AssertionError("as_of before the last event was accepted")
+    assert refused.value.problems
+    assess(patient, last)  # the day of the last event itself is accepted
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

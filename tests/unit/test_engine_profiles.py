@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,63 @@ def test_core_modules_import_first_without_a_cycle(module: str) -> None:
     code = f"import {module}; from osteotarget.engine import assess; print(assess.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def _rules(profile: str) -> list[dict[str, Any]]:
+    return list(knowledge().table(f"profiles.{profile}")["risk"]["rules"])
+
+
+@pytest.mark.parametrize("profile", ["iof_esceo2020", "nogg2022"])
+def test_european_t_score_rule_verified_only_at_neck_or_spine(profile: str) -> None:
+    """Kanis 2019 [V]: FN or spine T ≤ −2.5; a total-hip rule, if kept, is unverified."""
+    for rule in _rules(profile):
+        if rule["criterion"] == "t_score" and rule.get("evidence") == "verified":
+            assert "total_hip" not in rule.get("sites", ["total_hip"])
+
+
+def test_bhof_very_high_tier_is_not_verified() -> None:
+    """BHOF 2022 defines only who to treat; a very-high tier is the profile's reading."""
+    for rule in _rules("bhof2022"):
+        if rule["category"] == "very_high":
+            assert rule["evidence"] != "verified" and "BHOF defines only" in rule["label"]
+
+
+def test_t2t_post_fracture_target_unverified_task_force() -> None:
+    rules = knowledge().table("profiles.t2t2024")["targets"]["t_score_rules"]
+    post = next(r for r in rules if r["when"] == "hip_or_vertebral_fracture")
+    assert post["evidence"] == "unverified" and post["cite"] == "cosman2024"
+    started = next(r for r in rules if r["when"] == "baseline_at_or_below")
+    assert started["value"] == -2.0 and started["cite"] == "lewiecki2021"
+
+
+def test_expected_total_hip_one_basis() -> None:
+    """data.md §1: absolute mean % change from baseline for every regimen."""
+    for key, entry in knowledge().table("drugs.regimens").items():
+        expected = entry.get("expected_total_hip_percent")
+        if expected is not None:
+            assert expected["unit"] == "%", key
+
+
+def test_default_first_line_matches_acp() -> None:
+    """ACP 2023 (Qaseem): bisphosphonate first; romosozumab or teriparatide then a
+    bisphosphonate only at very high risk; denosumab second line (not first-line)."""
+    defaults = knowledge().table("rules.profile_defaults")["first_line"]
+    assert defaults["citations"] == ["qaseem2023"]
+    assert "denosumab" not in defaults["high"] and "denosumab" not in defaults["very_high"]
+    for key in defaults["very_high"]:
+        steps = [s["drug"] for s in knowledge().table(f"drugs.regimens.{key}")["steps"]]
+        assert steps[-1] in ("alendronate", "risedronate", "zoledronate", "ibandronate")
+
+
+def test_pth_beyond_limit_is_keyed_by_drug() -> None:
+    for name in list_profiles():
+        profile = load_profile(name)
+        assert profile.get("anabolic.pth_beyond_limit") is None
+        assert profile.get("anabolic.teriparatide_beyond_limit") in ("never", "if_high_risk")
+        assert profile.get("anabolic.abaloparatide_beyond_limit") == "never"
+
+
+def test_t2t_romosozumab_rule_documented_any_history() -> None:
+    assert load_profile("t2t2024").get("anabolic.romosozumab_cv_rule") == "any_history"
+    text = (SRC / "knowledge" / "profiles" / "t2t2024.toml").read_text()
+    assert "§9.7" in text

@@ -138,3 +138,22 @@ def test_iof_profile_has_no_moderate_tier() -> None:
     data = make(dxa=[visit("2023-01-01", total_hip=-1.8)])
     ctx, facts = context(data, "iof_esceo2020")
     assert risk_category(ctx, facts).category == "low"
+
+
+def test_t_score_ever_uses_the_lowest_scan() -> None:
+    data = make(dxa=[visit("2020-01-01", total_hip=-2.7), visit("2023-01-01", total_hip=-2.2)])
+    rule = {"criterion": "t_score_ever", "op": "<=", "value": -2.5}
+    assert evaluate(rule, inputs(data)).fired
+    assert not evaluate({"criterion": "t_score", "op": "<=", "value": -2.5}, inputs(data)).fired
+
+
+def test_fracture_on_treatment_counts_only_after_min_months() -> None:
+    data = make(
+        fractures=[{"date": "2022-05-01", "site": "distal_forearm"}],
+        therapies=[{"drug": "alendronate", "start": "2022-01-10"}],
+    )
+    _, facts = context(data)
+    rule = {"criterion": "fracture_on_treatment"}
+    early = Inputs(facts=facts, frax={"mof": None, "hip": None}, min_treatment_months=12)
+    assert not evaluate(rule, early).fired
+    assert evaluate(rule, Inputs(facts=facts, frax={"mof": None, "hip": None})).fired

@@ -75,11 +75,15 @@ def test_resolved_condition_does_not_exclude() -> None:
 
 
 def test_romosozumab_cardiovascular_rules() -> None:
+    """US label (aace2020): only an MI/stroke in the preceding year excludes; EU label
+    (nogg2022, and t2t2024 by its documented profile choice): any history excludes."""
     old_mi = [{"code": "myocardial_infarction", "onset": "2020-01-01"}]
-    assert not safety_for("romosozumab", "t2t2024", conditions=old_mi).excluded
+    us = safety_for("romosozumab", "aace2020", conditions=old_mi)
+    assert not us.excluded and "cardiovascular_history" in us.by_code
     assert safety_for("romosozumab", "nogg2022", conditions=old_mi).excluded
+    assert safety_for("romosozumab", "t2t2024", conditions=old_mi).excluded
     recent = [{"code": "stroke", "onset": "2023-06-01"}]
-    assert safety_for("romosozumab", "t2t2024", conditions=recent).excluded
+    assert safety_for("romosozumab", "aace2020", conditions=recent).excluded
 
 
 def test_vitamin_d_low_is_a_caution_for_parenterals() -> None:
@@ -108,7 +112,11 @@ def test_options_fall_back_to_expected_response(monkeypatch: pytest.MonkeyPatch)
     assert {o.basis for o in a.options} == {"expected_response"}
     assert all(o.probability_of_target is None for o in a.options)
     first = a.options[0]
-    assert [s.drug for s in first.regimen] == ["zoledronate"]  # largest expected TH gain
+    # Largest absolute expected TH gain on file; zoledronate has only a vs-placebo figure,
+    # which is not mixed with absolute changes (one basis for every regimen).
+    assert [s.drug for s in first.regimen] == ["denosumab"]
+    ranks = [[s.drug for s in o.regimen] for o in a.options]
+    assert ranks.index(["denosumab"]) < ranks.index(["zoledronate"])
     start = next(r for r in a.recommendations if r.action == "start")
     assert "expected response" in start.rationale
     assert any(s.rule == "options.basis" and "not available" in s.outcome for s in a.trace)

@@ -91,14 +91,22 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
     recommendations += lab_recs
     recommendations += step.recommendations
     recommendations += lifestyle(ctx, facts)
-    alerts += lab_al + response.alerts + step.alerts + safety_alerts(safety, labs, step.chosen)
+    step_codes = {al.code for al in step.alerts}
+    alerts += lab_al + response.alerts + step.alerts
+    # One alert per code from the plan and the catalogue (e.g. the course limit the plan
+    # already acts on is not repeated from the catalogue).
+    alerts += [
+        al
+        for al in safety_alerts(safety, labs, step.chosen, options)
+        if al.code not in step_codes or al.code == "sequence_caution"
+    ]
     alerts += current_sequence_alert(history)
     holiday_review = next(
         (r.when for r in step.recommendations if r.action == "holiday" and r.when is not None), None
     )
     if holiday_review == as_of:
         holiday_review = add_months(as_of, ctx.setting("holiday.review_after_months").value)
-    mon, mon_alerts = monitoring(ctx, facts, history, step.changed_therapy, holiday_review)
+    mon, mon_alerts = monitoring(ctx, facts, history, step, holiday_review)
     alerts += mon_alerts
     alerts.sort(key=lambda al: _SEVERITY[al.severity])
     result = Assessment(

@@ -20,6 +20,7 @@ class DenosumabPlan:
     alerts: list[Alert] = field(default_factory=list)
     recommendations: list[Recommendation] = field(default_factory=list)
     handled: bool = False
+    stopping: bool = False
 
 
 def _follow_on_drug(ctx: Context, safety: dict[str, DrugSafety]) -> str | None:
@@ -35,15 +36,41 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
     if not courses:
         return plan
     course = courses[-1]
-    if history.followed_by(course, "antiresorptive") or history.followed_by(course, "anabolic"):
-        return plan  # a later drug took over (an anabolic after denosumab: sequence caution)
+    if history.followed_by(course, "anabolic"):
+        return plan  # an anabolic after denosumab: the sequence caution covers it
     last = history.last_dose(course) or (course.end if course.end else None)
+    follow_months = ctx.number(f"{_DMAB}.follow_on_after_months")
+    cites = ["tsourdi2021", "yu2020", "prolia_us"]
+    valid = [str(d) for d in ctx.kb.get("rules.monitoring.follow_on.drugs")]
+    later = [
+        t
+        for t in history.courses()
+        if t is not course and t.start >= course.start and t.drug in valid
+    ]
+    if later:
+        # ECTS 2021: the follow-on is a bisphosphonate (not e.g. raloxifene), started
+        # 6 months after the last injection.
+        follow = min(later, key=lambda t: t.start)
+        if last is not None and follow.start > add_months(last, follow_months):
+            plan.alerts.append(
+                Alert(
+                    severity="warning",
+                    code="sequence_caution",
+                    message=(
+                        f"follow-on {follow.drug} started {follow.start.isoformat()}, later than "
+                        f"{follow_months:g} months after the last denosumab injection "
+                        f"({last.isoformat()}): rebound bone loss may have begun; consider "
+                        "vertebral imaging if back pain or height loss"
+                    ),
+                    citations=cites,
+                )
+            )
+            ctx.fired("denosumab.follow_on_late", plan.alerts[-1].message, cites)
+        return plan
     if last is None:
         ctx.fired("denosumab.doses", "denosumab course without dose dates: lateness not judged")
         return plan
     overdue_months = ctx.number(f"{_DMAB}.overdue_after_months")
-    follow_months = ctx.number(f"{_DMAB}.follow_on_after_months")
-    cites = ["tsourdi2021", "yu2020", "prolia_us"]
     drug = _follow_on_drug(ctx, safety)
     regimen = [RegimenStep(drug=drug)] if drug else None
     ongoing = course.end is None or course.end > ctx.as_of
@@ -64,8 +91,9 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
             )
         )
         rationale = (
-            "denosumab dose overdue: consider giving it now if denosumab is to continue; if it "
-            f"cannot be given, consider a follow-on {drug or 'bisphosphonate'} without delay"
+            "denosumab dose overdue: either consider giving the denosumab dose now if "
+            "denosumab is to continue (next dose shown as today), or, if it cannot be given, "
+            f"consider a follow-on {drug or 'bisphosphonate'} without delay"
         )
     else:
         due = add_months(last, follow_months)
@@ -82,6 +110,7 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
                 citations=cites,
             )
         )
+        plan.stopping = True
         rationale = (
             f"denosumab stopped: consider a follow-on {drug or 'bisphosphonate'} "
             f"{follow_months:g} months after the last injection to prevent rebound bone loss"

@@ -10,15 +10,9 @@ from datetime import date
 
 from osteotarget.engine.context import Context
 from osteotarget.engine.dates import add_months
-from osteotarget.model.assessment import (
-    RISK_ORDER,
-    Alert,
-    Recommendation,
-    RegimenStep,
-    Risk,
-    Status,
-)
+from osteotarget.model.assessment import RISK_ORDER, Action, Alert, Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
+from osteotarget.plan.common import rec
 from osteotarget.risk.facts import Facts
 from osteotarget.therapy.history import History, is_oral
 
@@ -57,10 +51,11 @@ def holiday_decision(
             + (f"{hip:+.1f}" if hip is not None else "unknown")
             + f" not above {hip_floor:+.1f}"
         )
-    if facts.fractures() and ctx.profile.get(
+    hip_or_vertebral = [f for f in facts.fractures() if f.site in ("hip", "vertebral")]
+    if (hip_or_vertebral or facts.vertebral_count() > 0) and ctx.profile.get(
         "holiday.continue_after_hip_or_vertebral_fracture", True
     ):
-        reasons_to_continue.append("fragility fracture before or during treatment")
+        reasons_to_continue.append("hip or vertebral fracture before or during treatment")
     if "continue_above_age" in (ctx.profile.get("holiday") or {}):
         age_limit = ctx.setting("holiday.continue_above_age").value
         if facts.age > age_limit:
@@ -81,42 +76,56 @@ def holiday_decision(
         target_met=status.target_met,
     )
     if not reasons_to_continue:
+        interval = ctx.setting("monitoring.dxa_interval_months")
+        scans = [v.date for v in facts.patient.dxa if v.date <= ctx.as_of]
+        last_scan = max(scans, default=None)
+        if last_scan is None or add_months(last_scan, interval.value) < ctx.as_of:
+            # The holiday decision rests on the hip T-score: not on a stale scan.
+            ctx.fired(
+                "holiday.dxa_first",
+                "holiday criteria met on a scan older than the DXA interval: DXA first",
+                [*_CITES, interval.cite],
+                last_dxa=last_scan,
+            )
+            return rec(
+                "reassess",
+                f"after {years:.1f} years of {course.drug} the holiday criteria are met, but the "
+                "last DXA is "
+                + (f"from {last_scan.isoformat()}" if last_scan else "missing")
+                + f" (older than {interval.value:g} months): consider a DXA first, then decide on "
+                "a bisphosphonate holiday",
+                [*_CITES, interval.cite],
+                regimen=course.drug,
+                when=ctx.as_of,
+            )
         months = ctx.setting("holiday.review_after_months").value
-        return Recommendation(
-            action="holiday",
-            regimen=None,
+        return rec(
+            "holiday",
+            f"after {years:.1f} years of {course.drug}, not at high risk"
+            + (" and at target" if status.target_met else "")
+            + ": consider a bisphosphonate holiday, reviewed by "
+            + add_months(ctx.as_of, months).isoformat()
+            + " (BMD, new fractures, risk); resume if a fracture occurs or BMD falls",
+            _CITES,
             when=ctx.as_of,
-            rationale=(
-                f"after {years:.1f} years of {course.drug}, not at high risk"
-                + (" and at target" if status.target_met else "")
-                + ": consider a bisphosphonate holiday, reviewed by "
-                + add_months(ctx.as_of, months).isoformat()
-                + " (BMD, new fractures, risk); resume if a fracture occurs or BMD falls"
-            ),
-            citations=_CITES,
         )
+    still = "; ".join(reasons_to_continue)
     if years >= maximum:
-        return Recommendation(
-            action="reassess",
-            regimen=[RegimenStep(drug=course.drug)],
+        return rec(
+            "reassess",
+            f"{years:.1f} years of {course.drug}: beyond the {maximum:g} years studied; still "
+            f"at risk ({still}): consider switching rather than continuing indefinitely",
+            _CITES,
+            regimen=course.drug,
             when=ctx.as_of,
-            rationale=(
-                f"{years:.1f} years of {course.drug}: beyond the {maximum:g} years studied; still "
-                f"at risk ({'; '.join(reasons_to_continue)}): consider switching rather than "
-                "continuing indefinitely"
-            ),
-            citations=_CITES,
         )
-    return Recommendation(
-        action="continue",
-        regimen=[RegimenStep(drug=course.drug)],
+    return rec(
+        "continue",
+        f"{years:.1f} years of {course.drug}, still at risk ({still}): "
+        f"consider continuing (up to {maximum:g} years) with periodic reassessment",
+        _CITES,
+        regimen=course.drug,
         when=ctx.as_of,
-        rationale=(
-            f"{years:.1f} years of {course.drug}, still at risk "
-            f"({'; '.join(reasons_to_continue)}): "
-            f"consider continuing (up to {maximum:g} years) with periodic reassessment"
-        ),
-        citations=_CITES,
     )
 
 
@@ -146,16 +155,14 @@ def holiday_in_progress(
         resume_because.append(f"risk now {risk.category.replace('_', ' ')}")
     if resume_because:
         plan.recommendations.append(
-            Recommendation(
-                action="resume",
-                regimen=[RegimenStep(drug=course.drug)],
+            rec(
+                "resume",
+                f"off {course.drug} since {course.end.isoformat()}: "
+                + "; ".join(resume_because)
+                + ": consider resuming treatment (or a more potent drug if a fracture occurred)",
+                [*_CITES, "eastell2019"],
+                regimen=course.drug,
                 when=ctx.as_of,
-                rationale=(
-                    f"off {course.drug} since {course.end.isoformat()}: "
-                    + "; ".join(resume_because)
-                    + ": consider resuming treatment (or a more potent drug if a fracture occurred)"
-                ),
-                citations=[*_CITES, "eastell2019"],
             )
         )
         ctx.fired("holiday.resume", "; ".join(resume_because), [*_CITES, "eastell2019"])
@@ -172,7 +179,7 @@ def holiday_in_progress(
                 citations=_CITES,
             )
         )
-        action = "reassess"
+        action: Action = "reassess"
         text = (
             "holiday review due: consider DXA and risk reassessment; resume if risk is high again"
         )
@@ -180,12 +187,7 @@ def holiday_in_progress(
         action = "holiday"
         text = f"bisphosphonate holiday: consider continuing it, reviewed by {review.isoformat()}"
     plan.recommendations.append(
-        Recommendation(
-            action=action,
-            when=review if action == "holiday" else ctx.as_of,
-            rationale=text,
-            citations=_CITES,
-        )
+        rec(action, text, _CITES, when=review if action == "holiday" else ctx.as_of)
     )
     ctx.fired("holiday.in_progress", text, _CITES, ended=course.end, review=review)
     return plan

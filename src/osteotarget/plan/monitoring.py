@@ -8,19 +8,46 @@ from datetime import date
 from osteotarget.engine.context import Context
 from osteotarget.engine.dates import add_months
 from osteotarget.model.assessment import Alert, Monitoring
+from osteotarget.plan.common import NextStep
 from osteotarget.risk.facts import Facts
 from osteotarget.therapy.history import History, drug_info, is_bisphosphonate, is_oral
 
 _BTM = "rules.monitoring.btm"
 
 
-def _next_dose(ctx: Context, history: History) -> date | None:
-    course = history.current()
-    if course is None or "dose_interval_months" not in drug_info(course.drug):
+_NEW_REGIMEN = ("start", "resume", "escalate", "switch", "consolidate", "follow_on")
+
+
+def _interval(ctx: Context, drug: str) -> float | None:
+    if "dose_interval_months" not in drug_info(drug):
         return None
-    last = history.last_dose(course) or course.start
-    months = ctx.number(f"drugs.drugs.{course.drug}.dose_interval_months")
-    return max(add_months(last, months), ctx.as_of)
+    return ctx.number(f"drugs.drugs.{drug}.dose_interval_months")
+
+
+def _next_dose(ctx: Context, history: History, step: NextStep) -> date | None:
+    """The next dose of the current parenteral drug, unless the plan stops, switches,
+    escalates or follows on from it: then the first dose of the new regimen (its
+    recommendation date) when that is a scheduled parenteral drug, else none. A
+    romosozumab dose beyond the 12-month course limit is never scheduled."""
+    course = history.current()
+    if course is not None and course.drug not in step.stops:
+        months = _interval(ctx, course.drug)
+        if months is None:
+            return None
+        last = history.last_dose(course) or course.start
+        due = max(add_months(last, months), ctx.as_of)
+        if course.drug == "romosozumab":
+            limit = ctx.setting("anabolic.romosozumab_max_months").value
+            if due >= add_months(course.start, limit):
+                return None
+        return due
+    new = next(
+        (r for r in step.recommendations if r.action in _NEW_REGIMEN and r.regimen),
+        None,
+    )
+    if new is None or new.regimen is None or _interval(ctx, new.regimen[0].drug) is None:
+        return None
+    return new.when
 
 
 def _next_btm(ctx: Context, facts: Facts, history: History) -> date | None:
@@ -42,9 +69,10 @@ def _next_btm(ctx: Context, facts: Facts, history: History) -> date | None:
 
 
 def monitoring(
-    ctx: Context, facts: Facts, history: History, changed_therapy: bool, holiday_review: date | None
+    ctx: Context, facts: Facts, history: History, step: NextStep, holiday_review: date | None
 ) -> tuple[Monitoring, list[Alert]]:
     alerts: list[Alert] = []
+    changed_therapy = step.changed_therapy
     visits = [v for v in facts.patient.dxa if v.date <= ctx.as_of]
     key = (
         "monitoring.dxa_interval_after_change_months"
@@ -86,8 +114,9 @@ def monitoring(
                     citations=[interval.cite],
                 )
             )
-            if not changed_therapy:
-                next_dxa = ctx.as_of
+            # An overdue routine scan is due now, whatever the plan changes (the new
+            # regimen's baseline is today's scan).
+            next_dxa = ctx.as_of
     ctx.fired(
         "monitoring.dxa",
         f"next DXA {next_dxa.isoformat()}",
@@ -98,7 +127,7 @@ def monitoring(
     return (
         Monitoring(
             next_dxa=next_dxa,
-            next_dose=_next_dose(ctx, history),
+            next_dose=_next_dose(ctx, history, step),
             next_btm=_next_btm(ctx, facts, history),
         ),
         alerts,

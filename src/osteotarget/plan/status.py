@@ -57,7 +57,12 @@ def judge_status(
         )
         for index, t in enumerate(targets):
             if t is target and met is not None:
-                targets[index] = t.model_copy(update={"met": met})
+                update: dict[str, object] = {"met": met}
+                if not met and t.by is not None and t.by < ctx.as_of:
+                    update["rationale"] = (
+                        f"{t.rationale}; target date {t.by.isoformat()} passed, not met"
+                    )
+                targets[index] = t.model_copy(update=update)
     target_met = all(met_flags) if met_flags else None
     on_track, why = _path(ctx, facts, history, bmd_targets, target_met)
     ctx.fired(
@@ -105,10 +110,28 @@ def _path(
     goal = primary.value if primary.metric == "t_score" else base.t_score + (primary.value or 0)
     if goal is None:
         return None, "target value open"
-    on_track = projected > goal if primary.metric == "t_score" else projected >= goal
     trend_word = "responding" if slope > 0 else "not responding"
+    where = trend.site.replace("_", " ")
+    if deadline < ctx.as_of:
+        # The target date has passed without the target: say so, and project from now
+        # rather than "by" a date already gone.
+        if last.t_score >= goal:
+            ahead = f"{where} at its target; another target site is not"
+        elif slope > 0:
+            from_now = max(0.0, (goal - last.t_score) / slope - years_between(last.date, ctx.as_of))
+            ahead = (
+                f"at this rate ({slope:+.2f} T/year at {where}) the target would be reached in "
+                f"about {from_now:.1f} years from now (projection), after the reasonable period"
+            )
+        else:
+            ahead = f"{trend_word} ({slope:+.2f} T/year at {where}): not reached at this rate"
+        return False, (
+            f"target date {deadline.isoformat()} passed, not met (T {last.t_score:+.1f} vs "
+            f"target {goal:+.1f}); {ahead}: not on a path to the target"
+        )
+    on_track = projected > goal if primary.metric == "t_score" else projected >= goal
     return on_track, (
-        f"{trend_word} ({slope:+.2f} T/year at {trend.site.replace('_', ' ')}); at this rate T "
+        f"{trend_word} ({slope:+.2f} T/year at {where}); at this rate T "
         f"{projected:+.1f} by {deadline.isoformat()} vs target {goal:+.1f}: "
         + ("on a path to the target" if on_track else "not on a path to the target")
     )

@@ -16,11 +16,22 @@ def _citations(rule: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([str(rule["cite"]), *[str(c) for c in rule.get("citations", [])]]))
 
 
+def _uses(rules: list[dict[str, Any]], criterion: str) -> bool:
+    return any(
+        r.get("criterion") == criterion or _uses(list(r.get("rules", [])), criterion) for r in rules
+    )
+
+
 def risk_category(ctx: Context, facts: Facts) -> Risk:
     frax = frax_values(ctx, facts)
     inputs = Inputs(
         facts=facts,
         frax={o: frax_for_category(ctx, frax, o) for o in ("mof", "hip")},
+        min_treatment_months=(
+            ctx.setting("failure.min_treatment_months").value
+            if _uses(ctx.profile.get("risk.rules", []), "fracture_on_treatment")
+            else 0.0
+        ),
     )
     category: RiskCategory = "low"
     imminent = False

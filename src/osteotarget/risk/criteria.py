@@ -1,7 +1,8 @@
 """Risk criteria as data: each profile rule names a criterion; this module evaluates it.
 
-Criteria: ``t_score`` (op, value, sites), ``fracture`` (sites, within_months, min_count),
-``vertebral_fractures`` (min_count, within_months; VFA counts), ``fracture_on_treatment``,
+Criteria: ``t_score`` (op, value, sites), ``t_score_ever`` (lowest at any DXA),
+``fracture`` (sites, within_months, min_count), ``vertebral_fractures`` (min_count,
+within_months; VFA counts), ``fracture_on_treatment`` (after the IOF minimum duration),
 ``fracture_on_glucocorticoids``, ``frax`` (outcome, op, value), ``falls`` (injurious,
 within_months, min_count), ``glucocorticoid_dose`` (min_mg), and the combinators
 ``all_of`` / ``any_of`` over nested ``rules``. Every criterion is monotone: a lower
@@ -15,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osteotarget.engine.dates import add_months
+from osteotarget.engine.dates import add_months, months_between
 from osteotarget.model.codes import SITES
 from osteotarget.risk.facts import Facts
+from osteotarget.therapy.history import History
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -32,6 +34,12 @@ _SITE_WORDS = {"total_hip": "total hip", "femoral_neck": "femoral neck", "lumbar
 class Inputs:
     facts: Facts
     frax: Mapping[str, float | None]
+    min_treatment_months: float = 0.0
+    """IOF 2012: a fracture counts as "on treatment" only after this long on the course."""
+
+    @property
+    def history(self) -> History:
+        return History(self.facts.patient, self.facts.as_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +91,35 @@ def _vertebral(rule: Mapping[str, Any], i: Inputs) -> Result:
     return Result(n >= need, f"≥ {need} vertebral fracture(s){when} (found {n})", {"count": n})
 
 
-def _on_treatment(rule: Mapping[str, Any], i: Inputs) -> Result:
-    hits = [f for f in i.facts.fractures() if i.facts.on_treatment_at(f.date) is not None]
-    listed = ", ".join(
-        f"{f.site} {f.date.isoformat()} on {i.facts.on_treatment_at(f.date).drug}"  # type: ignore[union-attr]
-        for f in hits
+def _t_score_ever(rule: Mapping[str, Any], i: Inputs) -> Result:
+    """Lowest T-score at any DXA up to as_of (AACE 2020: once diagnosed, the diagnosis of
+    osteoporosis persists even if T later rises above -2.5)."""
+    sites = list(rule.get("sites", SITES))
+    op, value = str(rule["op"]), float(rule["value"])
+    seen = i.facts.lowest_t_ever(sites)
+    hits = {s: t for s, t in seen.items() if _OPS[op](t, value)}
+    where = ", ".join(f"{_SITE_WORDS.get(s, s)} {t:+.1f}" for s, t in sorted(hits.items()))
+    return Result(
+        bool(hits),
+        f"T-score {op} {value:+.1f} at any DXA ({where or 'no site'})",
+        {"lowest_t_scores": seen},
     )
-    return Result(bool(hits), f"fracture on osteoporosis therapy ({listed or 'none'})", {})
+
+
+def _on_treatment(rule: Mapping[str, Any], i: Inputs) -> Result:
+    history = i.history
+    hits: list[str] = []
+    for f in i.facts.fractures():
+        course = history.course_at(f.date)
+        if course is None or months_between(course.start, f.date) < i.min_treatment_months:
+            continue
+        hits.append(f"{f.site} {f.date.isoformat()} on {course.drug}")
+    after = f" after ≥ {i.min_treatment_months:g} months" if i.min_treatment_months else ""
+    return Result(
+        bool(hits),
+        f"fracture on osteoporosis therapy{after} ({', '.join(hits) or 'none'})",
+        {"fractures": hits},
+    )
 
 
 def _on_glucocorticoids(rule: Mapping[str, Any], i: Inputs) -> Result:
@@ -149,6 +179,7 @@ def _combined(rule: Mapping[str, Any], i: Inputs) -> Result:
 
 _CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs], Result]] = {
     "t_score": _t_score,
+    "t_score_ever": _t_score_ever,
     "fracture": _fracture,
     "vertebral_fractures": _vertebral,
     "fracture_on_treatment": _on_treatment,

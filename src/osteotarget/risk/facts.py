@@ -8,7 +8,7 @@ from datetime import date
 from osteotarget.engine.dates import add_months, age_on
 from osteotarget.model.assessment import Densitometry
 from osteotarget.model.codes import ConditionCode, LabTest, Site
-from osteotarget.model.record import Condition, Fracture, Lab, Patient, TherapyCourse
+from osteotarget.model.record import Condition, Fracture, Lab, Patient
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,16 +66,20 @@ class Facts:
 
     def latest_lab(self, test: LabTest) -> Lab | None:
         labs = [lab for lab in self.patient.labs if lab.test == test and lab.date <= self.as_of]
-        return labs[-1] if labs else None
+        return max(labs, key=lambda lab: lab.date) if labs else None
 
-    def courses(self) -> list[TherapyCourse]:
-        return [t for t in self.patient.therapies if t.start <= self.as_of]
-
-    def on_treatment_at(self, day: date) -> TherapyCourse | None:
-        for course in self.courses():
-            if course.start <= day and (course.end is None or course.end >= day):
-                return course
-        return None
+    def lowest_t_ever(self, sites: tuple[str, ...] | list[str]) -> dict[Site, float]:
+        """The lowest T-score per site at any DXA up to *as_of* (AACE: the diagnosis of
+        osteoporosis persists even if T later rises)."""
+        lowest: dict[Site, float] = {}
+        for visit in self.patient.dxa:
+            if visit.date > self.as_of:
+                continue
+            for m in visit.measurements:
+                if m.t_score is None or m.site not in sites:
+                    continue
+                lowest[m.site] = min(lowest.get(m.site, m.t_score), float(m.t_score))
+        return lowest
 
 
 def facts_of(patient: Patient, as_of: date, densitometry: Densitometry) -> Facts:

@@ -11,7 +11,10 @@ from osteotarget.therapy.sequencing import sequence_cautions
 
 
 def safety_alerts(
-    safety: dict[str, DrugSafety], labs: LabState, chosen: Ranked | None
+    safety: dict[str, DrugSafety],
+    labs: LabState,
+    chosen: Ranked | None,
+    options: list[Ranked] | None = None,
 ) -> list[Alert]:
     alerts: list[Alert] = []
     renal = {d: s for d, s in safety.items() if "renal_contraindication" in s.by_code}
@@ -21,7 +24,9 @@ def safety_alerts(
                 severity="warning",
                 code="renal_contraindication",
                 message=(
-                    f"{labs.clearance_test} {labs.clearance:g} mL/min: "
+                    f"{labs.clearance_test} {labs.clearance:g} mL/min"
+                    + (f" ({labs.renal_note})" if labs.renal_note else "")
+                    + ": "
                     + ", ".join(f"{drug} ({s.renal_note})" for drug, s in renal.items())
                 ),
                 citations=sorted({c for s in renal.values() for c in s.citations}),
@@ -38,6 +43,26 @@ def safety_alerts(
                 citations=sorted(set(romo.citations)),
             )
         )
+    elif romo is not None and "cardiovascular_history" in romo.by_code:
+        # MI/stroke history under a past-year rule: romosozumab stays listed, so the
+        # boxed warning must be visible whenever a romosozumab regimen is offered.
+        offered = [
+            r
+            for r in [*(options or []), *([chosen] if chosen else [])]
+            if "romosozumab" in r.regimen.drugs and r.option.eligible
+        ]
+        if offered:
+            alerts.append(
+                Alert(
+                    severity="warning",
+                    code="cardiovascular_contraindication",
+                    message="romosozumab regimen listed as eligible ("
+                    + ", ".join(dict.fromkeys(r.regimen.label() for r in offered))
+                    + "): "
+                    + "; ".join(romo.by_code["cardiovascular_history"]),
+                    citations=["evenity_us", "evenity_eu"],
+                )
+            )
     limits = sorted(
         {t for s in safety.values() for t in s.by_code.get("anabolic_course_limit", [])}
     )

@@ -41,9 +41,14 @@ class History:
     def courses(self) -> list[TherapyCourse]:
         return [t for t in self.patient.therapies if t.start <= self.as_of]
 
-    def current(self) -> TherapyCourse | None:
-        ongoing = [t for t in self.courses() if t.end is None or t.end > self.as_of]
+    def course_at(self, day: date) -> TherapyCourse | None:
+        """The course running on *day* (started on or before it, not ended by it); the one
+        definition of "on treatment" used by the risk criteria and the plan."""
+        ongoing = [t for t in self.courses() if t.start <= day and (t.end is None or t.end > day)]
         return max(ongoing, key=lambda t: (t.start, t.drug)) if ongoing else None
+
+    def current(self) -> TherapyCourse | None:
+        return self.course_at(self.as_of)
 
     def last(self) -> TherapyCourse | None:
         courses = self.courses()
@@ -68,7 +73,7 @@ class History:
 
     def last_dose(self, course: TherapyCourse) -> date | None:
         doses = [d for d in course.doses if d <= self.as_of]
-        return doses[-1] if doses else None
+        return max(doses) if doses else None
 
     def drugs_taken(self) -> list[Drug]:
         return list(dict.fromkeys(t.drug for t in self.courses()))

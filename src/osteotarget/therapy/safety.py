@@ -9,6 +9,8 @@ from typing import Any
 
 from osteotarget.engine.context import Context
 from osteotarget.engine.dates import add_months
+from osteotarget.model.codes import LabTest
+from osteotarget.model.record import Lab
 from osteotarget.risk.facts import Facts
 from osteotarget.therapy.history import History, drug_info
 
@@ -34,31 +36,68 @@ class DrugSafety:
 
 @dataclass(frozen=True, slots=True)
 class LabState:
+    """Laboratory values judged for safety: only results within the lab lookback count
+    (older ones are treated as missing, so eligibility is never judged on stale labs)."""
+
     clearance: float | None
     clearance_test: str
     calcium_low: bool
     calcium: float | None
     vitamin_d_low: bool
     vitamin_d: float | None
+    renal_note: str = ""
+
+    @property
+    def renal_current(self) -> bool:
+        return self.clearance is not None
+
+
+def _current(ctx: Context, facts: Facts, test: LabTest) -> tuple[Lab | None, Lab | None]:
+    """(the latest result within the lookback, the latest result at all)."""
+    latest = facts.latest_lab(test)
+    since = add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
+    return (latest if latest is not None and latest.date >= since else None), latest
 
 
 def lab_state(ctx: Context, facts: Facts) -> LabState:
-    crcl = facts.latest_lab("creatinine_clearance")
-    egfr = facts.latest_lab("egfr")
-    renal = crcl or egfr
-    ca = facts.latest_lab("calcium")
-    vd = facts.latest_lab("vitamin_d_25oh")
+    crcl, crcl_any = _current(ctx, facts, "creatinine_clearance")
+    egfr, egfr_any = _current(ctx, facts, "egfr")
+    # The most recent of creatinine clearance and eGFR; the label cut-offs are in CrCl, so
+    # an eGFR is named as a surrogate.
+    candidates = [lab for lab in (crcl, egfr) if lab is not None]
+    renal = max(
+        candidates, key=lambda lab: (lab.date, lab.test == "creatinine_clearance"), default=None
+    )
+    ca, _ = _current(ctx, facts, "calcium")
+    vd, _ = _current(ctx, facts, "vitamin_d_25oh")
     ca_value = ca.canonical_value if ca else None
     vd_value = vd.canonical_value if vd else None
     ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
     vd_low = vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_sufficient")
+    note = ""
+    if renal is None:
+        stale = max((lab.date for lab in (crcl_any, egfr_any) if lab is not None), default=None)
+        note = (
+            f"last renal function {stale.isoformat()}, older than "
+            f"{ctx.number(f'{_LABS}.lab_lookback_months'):g} months"
+            if stale is not None
+            else "no renal function on record"
+        )
+    if renal is None:
+        test = "renal function"
+    elif renal.test == "creatinine_clearance":
+        test = "creatinine clearance"
+    else:
+        test = "eGFR"
+        note = "eGFR used as a surrogate for the label creatinine-clearance cut-off"
     return LabState(
         clearance=renal.canonical_value if renal else None,
-        clearance_test="creatinine clearance" if crcl else "eGFR",
+        clearance_test=test,
         calcium_low=ca_low,
         calcium=ca_value,
         vitamin_d_low=vd_low,
         vitamin_d=vd_value,
+        renal_note=note,
     )
 
 
@@ -108,6 +147,7 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
             "prior MI or stroke more than a year ago: boxed cardiovascular warning; weigh "
             "benefit and risk (the EU label would exclude)",
             "evenity_us",
+            "cardiovascular_history",
         )
 
 
@@ -116,12 +156,23 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
         used = history.cumulative_months(_PTH)
         limit = ctx.setting("anabolic.pth_lifetime_months").value
         if used >= limit:
-            if ctx.profile.get("anabolic.pth_beyond_limit") == "if_high_risk":
+            # Keyed by drug: the US teriparatide label allows more than 2 lifetime years if
+            # risk stays high; the abaloparatide label does not (cumulative PTH analogue
+            # > 2 years not recommended), whatever the profile says for teriparatide.
+            if ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") == "if_high_risk":
                 safety.add(
                     "caution",
                     f"{used:.0f} months of PTH analogue already: more than {limit:g} lifetime "
                     "months only if fracture risk remains or is again high (US label)",
                     "forteo_us",
+                    "anabolic_course_limit",
+                )
+            elif drug == "abaloparatide":
+                safety.add(
+                    "exclude",
+                    f"{used:.0f} months of PTH analogue already: cumulative use of PTH analogues "
+                    f"beyond {limit:g} lifetime months is not recommended (abaloparatide label)",
+                    "tymlos_us",
                     "anabolic_course_limit",
                 )
             else:
@@ -155,6 +206,15 @@ def drug_safety(ctx: Context, facts: Facts, history: History, drug: str) -> Drug
     labs = lab_state(ctx, facts)
     safety = DrugSafety(drug=drug)
     renal: dict[str, Any] | None = info.get("renal")
+    if renal is not None and labs.clearance is None:
+        unit = ctx.kb.quantity(f"drugs.drugs.{drug}.renal.min_clearance").unit or ""
+        measure = "eGFR" if "1.73" in unit else "creatinine clearance"
+        safety.add(
+            "caution",
+            f"renal function not current ({labs.renal_note}): check {measure} before {drug}",
+            ctx.kb.quantity(f"drugs.drugs.{drug}.renal.min_clearance").cite,
+            "renal_not_current",
+        )
     if renal is not None and labs.clearance is not None:
         path = f"drugs.drugs.{drug}.renal.min_clearance"
         cut = ctx.number(path)
@@ -166,7 +226,9 @@ def drug_safety(ctx: Context, facts: Facts, history: History, drug: str) -> Drug
             text = str(renal.get("text", "")) or "not recommended (label)"
             safety.add(
                 str(renal["action"]),
-                f"{labs.clearance_test} {labs.clearance:g} < {cut:g} mL/min: {text}",
+                f"{labs.clearance_test} {labs.clearance:g} < {cut:g} mL/min"
+                + (f" ({labs.renal_note})" if labs.renal_note else "")
+                + f": {text}",
                 ctx.kb.quantity(path).cite,
                 "renal_contraindication",
             )
@@ -185,7 +247,13 @@ def drug_safety(ctx: Context, facts: Facts, history: History, drug: str) -> Drug
             text = _label(code, labs)
             if entry.get("text"):
                 text += f": {entry['text']}"
-            kind = "hypocalcaemia" if code.startswith("hypocalcaemia") else ""
+            kind = (
+                "hypocalcaemia"
+                if code.startswith("hypocalcaemia")
+                else "vitamin_d_low"
+                if code == "vitamin_d_low"
+                else ""
+            )
             safety.add(str(entry["action"]), text, str(entry["cite"]), kind)
     if drug == "romosozumab":
         _cardiovascular(ctx, facts, safety)

@@ -1,0 +1,83 @@
+"""Shared pieces of the next-step rules: the result holder, one recommendation builder and
+the wording helpers every branch uses. Every recommendation supports a clinician
+("consider …"); none prescribes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from osteotarget.model.assessment import Action, Alert, Recommendation, RegimenStep
+from osteotarget.therapy.options import Ranked
+from osteotarget.therapy.safety import DrugSafety
+
+
+@dataclass
+class NextStep:
+    recommendations: list[Recommendation] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    changed_therapy: bool = False
+    chosen: Ranked | None = None
+    stops: set[str] = field(default_factory=set)
+    """Drugs the plan stops, switches from, escalates from or follows on after: no next
+    dose of these is scheduled."""
+
+
+def rec(
+    action: Action,
+    rationale: str,
+    citations: Iterable[str],
+    *,
+    regimen: Sequence[RegimenStep] | Ranked | str | None = None,
+    when: date | None = None,
+) -> Recommendation:
+    """One recommendation: *regimen* may be a ranked option, a drug name or steps."""
+    steps: list[RegimenStep] | None
+    if isinstance(regimen, Ranked):
+        steps = list(regimen.regimen.steps)
+    elif isinstance(regimen, str):
+        steps = [RegimenStep(drug=regimen)]
+    else:
+        steps = list(regimen) if regimen is not None else None
+    return Recommendation(
+        action=action,
+        regimen=steps,
+        when=when,
+        rationale=rationale,
+        citations=list(dict.fromkeys(citations)),
+    )
+
+
+def label(r: Ranked) -> str:
+    return r.regimen.label()
+
+
+def why_option(r: Ranked) -> str:
+    o = r.option
+    if o.probability_of_target is not None:
+        return (
+            f"{o.probability_of_target:.0%} projected chance of reaching the target in "
+            f"{o.horizon_months} months"
+        )
+    e = r.regimen.expected_total_hip
+    if e is not None:
+        return (
+            f"ranked by expected response (mean total-hip +{e.value:g}% at "
+            f"{r.regimen.expected_months} months; projection unavailable)"
+        )
+    return "ranked by expected response (no published total-hip figure on file)"
+
+
+_CORRECT_FIRST = {
+    "hypocalcaemia": "calcium correction",
+    "vitamin_d_low": "vitamin D repletion",
+}
+
+
+def correct_first(chosen: Ranked, safety: dict[str, DrugSafety]) -> list[str]:
+    """Corrections due before the first drug of *chosen* (hypocalcaemia, low vitamin D)."""
+    first = safety.get(chosen.regimen.drugs[0])
+    if first is None:
+        return []
+    return [words for code, words in _CORRECT_FIRST.items() if code in first.by_code]

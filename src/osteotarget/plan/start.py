@@ -1,0 +1,127 @@
+"""Untreated (or off treatment and at risk again) → start: by risk category and the
+profile's first-line policy, choosing among eligible regimens by their chance of reaching
+the target (Cummings 2013; Cosman 2024; Lewiecki 2021 Fig. 3)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from osteotarget.engine.context import Context
+from osteotarget.model.assessment import Risk
+from osteotarget.plan.common import NextStep, correct_first, label, rec, why_option
+from osteotarget.therapy.history import kind_of
+from osteotarget.therapy.options import Ranked
+from osteotarget.therapy.safety import DrugSafety
+
+
+def _probability_note(ctx: Context, chosen: Ranked, eligible: list[Ranked]) -> str:
+    """Cummings 2013 / Cosman 2024: if no antiresorptive is likely to reach the target,
+    consider anabolic-first; if nothing is likely to, say so (Lewiecki 2021: being on a path
+    toward the target may still be beneficial)."""
+    if "likely_probability" not in (ctx.profile.get("first_line") or {}):
+        return ""
+    p = chosen.option.probability_of_target
+    if p is None:
+        return ""
+    likely = ctx.setting("first_line.likely_probability").value
+    if p >= likely:
+        return ""
+    if kind_of(chosen.regimen.drugs[0]) != "anabolic":
+        better = [
+            r
+            for r in eligible
+            if kind_of(r.regimen.drugs[0]) == "anabolic"
+            and not r.avoid
+            and (r.option.probability_of_target or 0) > p
+        ]
+        if better:
+            best = max(better, key=lambda r: r.option.probability_of_target or 0)
+            ctx.fired(
+                "plan.anabolic_first_hint",
+                f"best antiresorptive {p:.0%} < {likely:.0%}",
+                ["cummings2013", "cosman2024"],
+            )
+            return (
+                f"; no antiresorptive is likely to reach the target ({p:.0%}): consider "
+                f"anabolic-first, e.g. {label(best)} ({best.option.probability_of_target:.0%})"
+            )
+    ctx.fired(
+        "plan.target_unlikely", f"best eligible regimen {p:.0%} < {likely:.0%}", ["lewiecki2021"]
+    )
+    return (
+        f"; no eligible regimen is likely to reach the target within the reasonable period "
+        f"({p:.0%}): being on a path toward it is still worthwhile; judge the path at each DXA"
+    )
+
+
+def start(
+    ctx: Context,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+    *,
+    resume: bool = False,
+) -> None:
+    eligible = [r for r in options if r.option.eligible]
+    first = [r for r in eligible if r.first_line]
+    policy = str(ctx.profile.get("first_line.policy", ""))
+    cites = [str(c) for c in ctx.profile.get("first_line.citations", [])]
+    if not eligible:
+        out.recommendations.append(
+            rec(
+                "refer",
+                "no regimen is eligible for this patient (see options): consider specialist "
+                "referral",
+                cites,
+            )
+        )
+        return
+    chosen = first[0] if first else eligible[0]
+    note = "" if first else " (no first-line regimen of this profile is eligible)"
+    note += _probability_note(ctx, chosen, eligible)
+    if chosen.option.cautions:
+        note += "; cautions: " + "; ".join(chosen.option.cautions)
+    corrections = correct_first(chosen, safety)
+    when: date | None = ctx.as_of
+    if corrections:
+        # Prolia/Reclast/Evenity labels: correct hypocalcaemia (and replete vitamin D)
+        # before the first dose: no start date today.
+        when = None
+        note += f"; start after {' and '.join(corrections)}"
+        ctx.fired(
+            "plan.start_after_correction",
+            f"{chosen.regimen.drugs[0]}: start after {' and '.join(corrections)}",
+            chosen.option.citations[:2],
+        )
+    out.chosen = chosen
+    out.changed_therapy = True
+    state = "previously treated, off treatment" if resume else "untreated"
+    out.recommendations.append(
+        rec(
+            "resume" if resume else "start",
+            f"{risk.category.replace('_', ' ')} risk, {state}: consider "
+            f"{label(chosen)}{note}; "
+            f"{why_option(chosen)}; profile {ctx.profile.name} first-line policy: {policy}",
+            [*cites, *chosen.option.citations[:2]],
+            regimen=chosen,
+            when=when,
+        )
+    )
+    ctx.fired(
+        "plan.start",
+        f"{'resume with' if resume else 'start'} {label(chosen)}",
+        cites,
+        category=risk.category,
+        first_line=[r.regimen.key for r in first],
+        basis=chosen.option.basis,
+    )
+    if risk.category == "very_high" and ctx.profile.get("monitoring.refer_very_high", False):
+        out.recommendations.append(
+            rec(
+                "refer",
+                "very high risk: consider specialist referral for parenteral or anabolic "
+                "treatment; if a delay is expected, start an oral bisphosphonate meanwhile",
+                ["gregson2022"],
+            )
+        )
