@@ -3,7 +3,7 @@
 >>> from osteotarget.projection import Baseline, TargetSpec, parse_regimen, project
 >>> result = project([Baseline.from_t_score("total_hip", -3.0)],
 ...                  parse_regimen("romosozumab:12,denosumab"), [TargetSpec(value=-2.5)], 36)
->>> 0.0 <= result.probability_of_target <= 1.0
+>>> 0 <= result.probability_of_target <= 1
 True
 """
 

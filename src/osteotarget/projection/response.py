@@ -170,7 +170,7 @@ def interpolate(points: Sequence[Point], n: int, shape: FloatArray | None) -> Fl
             sa, sb = shape_at(xa), shape_at(xb)
             if abs(sb - sa) > 1e-9:
                 shaped = (shape_at(t) - sa) / (sb - sa)
-                if 0.0 <= shaped <= 1.0:
+                if 0 <= shaped <= 1:  # a fraction of the interval, not a clinical number
                     fraction = float(shaped)
         out[i] = ya + fraction * (yb - ya)
     return out

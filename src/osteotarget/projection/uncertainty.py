@@ -49,7 +49,7 @@ def band_z() -> float:
 
 
 _SQRT2 = math.sqrt(2.0)
-# Abramowitz & Stegun 7.1.26 (|error of erf| < 1.5e-7): NumPy has no erf.
+# Abramowitz & Stegun 7.1.26 (absolute error of erf at most 1.5e-7): NumPy has no erf.
 _A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 _P = 0.3275911
 
