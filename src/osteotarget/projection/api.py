@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 from osteotarget.knowledge import knowledge
@@ -215,6 +215,13 @@ def _combine(probabilities: Sequence[float]) -> float:
     return math.prod(probabilities)
 
 
+@lru_cache(maxsize=4096)
+def _risk_reductions(total_hip_percent: float, _sign: float) -> tuple[RiskReduction, ...]:
+    """FNIH estimates for each outcome: a pure function of the knowledge base and the
+    total-hip % change, which depends only on the regimen (not on the patient's BMD)."""
+    return tuple(risk_reduction(total_hip_percent, outcome) for outcome in OUTCOMES)
+
+
 def _merge_all(provenances: Sequence[Provenance]) -> Provenance:
     assumptions: dict[str, None] = {}
     for p in provenances:
@@ -356,7 +363,8 @@ def assemble(
         overall = _combine([v for v in flat if v is not None])
     fracture: tuple[RiskReduction, ...] = ()
     if total_hip_percent is not None:
-        fracture = tuple(risk_reduction(total_hip_percent, outcome) for outcome in OUTCOMES)
+        # The sign goes into the key so that -0.0 and 0.0 (equal, same hash) stay apart.
+        fracture = _risk_reductions(total_hip_percent, math.copysign(1.0, total_hip_percent))
         provenances.append(Provenance(cites=frozenset({fracture[0].citation})))
     provenance = _merge_all(provenances)
     policy = projection_policy()

@@ -17,11 +17,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +48,12 @@ from osteotarget.store.models import (
     PatientRow,
     PatientVersionRow,
 )
+
+# The tables behind the ORM classes, for plain Core statements on the hot write paths.
+_PATIENTS = cast(Table, PatientRow.__table__)
+_PATIENT_VERSIONS = cast(Table, PatientVersionRow.__table__)
+_AUDIT = cast(Table, AuditRow.__table__)
+_JTI = cast(Table, JtiRow.__table__)
 
 ROLES = ("clinician", "coordinator", "admin")
 KEY_PREFIX = "ot_"
@@ -210,15 +227,73 @@ class Registry:
         )
         return outcome
 
+    @staticmethod
+    def _write_one(
+        conn: Connection,
+        patient_id: str,
+        record: dict[str, Any],
+        digest: str,
+        actor: str,
+        source: str,
+    ) -> str:
+        """As :meth:`_write` for one record, with Core statements (the hot path of every
+        CDS Hooks call for a new patient: no ORM unit of work for two inserts)."""
+        current = conn.execute(
+            select(_PATIENTS.c.record_hash, _PATIENTS.c.version).where(_PATIENTS.c.id == patient_id)
+        ).first()
+        stamp = now()
+        if current is None:
+            version = 1
+            conn.execute(
+                insert(_PATIENTS).values(
+                    id=patient_id,
+                    record=record,
+                    record_hash=digest,
+                    version=version,
+                    source=source,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+            )
+            outcome = "created"
+        elif current.record_hash == digest:
+            return "unchanged"
+        else:
+            version = current.version + 1
+            conn.execute(
+                update(_PATIENTS)
+                .where(_PATIENTS.c.id == patient_id)
+                .values(
+                    record=record,
+                    record_hash=digest,
+                    version=version,
+                    updated_at=stamp,
+                    source=source,
+                )
+            )
+            outcome = "updated"
+        conn.execute(
+            insert(_PATIENT_VERSIONS).values(
+                patient_id=patient_id,
+                version=version,
+                record=record,
+                record_hash=digest,
+                changed_by=actor,
+                changed_at=stamp,
+            )
+        )
+        return outcome
+
     def put_patient(self, patient: Patient, actor: str, source: str = "api") -> str:
         """Create or replace one record; ``created``, ``updated`` or ``unchanged``.
 
         Two writers creating the same new patient at once: the loser retries and then
         finds the winner's row (unchanged, or a new version)."""
+        record, digest = canonical(record_of(patient))
         for attempt in range(3):
             try:
-                with self.writing() as session:
-                    return self._write(session, patient, actor, source)
+                with self._write_lock, self.engine.begin() as conn:
+                    return self._write_one(conn, patient.id, record, digest, actor, source)
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -421,9 +496,10 @@ class Registry:
         status: int,
         detail: str = "",
     ) -> None:
-        with self.writing() as session:
-            session.add(
-                AuditRow(
+        # Core insert: one row per request, no ORM unit of work needed.
+        with self._write_lock, self.engine.begin() as conn:
+            conn.execute(
+                insert(_AUDIT).values(
                     at=now(),
                     actor=actor,
                     role=role,
@@ -472,7 +548,7 @@ class Registry:
                 if purge:
                     conn.execute(delete(JtiRow).where(JtiRow.expires_at < stamp))
                 conn.execute(
-                    insert(JtiRow).values(
+                    insert(_JTI).values(
                         jti=f"{issuer}|{jti}"[:300], issuer=issuer, expires_at=expires_at
                     )
                 )

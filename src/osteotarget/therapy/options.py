@@ -9,14 +9,16 @@ response instead, and each option says so (``basis = "expected_response"``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from osteotarget.engine.context import Context
+from osteotarget.knowledge import knowledge
 from osteotarget.model.assessment import Option, Risk, Target
 from osteotarget.projection import forecast_options
 from osteotarget.risk.facts import Facts
 from osteotarget.therapy.catalogue import Regimen, regimens
 from osteotarget.therapy.history import History
-from osteotarget.therapy.safety import DrugSafety, drug_safety
+from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
 from osteotarget.therapy.sequencing import SequenceCaution, sequence_cautions
 
 
@@ -29,9 +31,30 @@ class Ranked:
     sequence: tuple[SequenceCaution, ...] = ()
 
 
+@cache
+def _candidates() -> tuple[Regimen, ...]:
+    """The candidate regimens: a pure function of the knowledge base (loaded once per
+    process, immutable), so built once; Regimen and its steps are frozen."""
+    return tuple(regimens())
+
+
+@cache
+def _safety_drugs() -> tuple[str, ...]:
+    """Every drug judged for safety, sorted (a pure function of the knowledge base)."""
+    drugs = {d for r in _candidates() for d in r.drugs} | set(knowledge().table("drugs.drugs"))
+    return tuple(sorted(drugs))
+
+
 def safety_by_drug(ctx: Context, facts: Facts, history: History) -> dict[str, DrugSafety]:
-    drugs = {d for r in regimens() for d in r.drugs} | set(ctx.kb.table("drugs.drugs"))
-    return {d: drug_safety(ctx, facts, history, d) for d in sorted(drugs)}
+    if ctx.kb is not knowledge():
+        drugs = sorted({d for r in regimens() for d in r.drugs} | set(ctx.kb.table("drugs.drugs")))
+    else:
+        drugs = list(_safety_drugs())
+    if not drugs:
+        return {}
+    # The lab state is the same for every drug: judged once, not once per drug.
+    labs = lab_state(ctx, facts)
+    return {d: drug_safety(ctx, facts, history, d, labs) for d in drugs}
 
 
 def _projected(
@@ -82,7 +105,7 @@ def rank_options(
     targets: list[Target],
     safety: dict[str, DrugSafety],
 ) -> list[Ranked]:
-    candidates = regimens()
+    candidates = list(_candidates())
     horizon = int(ctx.setting("targets.reasonable_period_months").value)
     first_line: list[str] = list(ctx.profile.get(f"first_line.{risk.category}", []))
     projected = _projected(ctx, candidates, targets, horizon)

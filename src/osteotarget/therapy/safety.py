@@ -201,9 +201,14 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
             )
 
 
-def drug_safety(ctx: Context, facts: Facts, history: History, drug: str) -> DrugSafety:
+def drug_safety(
+    ctx: Context, facts: Facts, history: History, drug: str, labs: LabState | None = None
+) -> DrugSafety:
+    """*labs*: the patient's :func:`lab_state`, when the caller has judged it already (it is
+    the same for every drug)."""
     info = drug_info(drug)
-    labs = lab_state(ctx, facts)
+    if labs is None:
+        labs = lab_state(ctx, facts)
     safety = DrugSafety(drug=drug)
     renal: dict[str, Any] | None = info.get("renal")
     if renal is not None and labs.clearance is None:

@@ -7,6 +7,7 @@ records who did what to which patient, when and from where.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -142,6 +143,11 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         # Few worker threads: the work is CPU-bound Python, and many threads fighting over
         # the GIL cost throughput and tail latency.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # Everything alive now (modules, knowledge, models, the app) lives as long as the
+        # process: move it out of the cyclic collector's sight, so a full collection under
+        # load scans only what requests made (a pause of tens of ms instead of ~100 ms).
+        gc.collect()
+        gc.freeze()
         yield
 
     app = FastAPI(
