@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from osteotarget.dates import add_months
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.model.assessment import Risk, Target
 from osteotarget.model.codes import Site
 from osteotarget.risk.facts import Facts

@@ -71,6 +71,15 @@ def scan(
     return visit
 
 
+# Two doses of denosumab, the last on 2021-01-10, then stopped (follow-on cases).
+DENOSUMAB_STOPPED_2021: dict[str, Any] = {
+    "drug": "denosumab",
+    "start": "2019-01-10",
+    "end": "2021-01-10",
+    "doses": ["2020-07-10", "2021-01-10"],
+}
+
+
 def patient(**fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": "golden",
@@ -358,17 +367,23 @@ def test_romosozumab_in_course_continue() -> None:
     assert "consolidate" not in actions(a)
 
 
-def test_teriparatide_lifetime_limit_excludes_repeat() -> None:
-    """Teriparatide EU label: at most 24 months, never repeated; abaloparatide label: no more
-    than 2 years of PTH analogues in a lifetime."""
-    data = patient(
-        dxa=[scan("2020-01-05", -3.2, -3.4)],
+def pth_used_up(*later_scans: dict[str, Any]) -> dict[str, Any]:
+    """24 months of teriparatide (2020–2022), then denosumab: the PTH-analogue lifetime
+    allowance is used up."""
+    return patient(
+        dxa=[scan("2020-01-05", -3.2, -3.4), *later_scans],
         therapies=[
             {"drug": "teriparatide", "start": "2020-01-10", "end": "2022-01-10"},
             {"drug": "denosumab", "start": "2022-01-15", "doses": ["2022-01-15", "2022-07-15"]},
         ],
         labs=labs("2022-06-01"),
     )
+
+
+def test_teriparatide_lifetime_limit_excludes_repeat() -> None:
+    """Teriparatide EU label: at most 24 months, never repeated; abaloparatide label: no more
+    than 2 years of PTH analogues in a lifetime."""
+    data = pth_used_up()
     a = run(data, "2022-09-01")
     tpd = option(a, "teriparatide", "denosumab")
     assert not tpd.eligible and any("lifetime" in e for e in tpd.excluded_because)
@@ -377,14 +392,7 @@ def test_teriparatide_lifetime_limit_excludes_repeat() -> None:
 
 def test_teriparatide_us_profile_allows_beyond_two_years_with_caution() -> None:
     """US teriparatide label (2020): more than 2 lifetime years only if risk remains high."""
-    data = patient(
-        dxa=[scan("2020-01-05", -3.2, -3.4)],
-        therapies=[
-            {"drug": "teriparatide", "start": "2020-01-10", "end": "2022-01-10"},
-            {"drug": "denosumab", "start": "2022-01-15", "doses": ["2022-01-15", "2022-07-15"]},
-        ],
-        labs=labs("2022-06-01"),
-    )
+    data = pth_used_up()
     a = run(data, "2022-09-01", "aace2020")
     tpd = option(a, "teriparatide", "denosumab")
     assert not any("lifetime" in e for e in tpd.excluded_because)
@@ -942,12 +950,7 @@ def test_current_sequence_caution_teriparatide_after_denosumab() -> None:
     data = patient(
         dxa=[scan("2021-01-05", -3.1, -3.2)],
         therapies=[
-            {
-                "drug": "denosumab",
-                "start": "2019-01-10",
-                "end": "2021-01-10",
-                "doses": ["2020-07-10", "2021-01-10"],
-            },
+            DENOSUMAB_STOPPED_2021,
             {"drug": "teriparatide", "start": "2021-07-10"},
         ],
         labs=labs("2021-07-01"),
@@ -1067,23 +1070,12 @@ def test_romosozumab_in_course_next_monthly_dose() -> None:
     assert a.monitoring.next_dose == date(2023, 7, 10)
 
 
-def pth_used_up() -> dict[str, Any]:
-    return patient(
-        dxa=[scan("2020-01-05", -3.2, -3.4), scan("2022-08-01", -2.9, -3.0)],
-        therapies=[
-            {"drug": "teriparatide", "start": "2020-01-10", "end": "2022-01-10"},
-            {"drug": "denosumab", "start": "2022-01-15", "doses": ["2022-01-15", "2022-07-15"]},
-        ],
-        labs=labs("2022-06-01"),
-    )
-
-
 @pytest.mark.parametrize("profile", ["aace2020", "bhof2022"])
 def test_abaloparatide_excluded_after_two_years_of_pth_under_us_profiles(profile: str) -> None:
     """Abaloparatide US label (rules.md §7): cumulative use of PTH analogues for more than
     2 years in a lifetime is not recommended. Only the teriparatide label (Forteo 2020) allows
     more than 2 years if risk remains high; the rule is keyed by drug."""
-    a = run(pth_used_up(), "2022-09-01", profile)
+    a = run(pth_used_up(scan("2022-08-01", -2.9, -3.0)), "2022-09-01", profile)
     abl = option(a, "abaloparatide", "alendronate")
     assert not abl.eligible
     assert any("abaloparatide label" in e for e in abl.excluded_because)
@@ -1227,12 +1219,7 @@ def test_follow_on_after_denosumab_must_be_a_bisphosphonate() -> None:
     data = patient(
         dxa=[scan("2019-01-05", -2.8, -2.9)],
         therapies=[
-            {
-                "drug": "denosumab",
-                "start": "2019-01-10",
-                "end": "2021-01-10",
-                "doses": ["2020-07-10", "2021-01-10"],
-            },
+            DENOSUMAB_STOPPED_2021,
             {"drug": "raloxifene", "start": "2021-07-10"},
         ],
         labs=labs("2021-07-01"),
@@ -1247,12 +1234,7 @@ def test_late_follow_on_after_denosumab_warns() -> None:
     data = patient(
         dxa=[scan("2019-01-05", -2.8, -2.9)],
         therapies=[
-            {
-                "drug": "denosumab",
-                "start": "2019-01-10",
-                "end": "2021-01-10",
-                "doses": ["2020-07-10", "2021-01-10"],
-            },
+            DENOSUMAB_STOPPED_2021,
             {"drug": "zoledronate", "start": "2021-10-10", "doses": ["2021-10-10"]},
         ],
         labs=labs("2021-10-01"),

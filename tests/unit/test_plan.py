@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from osteotarget.dates import add_months, age_on, months_between
 from osteotarget.engine import assess
-from osteotarget.engine.dates import add_months, age_on, months_between
 from osteotarget.model import parse_patient
 from osteotarget.model.record import TherapyCourse
 from osteotarget.risk.facts import Facts

@@ -493,25 +493,19 @@ def test_forecast_options_computes_t_from_reference_scanner_bmd() -> None:
         ]
     )
     target = Target(metric="t_score", operator=">", value=-2.5, rationale="x")
-    options = forecast_options(
-        _patient([]),  # type: ignore[arg-type]
+    args = (
+        _patient([]),
         date(2026, 2, 1),
         dens,
         [[RegimenStep(drug="denosumab")]],
         [target],
         24,
     )
+    options = forecast_options(*args)  # type: ignore[arg-type]
     assert options[0].probability_of_target is not None
     ref = reference_for(TH)
     assert ref is not None
-    projection = project_options(
-        _patient([]),  # type: ignore[arg-type]
-        date(2026, 2, 1),
-        dens,
-        [[RegimenStep(drug="denosumab")]],
-        [target],
-        24,
-    )[0]
+    projection = project_options(*args)[0]  # type: ignore[arg-type]
     assert projection is not None
     # T(m) = T₀ + B₀·%Δ/(100·SD_ref) with B₀ = 0.57 g/cm²: recover T₀ from every point.
     for point in projection.sites[0].points:

@@ -58,27 +58,20 @@ def run(args: argparse.Namespace) -> int:
         )
         sys.stdout.flush()
     # access_log off: uvicorn's access log would print concrete paths (patient ids).
+    server: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "access_log": False,
+        "log_level": "info",
+        "timeout_keep_alive": 30,
+    }
     if args.workers > 1:
         registry.close()
         os.environ["OSTEOTARGET_DATABASE_URL"] = url
         os.environ["OSTEOTARGET_SECRET"] = settings.secret
         uvicorn.run(
-            "osteotarget.web.app:app_from_env",
-            factory=True,
-            workers=args.workers,
-            host=args.host,
-            port=args.port,
-            access_log=False,
-            log_level="info",
-            timeout_keep_alive=30,
+            "osteotarget.web.app:app_from_env", factory=True, workers=args.workers, **server
         )
         return 0
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        access_log=False,
-        log_level="info",
-        timeout_keep_alive=30,
-    )
+    uvicorn.run(app, **server)
     return 0

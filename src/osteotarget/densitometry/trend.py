@@ -8,9 +8,9 @@ against the least significant change of that site.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
 from typing import Literal
 
+from osteotarget.dates import years_between
 from osteotarget.densitometry.precision import Precision, default_precision
 from osteotarget.densitometry.reference import t_score_from_bmd, t_score_tolerance
 from osteotarget.densitometry.standardise import sbmd_mg_cm2, standardisation_citation
@@ -18,7 +18,6 @@ from osteotarget.model.assessment import Change, Finding, SitePoint, TScoreSourc
 from osteotarget.model.codes import Site
 from osteotarget.model.record import DxaVisit, Measurement
 
-_DAYS_PER_YEAR = 365.25
 SeriesKey = tuple[Site, str | None, str | None]
 
 
@@ -90,10 +89,6 @@ def primary_series(
     )
 
 
-def _years(a: date, b: date) -> float:
-    return (b - a).days / _DAYS_PER_YEAR
-
-
 def change_between(
     before: tuple[DxaVisit, SitePoint],
     after: tuple[DxaVisit, SitePoint],
@@ -142,7 +137,7 @@ def change_between(
         direction = "stable"
     else:
         direction = "gain" if sign > 0 else "loss"
-    years = _years(p0.date, p1.date)
+    years = years_between(p0.date, p1.date)
     change = Change(
         from_date=p0.date,
         to_date=p1.date,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from osteotarget.dates import add_months
 from osteotarget.densitometry import assess_densitometry
 from osteotarget.engine import DEFAULT_PROFILE, ENGINE_VERSION
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.engine.profiles import Profile, load_profile
 from osteotarget.model import Patient, check_as_of
 from osteotarget.model.assessment import Alert, Assessment, CitationOut, Recommendation

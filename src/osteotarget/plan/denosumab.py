@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from osteotarget.dates import add_months
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.model.assessment import Alert, Recommendation, RegimenStep
 from osteotarget.therapy.history import History
 from osteotarget.therapy.safety import DrugSafety

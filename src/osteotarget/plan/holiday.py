@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.dates import add_months
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.model.assessment import RISK_ORDER, Action, Alert, Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import rec

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from osteotarget.dates import add_months
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.model.assessment import Alert, Monitoring
 from osteotarget.plan.common import NextStep
 from osteotarget.risk.facts import Facts

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.dates import add_months, months_between
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months, months_between
 from osteotarget.model.assessment import Alert
 from osteotarget.model.record import Fracture, TherapyCourse
 from osteotarget.risk.facts import Facts

@@ -8,8 +8,8 @@ T-score slope to the target date, not by the response alone.
 
 from __future__ import annotations
 
+from osteotarget.dates import add_months, years_between
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months, years_between
 from osteotarget.model.assessment import SiteStatus, Status, Target
 from osteotarget.model.codes import Site
 from osteotarget.risk.facts import Facts

@@ -4,8 +4,8 @@ calcium / vitamin D / exercise / falls prevention, and the lab alerts."""
 
 from __future__ import annotations
 
+from osteotarget.dates import add_months
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.model.assessment import Alert, Recommendation
 from osteotarget.risk.facts import Facts
 from osteotarget.risk.frax import latest_frax

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any, Literal
 
@@ -241,14 +241,7 @@ def _resolve(targets: Sequence[TargetSpec], sites: Sequence[ProjectedSite]) -> l
             continue
         for site in [target.site] if target.site is not None else list(sites):
             if site in sites:
-                resolved.append(
-                    TargetSpec(
-                        value=target.value,
-                        metric=target.metric,
-                        operator=target.operator,
-                        site=site,
-                    )
-                )
+                resolved.append(replace(target, site=site))
     return resolved
 
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import date
 from functools import cache
 
+from osteotarget.dates import whole_months_between
 from osteotarget.densitometry import reference_for, t_score_from_bmd
 from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient, TherapyCourse
@@ -48,14 +49,6 @@ from osteotarget.projection.forecast import (
 )
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
-
-
-def months_between(start: date, end: date) -> int:
-    """Whole months from *start* to *end* (never negative)."""
-    months = (end.year - start.year) * 12 + (end.month - start.month)
-    if end.day < start.day:
-        months -= 1
-    return max(months, 0)
 
 
 @cache
@@ -134,7 +127,7 @@ def _observed(
     before = [
         p
         for p in trend.points
-        if p.date <= course.start and months_between(p.date, course.start) <= window
+        if p.date <= course.start and whole_months_between(p.date, course.start) <= window
     ]
     after = [p for p in trend.points if p.date > course.start]
     if not before or not after:
@@ -144,7 +137,7 @@ def _observed(
     baseline = _baseline(start, site, precision)
     if b0 is None or b1 is None or baseline is None or b0 <= 0:
         return None
-    months = months_between(start.date, latest.date)
+    months = whole_months_between(start.date, latest.date)
     if months <= 0:
         return None
     return baseline, Observed(months=months, percent_change=(b1 / b0 - 1.0) * 100.0)
@@ -173,7 +166,7 @@ def _from_scan(
     site = baseline.site
     if course is None:
         forecast = forecast_site(baseline, regimen, previous, horizon)
-        age = months_between(scan, as_of)
+        age = whole_months_between(scan, as_of)
         if forecast is not None and age > 0:
             forecast = _with_assumption(
                 forecast,
@@ -182,10 +175,10 @@ def _from_scan(
             )
         return forecast
     start = max(scan, course.start)
-    elapsed = months_between(course.start, scan)
-    offset = months_between(start, as_of)
+    elapsed = whole_months_between(course.start, scan)
+    offset = whole_months_between(start, as_of)
     notes: list[str] = []
-    if scan < course.start and months_between(scan, course.start) > 0:
+    if scan < course.start and whole_months_between(scan, course.start) > 0:
         notes.append(
             f"{site}: BMD assumed unchanged between the scan ({scan.isoformat()}) and the "
             f"{course.drug} course start ({course.start.isoformat()})."
@@ -291,7 +284,7 @@ def project_options(
             continue
         check_horizon(regimen, horizon)
         previous, course = _context(patient, as_of, regimen[0][0])
-        elapsed = months_between(course.start, as_of) if course is not None else 0
+        elapsed = whole_months_between(course.start, as_of) if course is not None else 0
         forecasts: dict[ProjectedSite, SiteForecast | None] = {}
         for site, trend in trends.items():
             precision = _precision(trend, site)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from osteotarget.engine.dates import add_months, months_between
+from osteotarget.dates import add_months, months_between
 from osteotarget.model.codes import SITES
 from osteotarget.risk.facts import Facts
 from osteotarget.therapy.history import History

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from osteotarget.engine.dates import add_months, age_on
+from osteotarget.dates import add_months, age_on
 from osteotarget.model.assessment import Densitometry
 from osteotarget.model.codes import ConditionCode, LabTest, Site
 from osteotarget.model.record import Condition, Fracture, Lab, Patient

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from osteotarget.engine.dates import months_between, years_between
+from osteotarget.dates import months_between, years_between
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Drug
 from osteotarget.model.record import Patient, TherapyCourse

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from osteotarget.dates import add_months
 from osteotarget.engine.context import Context
-from osteotarget.engine.dates import add_months
 from osteotarget.model.codes import LabTest
 from osteotarget.model.record import Lab
 from osteotarget.risk.facts import Facts

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
+from osteotarget.dates import add_months
 from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient
 from osteotarget.model.assessment import Assessment
@@ -65,14 +66,6 @@ def _projected(
             label = " → ".join(step.drug for step in option.regimen)
             return label, out
     return "", {}
-
-
-def add_months(start: date, months: int) -> date:
-    month = start.month - 1 + months
-    year = start.year + month // 12
-    month = month % 12 + 1
-    day = min(start.day, 28)
-    return date(year, month, day)
 
 
 def tscore_chart(patient: Patient, assessment: Assessment | None, as_of: date) -> str:

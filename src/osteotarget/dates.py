@@ -1,4 +1,5 @@
-"""Calendar arithmetic (months and years between dates); no clinical numbers here."""
+"""Calendar arithmetic (months and years between dates), one place for every layer; no
+clinical numbers here."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def years_between(start: date, end: date) -> float:
 
 def months_between(start: date, end: date) -> float:
     return years_between(start, end) * _MONTHS_PER_YEAR
+
+
+def whole_months_between(start: date, end: date) -> int:
+    """Whole calendar months from *start* to *end* (never negative)."""
+    months = (end.year - start.year) * _MONTHS_PER_YEAR + (end.month - start.month)
+    if end.day < start.day:
+        months -= 1
+    return max(months, 0)
 
 
 def age_on(birth: date, day: date) -> int:
