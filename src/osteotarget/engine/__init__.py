@@ -4,8 +4,9 @@ Pure: no I/O, no clock, no environment. Guideline profiles are data
 (``knowledge/profiles/*.toml``); :func:`compare_profiles` shows where they differ.
 
 The core packages (risk, targets, therapy, plan) import this package's small foundation
-(``engine.context``, ``engine.dates``, ``engine.profiles``), so the orchestrator itself is
-imported lazily here: importing any core module first never runs into a half-built cycle.
+(``engine.context``, ``engine.profiles``; calendar helpers live in ``osteotarget.dates``),
+so the orchestrator itself is imported lazily here: importing any core module first never
+runs into a half-built cycle.
 """
 
 from __future__ import annotations
