@@ -5,11 +5,18 @@ comorbidities, risk factors), MedicationStatement / MedicationRequest /
 MedicationAdministration (RxNorm) and Procedure. Every code no map knows is reported in
 ``issues`` with the resource it came from; nothing is dropped silently and nothing is guessed:
 the record that comes out is validated by the model like any other.
+
+Each issue has a ``level``: ``refused`` (the item was not read), ``flagged`` (read by a
+documented rule the user should know about: a partial date imputed, a code read for what it
+is though senders misuse it, a course without dose dates) or ``converted`` (a unit converted
+by UCUM). :func:`read_fhir` is the one entry point for every door (API, CLI, CDS Hooks): text
+in, records plus a per-resource report out. The reading rules are in docs/api.md.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +34,16 @@ EXT_ADHERENCE = EXT_BASE + "adherence"
 EXT_STOP_REASON = EXT_BASE + "stop-reason"
 LEFT, RIGHT = "7771000", "24028007"
 SKIP_STATUS = {"entered-in-error", "cancelled", "refuted", "not-taken", "not-done", "draft"}
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+SEX_EXTENSIONS = (US_CORE + "us-core-individual-sex", US_CORE + "us-core-sex")
+BIRTH_SEX = US_CORE + "us-core-birthsex"
+SEX_CODES = {"248152002": "female", "248153007": "male", "female": "female", "male": "male",
+             "F": "female", "M": "male"}  # fmt: skip
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+LEVELS = ("refused", "flagged", "converted")
+NATIVE_BMD_UNITS = {"g/cm2", "g/cm^2", "g/cm²"}
 MANUFACTURERS = (("hologic", "hologic"), ("lunar", "ge_lunar"), ("ge ", "ge_lunar"),
                  ("ge_lunar", "ge_lunar"), ("norland", "norland"))  # fmt: skip
 
@@ -42,10 +59,12 @@ class Issue:
     system: str = ""
     code: str = ""
     display: str = ""
+    level: str = "refused"
 
     def as_dict(self) -> dict[str, str]:
         return {
             "resource": self.resource,
+            "level": self.level,
             "message": self.message,
             "system": self.system,
             "code": self.code,
@@ -55,8 +74,43 @@ class Issue:
 
 @dataclass
 class Conversion:
+    """Records by patient id, the issues, and each resource's outcome."""
+
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+
+    def outcome(self) -> dict[str, str]:
+        """Each resource -> read | converted | flagged | refused (the worst of its issues)."""
+        worst: dict[str, str] = {label: "read" for label in self.resources}
+        rank = {"read": 0, "converted": 1, "flagged": 2, "refused": 3}
+        for issue in self.issues:
+            now = worst.get(issue.resource, "read")
+            if rank.get(issue.level, 3) > rank[now]:
+                worst[issue.resource] = issue.level
+        return worst
+
+    def report(self) -> dict[str, Any]:
+        outcome = self.outcome()
+        counts = {k: 0 for k in ("read", "converted", "flagged", "refused")}
+        for value in outcome.values():
+            counts[value] += 1
+        return {
+            "counts": counts,
+            "resources": outcome,
+            "issues": [i.as_dict() for i in self.issues],
+        }
+
+    @property
+    def unread(self) -> list[Issue]:
+        return [i for i in self.issues if i.level == "refused"]
+
+
+def read_fhir(text: str) -> Conversion:
+    """A Bundle, one resource or NDJSON -> records plus a per-resource report.
+
+    Raises :class:`FhirInputError` only when the text is not FHIR JSON at all."""
+    return records_from_resources(parse_resources(text))
 
 
 def parse_resources(text: str) -> list[dict[str, Any]]:
@@ -91,7 +145,9 @@ def _unbundle(data: Any, where: str) -> list[dict[str, Any]]:
     for entry in data.get("entry") or []:
         if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
             resource = entry["resource"]
-            if resource.get("resourceType") == "Patient" and isinstance(entry.get("fullUrl"), str):
+            if resource.get("resourceType") in ("Patient", "Medication") and isinstance(
+                entry.get("fullUrl"), str
+            ):
                 resource = {**resource, FULL_URL: entry["fullUrl"]}
             out.extend(_unbundle(resource, where))
     return out
@@ -112,26 +168,46 @@ def _ref_id(ref: Any) -> str | None:
 
 
 def _date(value: Any) -> str | None:
-    if isinstance(value, str) and len(value) >= 10:
+    if isinstance(value, str) and FULL_DATE.match(value):
         return value[:10]
     return None
 
 
-def _when(resource: dict[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = resource.get(name)
-        if isinstance(value, dict):
-            value = value.get("start")
-        found = _date(value)
-        if found:
-            return found
-    return None
+def impute_date(value: Any) -> tuple[str | None, bool]:
+    """A FHIR date -> (YYYY-MM-DD, imputed?). A partial date takes the middle of its period:
+    "2019" -> 2019-07-01, "2019-05" -> 2019-05-15 (the documented rule, always flagged)."""
+    full = _date(value)
+    if full is not None:
+        return full, False
+    if isinstance(value, str):
+        match = PARTIAL_DATE.match(value.strip())
+        if match:
+            year, month = match.group(1), match.group(2)
+            if month is None:
+                return f"{year}-07-01", True
+            if "01" <= month <= "12":
+                return f"{year}-{month}-15", True
+    return None, False
 
 
 def _codings(concept: Any) -> list[dict[str, Any]]:
     if not isinstance(concept, dict):
         return []
-    return [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    codings = concept.get("coding")
+    if not isinstance(codings, list):
+        return []
+    return [c for c in codings if isinstance(c, dict)]
+
+
+def _status(resource: dict[str, Any]) -> str:
+    status = resource.get("status")
+    if status is not None and not isinstance(status, str):
+        raise MalformedResource(f"status is {type(status).__name__}, not a code")
+    return status or ""
+
+
+class MalformedResource(ValueError):
+    """A field of the wrong JSON type: the resource is reported, never a crash."""
 
 
 def _text(concept: Any) -> str:
@@ -143,7 +219,10 @@ def _text(concept: Any) -> str:
 
 
 def _ext(resource: dict[str, Any], url: str) -> Any:
-    for ext in resource.get("extension") or []:
+    extensions = resource.get("extension")
+    if not isinstance(extensions, list):
+        return None
+    for ext in extensions:
         if isinstance(ext, dict) and ext.get("url") == url:
             for key, value in ext.items():
                 if key.startswith("value"):
@@ -163,6 +242,7 @@ class _Builder:
         self.visits: dict[str, dict[str, dict[tuple[str, str | None], dict[str, Any]]]] = (
             defaultdict(dict)
         )  # patient -> date -> (site, side) -> measurement
+        self.sources: dict[tuple[str, str, str, str | None, str], str] = {}
         self.devices: dict[tuple[str, str], dict[str, Any]] = {}
         self.frax: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.vitals: dict[str, dict[str, tuple[str, float]]] = defaultdict(dict)
@@ -172,12 +252,18 @@ class _Builder:
         self.lists: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(
             lambda: defaultdict(list)
         )
+        self.fracture_items: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.flags: dict[str, dict[str, bool]] = defaultdict(dict)
         self.issues: list[Issue] = []
-        self.contained_meds: dict[str, dict[str, Any]] = {}
+        self.global_meds: dict[str, dict[str, Any]] = {}
+        self.current: dict[str, Any] = {}
 
     def issue(
-        self, resource: dict[str, Any], message: str, coding: dict[str, Any] | None = None
+        self,
+        resource: dict[str, Any],
+        message: str,
+        coding: dict[str, Any] | None = None,
+        level: str = "refused",
     ) -> None:
         coding = coding or {}
         self.issues.append(
@@ -187,8 +273,28 @@ class _Builder:
                 str(coding.get("system", "")),
                 str(coding.get("code", "")),
                 str(coding.get("display", "")),
+                level,
             )
         )
+
+    def date(self, res: dict[str, Any], *names: str) -> str | None:
+        """The first date found among ``names`` (a Period gives its start); partial dates
+        are imputed to the middle of their period and flagged."""
+        for name in names:
+            value = res.get(name)
+            if isinstance(value, dict):
+                value = value.get("start")
+            found, imputed = impute_date(value)
+            if found:
+                if imputed:
+                    self.issue(
+                        res,
+                        f"{name} '{value}' is a partial date: read as {found} (middle of the "
+                        "period)",
+                        level="flagged",
+                    )
+                return found
+        return None
 
     def subject(self, resource: dict[str, Any]) -> str | None:
         ref = _ref_id(resource.get("subject") or resource.get("patient"))
@@ -207,37 +313,67 @@ class _Builder:
 
     def patient(self, res: dict[str, Any], full_url: str | None) -> None:
         pid = res.get("id")
-        if not isinstance(pid, str) or not pid:
-            identifiers = [i for i in res.get("identifier") or [] if isinstance(i, dict)]
-            pid = str(identifiers[0].get("value")) if identifiers else None
-        if not pid:
-            self.issue(res, "Patient without id or identifier: not read")
+        if pid is None:
+            identifiers = res.get("identifier")
+            first = identifiers[0] if isinstance(identifiers, list) and identifiers else None
+            pid = first.get("value") if isinstance(first, dict) else None
+        if not isinstance(pid, str) or not FHIR_ID.match(pid):
+            shown = "" if pid is None else f" {str(pid)[:80]!r}"
+            self.issue(
+                res,
+                f"Patient id{shown} is not a FHIR id (1-64 of A-Z a-z 0-9 - .): not read",
+            )
             return
         record: dict[str, Any] = {"id": pid}
         gender = res.get("gender")
-        if gender in ("female", "male"):
-            record["sex"] = gender
+        sex = gender if gender in ("female", "male") else self._sex_extension(res)
+        if sex is not None:
+            record["sex"] = sex
         else:
             self.issue(res, f"gender '{gender}' is not female or male; the record needs sex")
-        if res.get("birthDate"):
-            record["birth_date"] = str(res["birthDate"])[:10]
+        birth, imputed = impute_date(res.get("birthDate"))
+        if birth:
+            record["birth_date"] = birth
+            if imputed:
+                self.issue(
+                    res,
+                    f"birthDate '{res['birthDate']}' is a partial date: read as {birth} "
+                    "(middle of the period)",
+                    level="flagged",
+                )
         extras = _ext(res, EXT_EXTRAS)
         if isinstance(extras, str):
             try:
-                record.update(json.loads(extras))
+                loaded = json.loads(extras)
             except json.JSONDecodeError:
-                self.issue(res, "osteotarget record-extras extension is not JSON")
+                loaded = None
+            if isinstance(loaded, dict):
+                record.update(loaded)
+            else:
+                self.issue(res, "osteotarget record-extras extension is not a JSON object")
         self.patients[pid] = record
         if full_url:
             self.aliases[full_url] = pid
+
+    def _sex_extension(self, res: dict[str, Any]) -> str | None:
+        for url in (*SEX_EXTENSIONS, BIRTH_SEX):
+            value = _ext(res, url)
+            code = value.get("code") if isinstance(value, dict) else value
+            sex = SEX_CODES.get(str(code)) if code is not None else None
+            if sex is not None:
+                name = url.rsplit("/", 1)[-1]
+                self.issue(res, f"no gender: sex read as {sex} from the {name} extension",
+                           level="flagged")  # fmt: skip
+                return sex
+        return None
 
     # ---- Observation ---------------------------------------------------------------------
 
     def observation(self, res: dict[str, Any]) -> None:
         pid = self.subject(res)
-        if pid is None or res.get("status") in SKIP_STATUS:
+        if pid is None or _status(res) in SKIP_STATUS:
             return
-        when = _when(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+        when = self.date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
         obs = self.maps.observations
         loinc_codes = [c for c in _codings(res.get("code")) if c.get("system") == LOINC]
         for coding in loinc_codes:
@@ -258,10 +394,75 @@ class _Builder:
 
     def _quantity(self, res: dict[str, Any], coding: dict[str, Any]) -> tuple[float, str] | None:
         q = res.get("valueQuantity")
-        if not isinstance(q, dict) or not isinstance(q.get("value"), int | float):
+        value = q.get("value") if isinstance(q, dict) else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
             self.issue(res, "no numeric valueQuantity: not read", coding)
             return None
-        return float(q["value"]), str(q.get("code") or q.get("unit") or "")
+        assert isinstance(q, dict)
+        unit = q.get("code") if q.get("code") not in (None, "1") else q.get("unit")
+        return float(value), str(unit or "")
+
+    def _dxa_kind(
+        self, res: dict[str, Any], entry: dict[str, Any], unit: str, coding: dict[str, Any]
+    ) -> tuple[str, float] | None:
+        """The kind fixed by the code (or stated by the unit) and the factor to the record's
+        unit; None (reported) when the value's kind or unit cannot be established."""
+        bmd_units: dict[str, float] = self.maps.observations.get("bmd_units", {})
+        lowered = unit.strip().lower().replace(" ", "")
+        factor = next((f for u, f in bmd_units.items() if u.lower() == lowered), None)
+        by_unit = (
+            "bmd"
+            if factor is not None
+            else "z_score"
+            if "z-score" in lowered or "zscore" in lowered
+            else "t_score"
+            if "t-score" in lowered or "tscore" in lowered
+            else None
+        )
+        kind = entry.get("kind") or by_unit
+        if kind is None:
+            self.issue(
+                res,
+                f"unit '{unit}' does not say whether this is a BMD, a T-score or a Z-score, "
+                "and the code does not fix it: not read",
+                coding,
+            )
+            return None
+        if kind == "bmd":
+            if factor is None:
+                self.issue(
+                    res,
+                    f"BMD with unit '{unit}' (not an area density such as g/cm2): not read",
+                    coding,
+                )
+                return None
+            return kind, float(factor)
+        if by_unit is not None and by_unit != kind:
+            self.issue(res, f"unit '{unit}' does not fit this code ({kind}): not read", coding)
+            return None
+        return str(kind), 1.0
+
+    def _side(self, res: dict[str, Any], side: str | None) -> tuple[str | None, str | None]:
+        """(side, region) from bodySite: a SNOMED laterality coding, else the words
+        left/right in its text (then the text is not kept as a region)."""
+        concept = res.get("bodySite")
+        if not isinstance(concept, dict):
+            return side, None
+        text = concept.get("text") if isinstance(concept.get("text"), str) else None
+        coded = None
+        for c in _codings(concept):
+            if c.get("code") == LEFT:
+                coded = "left"
+            elif c.get("code") == RIGHT:
+                coded = "right"
+        if coded is not None:
+            return side or coded, text
+        if text is not None and side is None:
+            words = set(re.findall(r"[a-z]+", text.lower()))
+            found = {"left", "right"} & words
+            if len(found) == 1:
+                return found.pop(), None
+        return side, text
 
     def _dxa(
         self,
@@ -272,34 +473,42 @@ class _Builder:
         coding: dict[str, Any],
     ) -> None:
         value = self._quantity(res, coding)
-        if value is None or when is None:
-            if when is None:
-                self.issue(res, "DXA Observation without a date: not read", coding)
+        if value is None:
+            return
+        if when is None:
+            self.issue(res, "DXA Observation without a date: not read", coding)
             return
         number, unit = value
-        lowered = unit.lower()
-        by_unit = "bmd" if "g/cm" in lowered else "z_score" if "z" in lowered else "t_score"
-        kind = entry.get("kind") or by_unit
-        if (kind == "bmd") != (by_unit == "bmd") and lowered:
-            self.issue(res, f"unit '{unit}' does not fit this code ({kind}): not read", coding)
+        kind_factor = self._dxa_kind(res, entry, unit, coding)
+        if kind_factor is None:
             return
-        side = entry.get("side")
-        region = None
-        for concept in [res.get("bodySite")]:
-            if isinstance(concept, dict) and isinstance(concept.get("text"), str):
-                region = concept["text"]
-            for c in _codings(concept):
-                if c.get("code") == LEFT:
-                    side = "left"
-                elif c.get("code") == RIGHT:
-                    side = "right"
+        kind, factor = kind_factor
+        if kind == "bmd" and unit.strip().lower().replace(" ", "") not in NATIVE_BMD_UNITS:
+            converted = round(number * factor, 4)
+            self.issue(
+                res, f"BMD {number:g} {unit} converted to {converted:g} g/cm2", coding, "converted"
+            )
+            number = converted
+        if "flag" in entry:
+            self.issue(res, str(entry["flag"]), coding, "flagged")
+        side, region = self._side(res, entry.get("side"))
         site = str(entry["site"])
         measurement = (
             self.visits[pid]
             .setdefault(when, {})
             .setdefault((site, side), {"site": site, **({"side": side} if side else {})})
         )
+        key = (pid, when, site, side, kind)
+        if kind in measurement and measurement[kind] != number:
+            self.issue(
+                res,
+                f"{site} {kind} {number:g} on {when} conflicts with {measurement[kind]:g} from "
+                f"{self.sources.get(key, 'another resource')}: not read",
+                coding,
+            )
+            return
         measurement[kind] = number
+        self.sources[key] = _label(res)
         if region:
             measurement["region"] = region
         device = res.get("device")
@@ -311,7 +520,10 @@ class _Builder:
         self, res: dict[str, Any], pid: str, when: str | None, outcome: str, coding: dict[str, Any]
     ) -> None:
         value = self._quantity(res, coding)
-        if value is None or when is None:
+        if value is None:
+            return
+        if when is None:
+            self.issue(res, "FRAX Observation without a date: not read", coding)
             return
         entry = self.frax[pid].setdefault(when, {"date": when})
         entry[outcome] = value[0]
@@ -346,7 +558,10 @@ class _Builder:
         self, res: dict[str, Any], pid: str, when: str | None, test: str, coding: dict[str, Any]
     ) -> None:
         value = self._quantity(res, coding)
-        if value is None or when is None:
+        if value is None:
+            return
+        if when is None:
+            self.issue(res, f"{test} without a date: not read", coding)
             return
         unit = self.maps.labs.get("units", {}).get(value[1])
         if unit is None:
@@ -383,13 +598,13 @@ class _Builder:
         if entry is None:
             self.issue(res, "Condition code not in the code maps: not read", coding)
             return
-        onset = _when(res, "onsetDateTime", "onsetPeriod", "recordedDate")
-        resolved = _when(res, "abatementDateTime", "abatementPeriod")
+        onset = self.date(res, "onsetDateTime", "onsetPeriod", "recordedDate")
+        resolved = self.date(res, "abatementDateTime", "abatementPeriod")
         self._apply(res, pid, entry, onset, resolved, coding)
 
     def procedure(self, res: dict[str, Any]) -> None:
         pid = self.subject(res)
-        if pid is None or res.get("status") in SKIP_STATUS:
+        if pid is None or _status(res) in SKIP_STATUS:
             return
         entry, coding = self._condition_entry(res.get("code"), self.maps.procedures)
         if entry is None:
@@ -398,7 +613,7 @@ class _Builder:
         if "ignore" in entry:
             return
         self._apply(
-            res, pid, entry, _when(res, "performedDateTime", "performedPeriod"), None, coding
+            res, pid, entry, self.date(res, "performedDateTime", "performedPeriod"), None, coding
         )
 
     def _apply(
@@ -421,35 +636,113 @@ class _Builder:
                 fracture["source"] = source
             if isinstance(fragility, bool):
                 fracture["fragility"] = fragility
-            self.lists[pid]["fractures"].append(fracture)
+            code = str(coding.get("code", "")).replace(".", "").upper()
+            seventh = code[6] if coding.get("system") in ICD10 and len(code) >= 7 else ""
+            rules = self.maps.observations.get("fracture_events", {})
+            subsequent = seventh in rules.get("subsequent_7th", [])
+            self.fracture_items[pid].append(
+                {"fracture": fracture, "label": _label(res), "subsequent": subsequent}
+            )
         elif "condition" in entry:
             item: dict[str, Any] = {"code": entry["condition"]}
             if onset:
                 item["onset"] = onset
             if resolved:
                 item["resolved"] = resolved
-            self.lists[pid]["conditions"].append(item)
+            if item not in self.lists[pid]["conditions"]:
+                self.lists[pid]["conditions"].append(item)
         elif "risk_factor" in entry:
             clinical = _text(res.get("clinicalStatus")).lower()
             if not any(s in clinical for s in ("inactive", "resolved", "remission")):
                 self.flags[pid][str(entry["risk_factor"])] = True
 
+    def fracture_events(self, pid: str) -> list[dict[str, Any]]:
+        """One entry per fracture event: ICD-10-CM subsequent-encounter/sequela codes are not
+        new events when an initial one of the same site exists; items of one site within
+        ``window_days`` of the event's first date are the same event (earliest date kept)."""
+        rules = self.maps.observations.get("fracture_events", {})
+        window = int(rules.get("window_days", 0))
+        items = sorted(
+            self.fracture_items[pid], key=lambda i: (i["fracture"]["date"], i["subsequent"])
+        )
+        initial_sites = {i["fracture"]["site"] for i in items if not i["subsequent"]}
+        events: list[tuple[dict[str, Any], str]] = []
+        for item in items:
+            fracture, label = item["fracture"], item["label"]
+            site = fracture["site"]
+            if item["subsequent"] and site in initial_sites:
+                self.issues.append(
+                    Issue(
+                        label,
+                        f"{site} fracture: a subsequent-encounter or sequela code, "
+                        "counted with the initial event",
+                        level="flagged",
+                    )
+                )
+                continue
+            same = next(
+                (
+                    (event, first)
+                    for event, first in events
+                    if event["site"] == site and _days(first, fracture["date"]) <= window
+                ),
+                None,
+            )
+            if same is not None:
+                self.issues.append(
+                    Issue(
+                        label,
+                        f"{site} fracture of {fracture['date']}: same event as "
+                        f"{same[1]} (within {window} days)",
+                        level="flagged",
+                    )
+                )
+                continue
+            if item["subsequent"]:
+                self.issues.append(
+                    Issue(
+                        label,
+                        f"{site} fracture known only from a subsequent-encounter "
+                        "code: its date may be later than the fracture",
+                        level="flagged",
+                    )
+                )
+            events.append((fracture, fracture["date"]))
+        return [event for event, _ in events]
+
     # ---- medications ---------------------------------------------------------------------
+
+    def _medication_concept(self, res: dict[str, Any]) -> Any:
+        concept = res.get("medicationCodeableConcept")
+        if concept is not None:
+            return concept
+        med = res.get("medication")
+        if isinstance(med, dict) and "concept" in med:
+            return med["concept"]
+        ref = res.get("medicationReference") or (
+            med.get("reference") if isinstance(med, dict) else None
+        )
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str):
+            return None
+        if target.startswith("#"):  # contained: only within this resource
+            contained = res.get("contained")
+            for item in contained if isinstance(contained, list) else []:
+                if (
+                    isinstance(item, dict)
+                    and item.get("resourceType") == "Medication"
+                    and item.get("id") == target[1:]
+                ):
+                    return item.get("code")
+            return None
+        found = self.global_meds.get(target)
+        return found.get("code") if found else None
 
     def medication(self, res: dict[str, Any]) -> None:
         pid = self.subject(res)
-        if pid is None or res.get("status") in SKIP_STATUS:
+        if pid is None or _status(res) in SKIP_STATUS:
             return
-        concept = res.get("medicationCodeableConcept")
-        if concept is None:
-            med = res.get("medication")
-            if isinstance(med, dict) and "concept" in med:
-                concept = med["concept"]
-            else:
-                ref = res.get("medicationReference") or (med or {}).get("reference")
-                target = ref.get("reference") if isinstance(ref, dict) else None
-                found = self.contained_meds.get(str(target).lstrip("#"))
-                concept = found.get("code") if found else None
+        concept = self._medication_concept(res)
         drug, coding, by_name = self.drug_of(concept)
         if drug is None:
             self.issue(
@@ -458,18 +751,21 @@ class _Builder:
             return
         if by_name:
             self.issue(
-                res, f"medication code not in the code maps; read as {drug} by its name", coding
+                res,
+                f"medication code not in the code maps; read as {drug} by its name",
+                coding,
+                "flagged",
             )
         kind = res["resourceType"]
         start = (
-            _when(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant")
+            self.date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant")
             if kind != "MedicationRequest"
-            else _when(res, "authoredOn")
+            else self.date(res, "authoredOn")
         )
         end = None
         period = res.get("effectivePeriod")
         if isinstance(period, dict):
-            end = _date(period.get("end"))
+            end = impute_date(period.get("end"))[0]
         if start is None:
             self.issue(res, f"{kind} without a date: not read", coding)
             return
@@ -478,9 +774,10 @@ class _Builder:
                 "kind": kind,
                 "start": start,
                 "end": end,
-                "status": str(res.get("status", "")),
+                "status": _status(res),
                 "adherence": _ext(res, EXT_ADHERENCE),
                 "stop_reason": _ext(res, EXT_STOP_REASON),
+                "label": _label(res),
             }
         )
 
@@ -498,6 +795,9 @@ class _Builder:
         return by_name, first, by_name is not None
 
     def courses(self, pid: str) -> list[dict[str, Any]]:
+        """One course per drug. For drugs given at intervals, only MedicationAdministration
+        dates are doses: a statement or order date is never a dose (a course known only
+        from them has no dose dates, and that is reported)."""
         dose_drugs = set(self.maps.medications.get("dosing", {}).get("dose_events", []))
         out = []
         for drug, events in sorted(self.meds[pid].items()):
@@ -511,10 +811,19 @@ class _Builder:
             if drug in dose_drugs:
                 doses = sorted(
                     {e["start"] for e in events if e["kind"] == "MedicationAdministration"}
-                    or {e["start"] for e in events}
                 )
                 course["doses"] = doses
-                ends.append(doses[-1])
+                if doses:
+                    ends.append(doses[-1])
+                elif not self._known_without_doses(pid, drug):
+                    self.issues.append(
+                        Issue(
+                            events[0]["label"],
+                            f"{drug}: known only from {events[0]['kind']}; no dose dates "
+                            "(no MedicationAdministration), so none is assumed",
+                            level="flagged",
+                        )
+                    )
             course["end"] = None if ongoing else max(ends)
             for key in ("adherence", "stop_reason"):
                 values = [e[key] for e in events if isinstance(e[key], str)]
@@ -522,6 +831,11 @@ class _Builder:
                     course[key] = values[-1]
             out.append(course)
         return out
+
+    def _known_without_doses(self, pid: str, drug: str) -> bool:
+        """Our own export of a course without doses says so in its adherence extension; a
+        round trip then adds no flag."""
+        return all(isinstance(e["adherence"], str) for e in self.meds[pid][drug])
 
     # ---- assembly ------------------------------------------------------------------------
 
@@ -540,11 +854,19 @@ class _Builder:
                     z_key = f"{when}|{m['site']}|{m.get('side') or ''}|{m.get('region') or ''}"
                     if isinstance(dxa_z, dict) and z_key in dxa_z:
                         m.setdefault("z_score", dxa_z[z_key])
-                visit = {
-                    "date": when,
-                    "device": device,
-                    "measurements": list(measurements.values()),
-                }
+                complete = [m for m in measurements.values() if "bmd" in m or "t_score" in m]
+                for m in measurements.values():
+                    if m not in complete:
+                        self.issues.append(
+                            Issue(
+                                f"Patient/{pid}",
+                                f"DXA {when} {m['site']}: a Z-score without a BMD or T-score "
+                                "is not a measurement of the record: not read",
+                            )
+                        )
+                if not complete:
+                    continue
+                visit = {"date": when, "device": device, "measurements": complete}
                 if isinstance(vfa, dict) and when in vfa:
                     visit["vfa"] = vfa[when]
                 visits.append(visit)
@@ -565,6 +887,7 @@ class _Builder:
                             f"Patient/{pid}",
                             f"FRAX of {when}: country or with/without BMD not stated; "
                             "recorded as country 'unspecified', without BMD",
+                            level="flagged",
                         )
                     )
                 frax.append({"country": "unspecified", "with_bmd": False, **entry})
@@ -572,6 +895,9 @@ class _Builder:
                 record["frax"] = frax
             for name, items in self.lists[pid].items():
                 record[name] = items
+            fractures = self.fracture_events(pid)
+            if fractures:
+                record["fractures"] = fractures
             courses = self.courses(pid)
             if courses:
                 record["therapies"] = courses
@@ -581,6 +907,12 @@ class _Builder:
                 record["risk_factors"] = factors
             out[pid] = record
         return out
+
+
+def _days(first: str, second: str) -> int:
+    from datetime import date
+
+    return abs((date.fromisoformat(second) - date.fromisoformat(first)).days)
 
 
 def _device(display: str, res: dict[str, Any]) -> dict[str, Any]:
@@ -611,24 +943,46 @@ HANDLERS = {
     "MedicationRequest": "medication",
     "MedicationAdministration": "medication",
 }
+CONTEXT_ONLY = {"Bundle", "Medication", "Encounter", "DiagnosticReport", "Practitioner",
+                "Organization", "OperationOutcome"}  # fmt: skip
 
 
 def records_from_resources(resources: Iterable[dict[str, Any]]) -> Conversion:
-    """Group resources by Patient and build one record per Patient."""
+    """Group resources by Patient and build one record per Patient.
+
+    A resource with a field of the wrong JSON type (``status`` as an array, ``coding`` not a
+    list, ...) is reported as refused; it never stops the others."""
     builder = _Builder(codemaps())
     items = list(resources)
+    labels: list[str] = []
     for res in items:
-        if res.get("resourceType") == "Patient":
+        kind = res.get("resourceType")
+        labels.append(_label(res))
+        if kind == "Patient":
             full_url = res.get(FULL_URL)
-            builder.patient(res, full_url if isinstance(full_url, str) else None)
-        elif res.get("resourceType") == "Medication" and res.get("id"):
-            builder.contained_meds[str(res["id"])] = res
-            builder.contained_meds["Medication/" + str(res["id"])] = res
-        for contained in res.get("contained") or []:
-            if isinstance(contained, dict) and contained.get("resourceType") == "Medication":
-                builder.contained_meds[str(contained.get("id"))] = contained
+            try:
+                builder.patient(res, full_url if isinstance(full_url, str) else None)
+            except (MalformedResource, TypeError, AttributeError, ValueError) as exc:
+                builder.issue(res, f"malformed: {_why(exc)}: not read")
+        elif kind == "Medication" and isinstance(res.get("id"), str):
+            builder.global_meds["Medication/" + res["id"]] = res
+            if isinstance(res.get(FULL_URL), str):
+                builder.global_meds[res[FULL_URL]] = res
     for res in items:
         method = HANDLERS.get(str(res.get("resourceType")))
-        if method is not None:
+        if method is None:
+            if str(res.get("resourceType")) not in CONTEXT_ONLY | {"Patient"}:
+                builder.issue(res, f"{res.get('resourceType')} is not read by osteotarget")
+            continue
+        try:
             getattr(builder, method)(res)
-    return Conversion(builder.records(), builder.issues)
+        except (MalformedResource, TypeError, AttributeError, ValueError) as exc:
+            builder.issue(res, f"malformed: {_why(exc)}: not read")
+    records = builder.records()
+    return Conversion(records, builder.issues, labels)
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, MalformedResource):
+        return str(exc)
+    return f"a field has the wrong type ({type(exc).__name__})"
