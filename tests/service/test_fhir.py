@@ -263,3 +263,42 @@ def test_z_scores_round_trip_and_a_bmd_unit_under_a_t_score_code_is_reported() -
     }
     issues = fhir_in.records_from_resources(fhir_in.parse_resources(json.dumps(wrong))).issues
     assert any(i.code == "38263-0" and "does not fit" in i.message for i in issues)
+
+
+def test_fhir_import_merges_into_the_stored_history(admin: httpx.Client) -> None:
+    """Issue 9: importing a new DXA alone used to drop the therapy and the older scan."""
+    bundle = ehr_bundle()
+    bundle["entry"][0]["resource"] = {**bundle["entry"][0]["resource"], "id": "ehr-merge"}
+    first = admin.post("/api/fhir/import", content=json.dumps(bundle)).json()
+    assert first["created"] == ["ehr-merge"], first
+    before = admin.get("/api/patients/ehr-merge").json()
+    pid = bundle["entry"][0]["fullUrl"]
+    later = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            bundle["entry"][0],
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "later-spine",
+                    "status": "final",
+                    "code": {"coding": [{"system": LOINC, "code": "38267-1"}]},
+                    "subject": {"reference": pid},
+                    "effectiveDateTime": "2024-05-02",
+                    "valueQuantity": {"value": -2.6, "unit": "{T-score}"},
+                }
+            },
+        ],
+    }
+    second = admin.post("/api/fhir/import", content=json.dumps(later)).json()
+    assert second["updated"] == ["ehr-merge"], second
+    assert second["merged"]["ehr-merge"]["added"] == ["dxa|2024-05-02"]
+    (prov,) = second["merged"]["ehr-merge"]["provenance"]
+    assert prov["resources"] == ["Observation/later-spine"] and prov["source"] == "fhir"
+    after = admin.get("/api/patients/ehr-merge").json()
+    record_before = before.get("record", before)
+    record_after = after.get("record", after)
+    assert len(record_after["dxa"]) == len(record_before["dxa"]) + 1
+    assert record_after["therapies"] == record_before["therapies"]
+    assert second["reading"]["counts"]["read"] >= 1

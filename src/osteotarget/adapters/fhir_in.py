@@ -79,6 +79,8 @@ class Conversion:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     resources: list[str] = field(default_factory=list)
+    # patient id -> item key (osteotarget.model.merge.item_key) -> resources it was read from
+    sources: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def outcome(self) -> dict[str, str]:
         """Each resource -> read | converted | flagged | refused (the worst of its issues)."""
@@ -256,7 +258,11 @@ class _Builder:
         self.flags: dict[str, dict[str, bool]] = defaultdict(dict)
         self.issues: list[Issue] = []
         self.global_meds: dict[str, dict[str, Any]] = {}
-        self.current: dict[str, Any] = {}
+        self.prov: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+
+    def came_from(self, pid: str, key: str, label: str) -> None:
+        if label not in self.prov[pid][key]:
+            self.prov[pid][key].append(label)
 
     def issue(
         self,
@@ -509,6 +515,7 @@ class _Builder:
             return
         measurement[kind] = number
         self.sources[key] = _label(res)
+        self.came_from(pid, f"dxa|{when}", _label(res))
         if region:
             measurement["region"] = region
         device = res.get("device")
@@ -527,6 +534,7 @@ class _Builder:
             return
         entry = self.frax[pid].setdefault(when, {"date": when})
         entry[outcome] = value[0]
+        entry.setdefault("__labels", []).append(_label(res))
         with_bmd = _ext(res, EXT_WITH_BMD)
         if isinstance(with_bmd, bool):
             entry["with_bmd"] = with_bmd
@@ -570,6 +578,7 @@ class _Builder:
         self.lists[pid]["labs"].append(
             {"date": when, "test": test, "value": value[0], "unit": unit}
         )
+        self.came_from(pid, f"labs|{when}|{test}", _label(res))
 
     # ---- Condition / Procedure -----------------------------------------------------------
 
@@ -651,6 +660,7 @@ class _Builder:
                 item["resolved"] = resolved
             if item not in self.lists[pid]["conditions"]:
                 self.lists[pid]["conditions"].append(item)
+            self.came_from(pid, f"conditions|{item['code']}|{onset or ''}", _label(res))
         elif "risk_factor" in entry:
             clinical = _text(res.get("clinicalStatus")).lower()
             if not any(s in clinical for s in ("inactive", "resolved", "remission")):
@@ -689,6 +699,7 @@ class _Builder:
                 None,
             )
             if same is not None:
+                self.came_from(pid, f"fractures|{same[1]}|{site}", label)
                 self.issues.append(
                     Issue(
                         label,
@@ -708,6 +719,7 @@ class _Builder:
                     )
                 )
             events.append((fracture, fracture["date"]))
+            self.came_from(pid, f"fractures|{fracture['date']}|{site}", label)
         return [event for event, _ in events]
 
     # ---- medications ---------------------------------------------------------------------
@@ -803,6 +815,8 @@ class _Builder:
         for drug, events in sorted(self.meds[pid].items()):
             events.sort(key=lambda e: e["start"])
             course: dict[str, Any] = {"drug": drug, "start": events[0]["start"]}
+            for event in events:
+                self.came_from(pid, f"therapies|{drug}|{course['start']}", event["label"])
             ongoing = any(
                 e["end"] is None and e["status"] in ("active", "intended", "on-hold")
                 for e in events
@@ -875,6 +889,7 @@ class _Builder:
             frax = []
             for when, entry in sorted(self.frax[pid].items()):
                 if "mof" not in entry:
+                    entry.pop("__labels", None)
                     self.issues.append(
                         Issue(
                             f"Patient/{pid}", f"FRAX of {when} has a hip but no MOF value: not read"
@@ -890,7 +905,11 @@ class _Builder:
                             level="flagged",
                         )
                     )
-                frax.append({"country": "unspecified", "with_bmd": False, **entry})
+                labels = entry.pop("__labels", [])
+                item = {"country": "unspecified", "with_bmd": False, **entry}
+                for label in labels:
+                    self.came_from(pid, f"frax|{when}|{item['with_bmd']}", label)
+                frax.append(item)
             if frax:
                 record["frax"] = frax
             for name, items in self.lists[pid].items():
@@ -979,7 +998,8 @@ def records_from_resources(resources: Iterable[dict[str, Any]]) -> Conversion:
         except (MalformedResource, TypeError, AttributeError, ValueError) as exc:
             builder.issue(res, f"malformed: {_why(exc)}: not read")
     records = builder.records()
-    return Conversion(records, builder.issues, labels)
+    sources = {pid: {k: list(v) for k, v in builder.prov[pid].items()} for pid in records}
+    return Conversion(records, builder.issues, labels, sources)
 
 
 def _why(exc: Exception) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -23,6 +23,7 @@ from osteotarget.model import (
     parse_patient,
 )
 from osteotarget.model.assessment import Assessment
+from osteotarget.model.merge import merge_each
 from osteotarget.security import issue_token
 from osteotarget.store import ROLES, StoredPatient
 from osteotarget.store.registry import record_of
@@ -354,10 +355,23 @@ async def import_fhir(request: Request, caller: Caller) -> dict[str, Any]:
         raise ApiProblem(400, "Bad request", str(exc), [Problem("body", str(exc))]) from None
     converted = fhir_in.records_from_resources(resources)
     registry = service(request).registry
-    report = await run_in_threadpool(
-        registry.import_dicts, list(converted.records.values()), caller.name, "fhir"
-    )
-    return {**report.as_dict(), "unmapped": [i.as_dict() for i in converted.issues]}
+
+    def merge_and_write() -> dict[str, Any]:  # i9: merge, don't replace (docs/api.md)
+        def stored(pid: str) -> dict[str, Any] | None:
+            found = registry.get_patient(pid)
+            return record_of(found.patient) if found else None
+
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        merged = merge_each(converted.records, stored, "fhir", stamp, converted.sources)
+        report = registry.import_dicts([m.record for m in merged.values()], caller.name, "fhir")
+        return {
+            **report.as_dict(),
+            "unmapped": [i.as_dict() for i in converted.issues],
+            "reading": converted.report(),
+            "merged": {pid: m.as_dict() for pid, m in merged.items()},
+        }
+
+    return await run_in_threadpool(merge_and_write)
 
 
 @router.post("/projection", tags=["assessments"], responses={**ERRORS, 501: PROBLEM})
