@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -90,11 +89,8 @@ def test_patient_view_with_prefetch_gives_the_right_cards(
 ) -> None:
     record = {**record, "id": "cds-" + record["id"]}
     body = hook_body(record["id"], prefetch=prefetch_for(record))
-    started = time.perf_counter()
-    response = call(service, body)
-    elapsed = time.perf_counter() - started
+    response = call(service, body)  # (speed is measured in benchmarks/, not asserted here)
     assert response.status_code == 200, response.text
-    assert elapsed < 2.0
     cards = response.json()["cards"]
     assert cards
     for card in cards:
@@ -102,7 +98,11 @@ def test_patient_view_with_prefetch_gives_the_right_cards(
         assert card["indicator"] in ("info", "warning", "critical")
         assert card["source"]["label"].startswith("osteotarget")
         assert card["links"][0]["type"] == "absolute"
-        assert card["links"][0]["url"] == f"{service.url}/patients/{record['id']}"
+        # Issue 9: the link carries an opaque handle, never the raw patient id.
+        assert card["links"][0]["url"].startswith(f"{service.url}/cds/open/")
+        assert record["id"] not in card["links"][0]["url"]
+    opened = httpx.get(cards[0]["links"][0]["url"], follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == f"/patients/{record['id']}"
     alert_cards = cards[:-1]
     assert sorted(
         (c["indicator"], c["detail"].split("\n\nBasis:")[0]) for c in alert_cards
@@ -196,14 +196,13 @@ def test_partial_prefetch_falls_back_for_the_missing_keys(
     )
     response = call(service, body)
     assert response.status_code == 200, response.text
-    stored = None
-    for _ in range(100):  # the record is written just after the answer is sent
-        stored = service.registry.get_patient(pid)
-        if stored is not None:
-            break
-        time.sleep(0.02)
-    assert stored is not None and len(stored.patient.dxa) == len(record["dxa"])
-    assert stored.patient.therapies[0].doses
+    cards = response.json()["cards"]
+    assert sorted(
+        (c["indicator"], c["detail"].split("\n\nBasis:")[0]) for c in cards[:-1]
+    ) == expected_alerts({**record, "id": pid})
+    # Changed by issue 9 (least privilege): a CDS call reads the EHR into a transient view
+    # and never writes the registry (it used to keep the fetched record there).
+    assert service.registry.get_patient(pid) is None
 
 
 def test_no_prefetch_no_server_uses_the_registry_or_412(service: Service) -> None:

@@ -5,13 +5,23 @@ risk, targets and next step; each with its source (the guideline profile and the
 and a link to the patient page. order-select / order-sign: warnings for the drugs being
 ordered (contraindications, course limits, sequence cautions). Suggestions are offered only
 where a concrete action exists (a drug to start).
+
+Prefetch follows the CDS Hooks 2.0 specification: a key given as ``null`` means the EHR has
+no data for it (nothing is fetched); a key left out is fetched from ``fhirServer`` when the
+caller may make the service call out; an OperationOutcome (or a failing query) is tolerated
+and named on the cards as data that could not be read. ``next`` links are followed only on
+the origin of ``fhirServer`` (the EHR's token is never sent elsewhere), at most
+``MAX_PAGES`` pages per query. The behaviour is documented in docs/api.md.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,6 +29,7 @@ from osteotarget.adapters.codemaps import LOINC, RXNORM, codemaps
 from osteotarget.adapters.fhir_in import _codings, _text
 from osteotarget.knowledge import knowledge
 from osteotarget.model.assessment import Alert, Assessment, Recommendation
+from osteotarget.model.codes import DRUGS
 
 SUMMARY_LIMIT = 140
 PATIENT_VIEW = "osteotarget-patient-view"
@@ -35,6 +46,28 @@ ORDER_ALERTS = {
     "denosumab_stopped_without_follow_on",
 }
 SUGGEST_ACTIONS = {"start", "switch", "escalate", "add", "consolidate", "follow_on", "resume"}
+MAX_PAGES = 20
+# What each prefetch key holds, in the words a card uses when it could not be read.
+KEY_WORDS = {
+    "patient": "the Patient",
+    "dxa": "DXA and FRAX results",
+    "labs": "laboratory results",
+    "conditions": "conditions and fractures",
+    "medicationStatements": "medication statements",
+    "medicationRequests": "medication orders",
+    "medicationAdministrations": "medication administrations (doses)",
+    "procedures": "procedures",
+}
+
+
+class _NoRequestLines(logging.Filter):
+    """httpx logs each request line (URL with the patient id) at INFO: never kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("HTTP Request:")
+
+
+logging.getLogger("httpx").addFilter(_NoRequestLines())
 
 
 def prefetch_templates() -> dict[str, str]:
@@ -106,59 +139,122 @@ def _flatten(item: Any) -> list[dict[str, Any]]:
     return [item]
 
 
-def resources_from_prefetch(prefetch: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Resources found in prefetch, and the template keys that were missing."""
-    resources: list[dict[str, Any]] = []
-    missing = []
+@dataclass
+class Gathered:
+    """What a hook call could read: resources, keys with no data, keys that failed."""
+
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # left out: fetch from fhirServer
+    empty: list[str] = field(default_factory=list)  # null: the EHR has no data
+    failed: dict[str, str] = field(default_factory=dict)  # key -> why it could not be read
+
+    def unread_words(self) -> list[str]:
+        keys = [k for k in KEY_WORDS if k in self.failed or k in self.missing]
+        return [KEY_WORDS[k] for k in keys]
+
+
+def _outcome_text(item: dict[str, Any]) -> str:
+    issues = item.get("issue")
+    texts = []
+    for issue in issues if isinstance(issues, list) else []:
+        if isinstance(issue, dict):
+            details = issue.get("details")
+            text = details.get("text") if isinstance(details, dict) else None
+            texts.append(str(text or issue.get("diagnostics") or issue.get("code") or ""))
+    return "; ".join(t for t in texts if t)[:200] or "OperationOutcome"
+
+
+def resources_from_prefetch(prefetch: Mapping[str, Any]) -> Gathered:
+    """Resources found in prefetch; keys left out, keys null (no data), keys that failed."""
+    found = Gathered()
     for key in prefetch_templates():
-        if prefetch.get(key) is None:
-            missing.append(key)
-        else:
-            resources.extend(_flatten(prefetch[key]))
-    return resources, missing
+        if key not in prefetch:
+            found.missing.append(key)
+            continue
+        value = prefetch[key]
+        if value is None:
+            found.empty.append(key)
+            continue
+        if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+            found.failed[key] = "not a FHIR resource"
+            continue
+        if value["resourceType"] == "OperationOutcome":
+            found.failed[key] = _outcome_text(value)
+            continue
+        resources = _flatten(value)
+        outcomes = [r for r in resources if r.get("resourceType") == "OperationOutcome"]
+        if outcomes and len(outcomes) == len(resources):
+            found.failed[key] = _outcome_text(outcomes[0])
+        found.resources.extend(r for r in resources if r.get("resourceType") != "OperationOutcome")
+    return found
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def _next_link(bundle: Any) -> str | None:
+    links = bundle.get("link") if isinstance(bundle, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) and url else None
+    return None
 
 
 def fetch_missing(
     fhir_server: str,
     access_token: str | None,
     patient_id: str,
-    missing: list[str],
+    gathered: Gathered,
     timeout: float,
-) -> list[dict[str, Any]]:
-    """Query the EHR's FHIR server for the prefetch keys it did not send (the spec's fallback)."""
+) -> None:
+    """Query the EHR's FHIR server for the prefetch keys it left out (the spec's fallback).
+
+    A query that fails (HTTP error, not JSON, an OperationOutcome) is recorded in
+    ``gathered.failed`` and the others go on. ``next`` links are followed only on the
+    fhirServer's origin, at most MAX_PAGES pages; one elsewhere is recorded as a failure and
+    never requested (the bearer token would go with it)."""
     headers = {"Accept": "application/fhir+json"}
     if access_token:
         headers["Authorization"] = f"Bearer {access_token}"
     templates = prefetch_templates()
-    out: list[dict[str, Any]] = []
     base = fhir_server.rstrip("/")
-    with httpx.Client(timeout=timeout, headers=headers) as client:
-        for key in missing:
+    origin = _origin(base)
+    with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
+        for key in list(gathered.missing):
             query = templates[key].replace("{{context.patientId}}", patient_id)
-            response = client.get(f"{base}/{query}")
-            if response.status_code == 404:
-                continue
-            response.raise_for_status()
-            bundle = response.json()
-            out.extend(_flatten(bundle))
-            next_links = [
-                link.get("url")
-                for link in (bundle.get("link") or [])
-                if isinstance(link, dict) and link.get("relation") == "next"
-            ]
+            url: str | None = f"{base}/{query}"
             pages = 0
-            while next_links and next_links[0] and pages < 20:
+            while url is not None:
+                if _origin(url) != origin:
+                    gathered.failed[key] = "a next page on another server was not followed"
+                    break
+                if pages >= MAX_PAGES:
+                    gathered.failed[key] = f"more than {MAX_PAGES} pages: the rest not read"
+                    break
                 pages += 1
-                page = client.get(str(next_links[0]))
-                page.raise_for_status()
-                data = page.json()
-                out.extend(_flatten(data))
-                next_links = [
-                    link.get("url")
-                    for link in (data.get("link") or [])
-                    if isinstance(link, dict) and link.get("relation") == "next"
-                ]
-    return out
+                try:
+                    response = client.get(url)
+                    if response.status_code == 404 and key == "patient":
+                        gathered.failed[key] = "the Patient was not found"
+                        break
+                    response.raise_for_status()
+                    data = response.json()
+                except (httpx.HTTPError, ValueError) as exc:
+                    status = getattr(getattr(exc, "response", None), "status_code", None)
+                    gathered.failed[key] = f"the query failed ({status or type(exc).__name__})"
+                    break
+                if isinstance(data, dict) and data.get("resourceType") == "OperationOutcome":
+                    gathered.failed[key] = _outcome_text(data)
+                    break
+                gathered.resources.extend(
+                    r for r in _flatten(data) if r.get("resourceType") != "OperationOutcome"
+                )
+                url = _next_link(data)
+            gathered.missing.remove(key)
 
 
 # ---- cards --------------------------------------------------------------------------------
@@ -260,9 +356,30 @@ def _suggestion(assessment: Assessment, rec: Recommendation) -> dict[str, Any] |
     }
 
 
+def caveat_text(unread: list[str], refused: int, stored_used: bool) -> str:
+    """What the cards must say about data that were present but unread, or not available."""
+    parts = []
+    if unread:
+        parts.append("not read from the EHR: " + ", ".join(unread))
+    if refused:
+        parts.append(f"{refused} EHR item(s) present but not readable")
+    if not parts:
+        return ""
+    text = "Incomplete data (" + "; ".join(parts) + ")"
+    if stored_used:
+        text += "; osteotarget's stored record was used alongside"
+    return text
+
+
 def patient_view_cards(
-    assessment: Assessment, patient_url: str, smart_url: str | None = None
+    assessment: Assessment,
+    patient_url: str,
+    smart_url: str | None = None,
+    caveat: str = "",
 ) -> list[dict[str, Any]]:
+    """Alert cards (critical first), then the summary card. The summary leads with the most
+    urgent item (the first recommendation, as the engine orders them by urgency); when data
+    were missing or unread it says so first and never reports a low risk from them."""
     links: list[dict[str, Any]] = [
         {"label": "Open in osteotarget", "url": patient_url, "type": "absolute"}
     ]
@@ -274,18 +391,25 @@ def patient_view_cards(
         for alert in sorted(assessment.alerts, key=lambda a: order[a.severity])
     ]
     parts = []
+    if caveat:
+        parts.append("Incomplete data")
+    next_step = assessment.recommendations[0] if assessment.recommendations else None
+    if next_step is not None:
+        drug = f" {next_step.regimen[0].drug}" if next_step.regimen else ""
+        parts.append(f"Next: {next_step.action}{drug}")
     if assessment.risk is not None:
-        parts.append(f"Fracture risk {assessment.risk.category.replace('_', ' ')}")
+        category = assessment.risk.category
+        if caveat and category == "low":
+            parts.append("fracture risk not determined (data missing)")
+        else:
+            parts.append(f"fracture risk {category.replace('_', ' ')}")
     t_targets = [t for t in assessment.targets if t.metric == "t_score" and t.value is not None]
     if t_targets:
         t = t_targets[0]
         parts.append(f"target {t.site or ''} T {t.operator} {t.value:g}".replace("  ", " "))
-    next_step = assessment.recommendations[0] if assessment.recommendations else None
-    if next_step is not None:
-        parts.append(f"next: {next_step.action}")
     if not parts:
         parts.append("Osteoporosis assessment available")
-    detail_lines = []
+    detail_lines = [f"**{caveat}.**", ""] if caveat else []
     if assessment.risk is not None:
         detail_lines += [f"- {r.text}" for r in assessment.risk.reasons]
     detail_lines += [
@@ -300,7 +424,7 @@ def patient_view_cards(
         _card(
             assessment,
             "; ".join(parts),
-            "info",
+            "warning" if caveat else "info",
             "\n".join(detail_lines) + f"\n\n{assessment.disclaimer}",
             citations,
             links,
@@ -311,16 +435,46 @@ def patient_view_cards(
     return cards
 
 
+def _order_concept(res: dict[str, Any], orders: list[dict[str, Any]]) -> Any:
+    """The medication of a draft order: a CodeableConcept, or a reference to a Medication
+    contained in that order (``#id``) or given in the draft orders Bundle."""
+    concept = res.get("medicationCodeableConcept")
+    med = res.get("medication")
+    if concept is None and isinstance(med, dict):
+        concept = med.get("concept")
+    if concept is not None:
+        return concept
+    ref = res.get("medicationReference") or (
+        med.get("reference") if isinstance(med, dict) else None
+    )
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(target, str):
+        return None
+    if target.startswith("#"):
+        pool = res.get("contained")
+        pool = pool if isinstance(pool, list) else []
+        wanted = target[1:]
+    else:
+        pool, wanted = orders, target.rsplit("/", 1)[-1]
+    for item in pool:
+        if (
+            isinstance(item, dict)
+            and item.get("resourceType") == "Medication"
+            and item.get("id") == wanted
+        ):
+            return item.get("code")
+    return None
+
+
 def drugs_in_orders(draft_orders: Any) -> list[str]:
     """Osteoporosis drugs among the draft orders (a Bundle of MedicationRequests)."""
     maps = codemaps()
     drugs: list[str] = []
-    for res in _flatten(draft_orders):
+    orders = _flatten(draft_orders)
+    for res in orders:
         if res.get("resourceType") not in ("MedicationRequest", "MedicationStatement"):
             continue
-        concept = res.get("medicationCodeableConcept") or (res.get("medication") or {}).get(
-            "concept"
-        )
+        concept = _order_concept(res, orders)
         drug = None
         for c in _codings(concept):
             if c.get("system") == RXNORM:
@@ -336,14 +490,27 @@ def drugs_in_orders(draft_orders: Any) -> list[str]:
     return drugs
 
 
-def order_cards(assessment: Assessment, drugs: list[str], patient_url: str) -> list[dict[str, Any]]:
+def _about_another_drug(message: str, drug: str) -> bool:
+    lowered = message.lower()
+    named = [d for d in DRUGS if d.replace("_", " ") in lowered or d in lowered]
+    return bool(named) and drug not in named
+
+
+def order_cards(
+    assessment: Assessment, drugs: list[str], patient_url: str, caveat: str = ""
+) -> list[dict[str, Any]]:
+    """Cards for the osteoporosis drugs being ordered: exclusions, cautions, and the order
+    alerts about that drug. A contraindication is shown once (the exclusion card), never
+    again as an alert card."""
     links = [{"label": "Open in osteotarget", "url": patient_url, "type": "absolute"}]
     cards = []
     for drug in drugs:
+        excluded = False
         for option in assessment.options:
             if not option.regimen or option.regimen[0].drug != drug:
                 continue
             if not option.eligible and option.excluded_because:
+                excluded = True
                 reasons = "; ".join(option.excluded_because)
                 cards.append(
                     _card(
@@ -352,13 +519,16 @@ def order_cards(assessment: Assessment, drugs: list[str], patient_url: str) -> l
                         "critical"
                         if any("contraindicat" in r for r in option.excluded_because)
                         else "warning",
-                        f"{drug} is excluded because: {reasons}",
+                        f"{drug} is excluded because: {reasons}"
+                        + (f"\n\n{caveat}." if caveat else ""),
                         option.citations,
                         links,
                         key=f"order|{drug}|excluded",
                     )
                 )
             for caution in option.cautions:
+                if _about_another_drug(caution, drug):
+                    continue
                 summary = caution if caution.startswith(f"{drug}:") else f"{drug}: {caution}"
                 cards.append(
                     _card(
@@ -373,9 +543,26 @@ def order_cards(assessment: Assessment, drugs: list[str], patient_url: str) -> l
                 )
             break
         for alert in assessment.alerts:
-            if alert.code in ORDER_ALERTS:
-                card = _alert_card(assessment, alert, links)
-                card["summary"] = _summary(f"{drug} order: {alert.message}")
-                card["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{card['uuid']}|{drug}"))
-                cards.append(card)
+            if alert.code not in ORDER_ALERTS or _about_another_drug(alert.message, drug):
+                continue
+            if excluded and (
+                "contraindication" in alert.code or f"{drug} excluded" in alert.message
+            ):
+                continue
+            card = _alert_card(assessment, alert, links)
+            card["summary"] = _summary(f"{drug} order: {alert.message}")
+            card["uuid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{card['uuid']}|{drug}"))
+            cards.append(card)
+    if cards and caveat:
+        cards.append(
+            _card(
+                assessment,
+                f"{', '.join(drugs)} order check: {caveat}"[:SUMMARY_LIMIT],
+                "warning",
+                caveat + ".",
+                [],
+                links,
+                key="order|caveat",
+            )
+        )
     return cards

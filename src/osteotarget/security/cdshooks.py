@@ -3,7 +3,11 @@
 The EHR signs a JWT with its private key (RS256/RS384/ES256/ES384...). The service accepts
 it only when its ``iss`` is on the allow-list, its signature verifies against that issuer's
 JWKS (given inline or fetched from the issuer's JWKS URL, cached), ``aud`` is the URL of the
-service called, ``exp`` is in the future, and its ``jti`` has not been seen before.
+service called, ``exp`` is in the future, the token lives no longer than
+``max_lifetime_seconds`` (``exp - iat``; the specification recommends five minutes), and its
+``jti`` has not been seen before. A ``jti`` is remembered until ``exp`` plus the accepted
+clock skew, so a token still acceptable under the skew can never be replayed. Every refusal
+is passed to ``on_refusal`` (the service audits it) before it is raised.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +27,7 @@ from osteotarget.security.principal import AuthError, Principal
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384"]
 JWKS_TTL_SECONDS = 300.0
+MAX_LIFETIME_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +43,18 @@ class CdsVerifier:
     issuers: Mapping[str, TrustedIssuer]
     remember_jti: Callable[[str, str, datetime], bool]
     leeway_seconds: int = 30
+    max_lifetime_seconds: int = MAX_LIFETIME_SECONDS
+    on_refusal: Callable[[str, str], None] | None = None
     _cache: dict[str, tuple[float, jwt.PyJWKSet]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], remember_jti: Callable[[str, str, datetime], bool]
+        cls,
+        config: Mapping[str, Any],
+        remember_jti: Callable[[str, str, datetime], bool],
+        max_lifetime_seconds: int = MAX_LIFETIME_SECONDS,
+        on_refusal: Callable[[str, str], None] | None = None,
     ) -> CdsVerifier:
         """``{"https://ehr.example": {"jwks_url": "..."} | {"jwks": {...}}, ...}``."""
         issuers = {
@@ -55,7 +66,12 @@ class CdsVerifier:
             )
             for iss, entry in config.items()
         }
-        return cls(issuers, remember_jti)
+        return cls(
+            issuers,
+            remember_jti,
+            max_lifetime_seconds=max_lifetime_seconds,
+            on_refusal=on_refusal,
+        )
 
     def _keyset(self, issuer: TrustedIssuer, refresh: bool = False) -> jwt.PyJWKSet:
         if issuer.jwks is not None:
@@ -95,6 +111,14 @@ class CdsVerifier:
     def verify(self, token: str, audiences: list[str]) -> Principal:
         """Verify; ``audiences`` are the URLs accepted as ``aud`` (the service's, the base)."""
         try:
+            return self._verify(token, audiences)
+        except AuthError as exc:
+            if self.on_refusal is not None:
+                self.on_refusal(_issuer_of(token), exc.detail)
+            raise
+
+    def _verify(self, token: str, audiences: list[str]) -> Principal:
+        try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.InvalidTokenError:
@@ -123,7 +147,22 @@ class CdsVerifier:
             raise AuthError("the CDS Hooks token aud is not this service's URL") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"the CDS Hooks token is not valid ({type(exc).__name__})") from None
-        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > self.max_lifetime_seconds:
+            raise AuthError(
+                f"the CDS Hooks token lives {lifetime} s (exp - iat); at most "
+                f"{self.max_lifetime_seconds} s is accepted"
+            )
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC) + timedelta(
+            seconds=self.leeway_seconds
+        )
         if not self.remember_jti(str(claims["jti"]), iss, expires):
             raise AuthError("the CDS Hooks token jti was already used (replay)")
         return Principal(f"cds:{iss}:{claims.get('sub', '')}", issuer.role, "cds_hooks")
+
+
+def _issuer_of(token: str) -> str:
+    try:
+        return str(jwt.decode(token, options={"verify_signature": False}).get("iss", ""))[:200]
+    except jwt.InvalidTokenError:
+        return ""

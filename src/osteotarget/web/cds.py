@@ -1,26 +1,49 @@
-"""CDS Hooks endpoints: discovery, patient-view, order-select, order-sign, feedback."""
+"""CDS Hooks endpoints: discovery, patient-view, order-select, order-sign, feedback.
+
+A hook call reads the EHR's data (prefetch, else its FHIR server), merges it with the
+registry's stored record into a transient view, assesses that view and answers cards. It
+never writes the registry (least privilege: an EHR's call reads, it does not import). The
+behaviour (prefetch, patient-id consistency, empty answers, caveats) is in docs/api.md.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+import base64
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-import httpx
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from cryptography.fernet import Fernet, InvalidToken
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from osteotarget.adapters import cdshooks, fhir_in
-from osteotarget.model import Patient, RecordError, parse_patient
-from osteotarget.security import Principal
+from osteotarget.model import Patient, Problem, RecordError, parse_patient
+from osteotarget.model.merge import merge_records
+from osteotarget.security import AuthError, Principal
 from osteotarget.store import KEY_PREFIX
+from osteotarget.store.registry import record_of
 from osteotarget.web.deps import audited, authenticate, service
 from osteotarget.web.engine import run_assessment
-from osteotarget.web.problems import PROBLEM_JSON, ApiProblem
+from osteotarget.web.problems import PROBLEM_JSON, ApiProblem, validation_problems
 
 router = APIRouter(tags=["cds-hooks"])
 SERVICES = {cdshooks.PATIENT_VIEW, cdshooks.ORDER_SELECT, cdshooks.ORDER_SIGN}
+ORDER_SERVICES = {cdshooks.ORDER_SELECT, cdshooks.ORDER_SIGN}
 PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "RFC 9457 problem details"}
-ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 404: PROBLEM, 422: PROBLEM}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: PROBLEM,
+    401: PROBLEM,
+    404: PROBLEM,
+    412: PROBLEM,
+    422: PROBLEM,
+}
+JSON_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
+}
 
 
 class FhirAuthorization(BaseModel):
@@ -36,25 +59,40 @@ class HookRequest(BaseModel):
 
     hook: str = Field(max_length=100)
     hookInstance: str = Field(max_length=200)
-    fhirServer: str | None = Field(default=None, max_length=2000)
+    fhirServer: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
     prefetch: dict[str, Any] | None = None
 
 
-class FeedbackItem(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class AcceptedSuggestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    card: str = Field(max_length=200)
-    outcome: str = Field(max_length=40)
+    id: str = Field(min_length=1, max_length=200)
+
+
+class FeedbackItem(BaseModel):
+    """One CDS Hooks 2.0 feedback entry; anything else is refused (422, the field named)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    card: str = Field(min_length=1, max_length=200)
+    outcome: Literal["accepted", "overridden"]
+    outcomeTimestamp: datetime
+    acceptedSuggestions: list[AcceptedSuggestion] | None = Field(default=None, max_length=50)
+    overrideReason: dict[str, Any] | None = None
+    extension: dict[str, Any] | None = None
 
 
 class Feedback(BaseModel):
-    feedback: list[FeedbackItem] = Field(max_length=100)
+    model_config = ConfigDict(extra="forbid")
+
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=100)
 
 
 def cds_caller(request: Request) -> Principal:
-    """A CDS Hooks JWT from an allow-listed EHR (the spec's way), or one of our API keys."""
+    """A CDS Hooks JWT from an allow-listed EHR (the spec's way), or one of our API keys.
+    A refused JWT is audited (actor: its claimed issuer) before the 401."""
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     token = token.strip()
@@ -62,12 +100,40 @@ def cds_caller(request: Request) -> Principal:
         svc = service(request)
         base = (svc.settings.public_url or str(request.base_url)).rstrip("/")
         audiences = [base + request.url.path, base + "/cds-services", base]
-        return svc.verifier.verify(token, audiences)
+        try:
+            return svc.verifier.verify(token, audiences)
+        except AuthError:
+            claimed = _claimed_issuer(token)
+            audited(request, Principal(f"cds:{claimed}", "none", "cds_hooks"), "cds_refused", None)
+            raise
     return authenticate(request)
+
+
+def _claimed_issuer(token: str) -> str:
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return str(claims.get("iss", "?"))[:200] if isinstance(claims, dict) else "?"
+    except (IndexError, ValueError):
+        return "?"
 
 
 def _base(request: Request) -> str:
     return (service(request).settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def _fernet(request: Request) -> Fernet:
+    digest = hashlib.sha256(("cds-handle|" + service(request).settings.secret).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def patient_handle(request: Request, patient_id: str) -> str:
+    """An opaque, authenticated handle for a card link (the raw id never leaves in a URL)."""
+    return _fernet(request).encrypt(patient_id.encode()).decode()
+
+
+def _link(request: Request, patient_id: str) -> str:
+    return f"{_base(request)}/cds/open/{patient_handle(request, patient_id)}"
 
 
 CdsCaller = Annotated[Principal, Depends(cds_caller)]
@@ -79,55 +145,102 @@ def cds_discovery() -> dict[str, Any]:
     return cdshooks.discovery()
 
 
-def _patient_for(
-    request: Request, hook: HookRequest, caller: Principal, tasks: BackgroundTasks
-) -> Patient | list[str]:
-    patient_id = str(hook.context.get("patientId") or "")
-    if not patient_id:
-        raise ApiProblem(422, "Invalid request", "context.patientId is required")
+@router.get("/cds/open/{handle}", include_in_schema=False)
+def open_from_card(request: Request, handle: str) -> RedirectResponse:
+    """A card's link: the handle is resolved here, then the patient page (which asks the
+    clinician to sign in) opens."""
+    try:
+        patient_id = _fernet(request).decrypt(handle.encode()).decode()
+    except (InvalidToken, ValueError):
+        raise ApiProblem(404, "Not found", "this link is not valid") from None
+    return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+
+async def _json_body(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8"
+        raise ApiProblem(
+            400, "Bad request", "the body is not valid JSON", [Problem("body", why)]
+        ) from None
+
+
+def _invalid(exc: ValidationError) -> ApiProblem:
+    errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+    problems = validation_problems(errors)
+    return ApiProblem(422, "Invalid request", f"{len(problems)} problem(s)", problems)
+
+
+def _view(
+    request: Request, hook: HookRequest, caller: Principal, patient_id: str
+) -> tuple[Patient | list[str], str]:
+    """The transient merged view of this patient, and the caveat the cards must carry."""
     svc = service(request)
-    resources, missing = cdshooks.resources_from_prefetch(hook.prefetch or {})
+    gathered = cdshooks.resources_from_prefetch(hook.prefetch or {})
     # Only an EHR that proved itself with a signed JWT can make this service call out to
     # a FHIR server (an API-key caller could otherwise point it anywhere).
-    if missing and hook.fhirServer and caller.kind == "cds_hooks":
+    if gathered.missing and hook.fhirServer and caller.kind == "cds_hooks":
         token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None
-        try:
-            resources += cdshooks.fetch_missing(
-                hook.fhirServer, token, patient_id, missing, svc.settings.fhir_timeout_seconds
-            )
-        except (httpx.HTTPError, ValueError) as exc:
-            raise ApiProblem(
-                412,
-                "Precondition failed",
-                f"the FHIR server could not be read ({type(exc).__name__})",
-            ) from None
-    if not any(r.get("resourceType") == "Patient" for r in resources):
-        stored = svc.registry.get_patient(patient_id)
-        if stored is None:
-            raise ApiProblem(
-                412,
-                "Precondition failed",
-                "no prefetch, no fhirServer and no registry record for this patient",
-            )
-        return stored.patient
-    converted = fhir_in.records_from_resources(resources)
-    record = converted.records.get(patient_id) or next(iter(converted.records.values()), None)
-    if record is None:
-        raise ApiProblem(412, "Precondition failed", "the Patient resource could not be read")
+        cdshooks.fetch_missing(
+            hook.fhirServer, token, patient_id, gathered, svc.settings.fhir_timeout_seconds
+        )
+    others = {
+        str(r.get("id"))
+        for r in gathered.resources
+        if r.get("resourceType") == "Patient" and r.get("id") != patient_id
+    }
+    if others:
+        raise ApiProblem(
+            422,
+            "Invalid request",
+            "context.patientId does not match the Patient in prefetch",
+            [Problem("context.patientId", "does not match the prefetch Patient")],
+        )
+    stored = svc.registry.get_patient(patient_id)
+    stored_record = record_of(stored.patient) if stored else None
+    has_patient = any(r.get("resourceType") == "Patient" for r in gathered.resources)
+    if not has_patient and stored_record is None:
+        raise ApiProblem(
+            412,
+            "Precondition failed",
+            "the Patient could not be read (no prefetch, no readable fhirServer, no registry "
+            "record)",
+        )
+    if not has_patient and stored_record is not None:
+        gathered.resources.insert(
+            0,
+            {
+                "resourceType": "Patient",
+                "id": patient_id,
+                "gender": stored_record["sex"],
+                "birthDate": stored_record["birth_date"],
+            },
+        )
+    converted = fhir_in.records_from_resources(gathered.resources)
+    relevant = [
+        i
+        for i in converted.unread
+        if "not in the code maps" not in i.message and "is not read by" not in i.message
+    ]
+    caveat = cdshooks.caveat_text(gathered.unread_words(), len(relevant), stored is not None)
+    incoming = converted.records.get(patient_id)
+    if incoming is None:
+        return [i.message for i in converted.unread][:20] or ["the Patient is unreadable"], caveat
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    merged = merge_records(stored_record, incoming, "cds-hooks", stamp).record
     try:
-        patient = parse_patient(record, f"Patient/{patient_id}")
+        return parse_patient(merged, f"Patient/{patient_id}"), caveat
     except RecordError as exc:
-        return [str(p) for p in exc.problems]
-    # Kept in the registry so the card's link opens it; written after the answer is sent.
-    tasks.add_task(svc.registry.put_patient, patient, caller.name, "cds-hooks")
-    return patient
+        return [str(p) for p in exc.problems], caveat
 
 
-def _unreadable(patient_id: str, problems: list[str], link: str) -> dict[str, Any]:
+def _unreadable(problems: list[str], link: str) -> dict[str, Any]:
     return {
         "cards": [
             {
-                "uuid": f"unreadable-{patient_id}"[:200],
+                "uuid": "unreadable-" + hashlib.sha256("|".join(problems).encode()).hexdigest(),
                 "summary": "osteotarget could not read this record; no advice is shown",
                 "indicator": "warning",
                 "detail": "\n".join(f"- {p}" for p in problems[:20]),
@@ -138,41 +251,55 @@ def _unreadable(patient_id: str, problems: list[str], link: str) -> dict[str, An
     }
 
 
-@router.post("/cds-services/{service_id}", responses=ERRORS)
-def cds_service(
-    request: Request,
-    caller: CdsCaller,
-    service_id: str,
-    hook: Annotated[HookRequest, Body()],
-    tasks: BackgroundTasks,
-) -> dict[str, Any]:
+@router.post("/cds-services/{service_id}", responses=ERRORS, openapi_extra=JSON_BODY)
+async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> dict[str, Any]:
     if service_id not in SERVICES:
         raise ApiProblem(404, "Not found", "no such CDS service")
-    patient_id = str(hook.context.get("patientId") or "")
-    audited(request, caller, f"cds_{hook.hook}"[:40], patient_id or None)
-    base = _base(request)
-    found = _patient_for(request, hook, caller, tasks)
-    link = f"{base}/patients/{patient_id}"
-    if isinstance(found, list):
-        return _unreadable(patient_id, found, base)
-    link = f"{base}/patients/{found.id}"
+    body = await _json_body(request)
     try:
-        assessment = run_assessment(found, date.today(), None)
+        hook = HookRequest.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    patient_id = hook.context.get("patientId")
+    if not isinstance(patient_id, str) or not fhir_in.FHIR_ID.match(patient_id):
+        raise ApiProblem(
+            422,
+            "Invalid request",
+            "context.patientId must be a FHIR id",
+            [Problem("context.patientId", "is missing or not a FHIR id")],
+        )
+    audited(request, caller, f"cds_{hook.hook}"[:40], patient_id)
+    drugs: list[str] = []
+    if service_id in ORDER_SERVICES:
+        drugs = cdshooks.drugs_in_orders(hook.context.get("draftOrders"))
+        if not drugs:
+            return {"cards": []}  # no osteoporosis drug among the orders: nothing applies
+    found, caveat = await run_in_threadpool(_view, request, hook, caller, patient_id)
+    link = _link(request, patient_id)
+    if isinstance(found, list):
+        return _unreadable(found, _base(request))
+    try:
+        assessment = await run_in_threadpool(run_assessment, found, date.today(), None)
     except RecordError as exc:
-        return _unreadable(found.id, [str(p) for p in exc.problems], base)
+        return _unreadable([str(p) for p in exc.problems], _base(request))
     if service_id == cdshooks.PATIENT_VIEW:
-        return {"cards": cdshooks.patient_view_cards(assessment, link)}
-    drugs = cdshooks.drugs_in_orders(hook.context.get("draftOrders"))
-    return {"cards": cdshooks.order_cards(assessment, drugs, link)}
+        return {"cards": cdshooks.patient_view_cards(assessment, link, caveat=caveat)}
+    return {"cards": cdshooks.order_cards(assessment, drugs, link, caveat)}
 
 
-@router.post("/cds-services/{service_id}/feedback", responses=ERRORS)
-def cds_feedback(
-    request: Request, caller: CdsCaller, service_id: str, feedback: Annotated[Feedback, Body()]
-) -> dict[str, Any]:
+@router.post("/cds-services/{service_id}/feedback", responses=ERRORS, openapi_extra=JSON_BODY)
+async def cds_feedback(request: Request, caller: CdsCaller, service_id: str) -> dict[str, Any]:
     if service_id not in SERVICES:
         raise ApiProblem(404, "Not found", "no such CDS service")
-    count = service(request).registry.store_feedback(
-        service_id, [f.model_dump(mode="json") for f in feedback.feedback], caller.name
+    body = await _json_body(request)
+    try:
+        feedback = Feedback.model_validate(body)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    count = await run_in_threadpool(
+        service(request).registry.store_feedback,
+        service_id,
+        [f.model_dump(mode="json", exclude_none=True) for f in feedback.feedback],
+        caller.name,
     )
     return {"stored": count}
