@@ -335,3 +335,239 @@ def test_an_api_key_caller_cannot_make_the_service_call_out(
         f"{service.url}/cds-services/{PV}", json=body, headers={"X-API-Key": service.clinician_key}
     )
     assert response.status_code == 412
+
+
+# ---- CDS Hooks 2.0 conformance (issue 9) ------------------------------------------------
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def record_named(suffix: str, pid: str) -> dict[str, Any]:
+    record = next(r for r in example_records() if r["id"].endswith(suffix))
+    return {**record, "id": pid}
+
+
+@pytest.fixture(scope="module")
+def tricky_servers() -> Iterator[tuple[str, list[str]]]:
+    """An EHR FHIR server that pages (same origin, and once to another host), refuses one
+    search (400), and a foreign host that records any Authorization header it is sent."""
+    foreign_seen: list[str] = []
+    foreign = FastAPI()
+
+    @foreign.get("/{rest:path}")
+    def steal(rest: str, authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        foreign_seen.append(authorization or "")
+        return searchset([])
+
+    data = {
+        pid: bundles_for(record_named("denosumab-overdue", pid))
+        for pid in ("tricky-paged", "tricky-evil")
+    }
+    ehr = FastAPI()
+    pages: dict[str, list[dict[str, Any]]] = {}
+
+    with LiveServer(foreign) as foreign_live:
+
+        @ehr.get("/fhir/Patient/{pid}")
+        def patient(pid: str) -> dict[str, Any]:
+            if pid not in data:
+                raise HTTPException(404)
+            return data[pid]["Patient"][0]
+
+        @ehr.get("/fhir/page/{key}")
+        def page(key: str) -> dict[str, Any]:
+            return searchset(pages[key])
+
+        @ehr.get("/fhir/{kind}")
+        def search(kind: str, request: Request) -> dict[str, Any]:
+            pid = request.query_params.get("patient", "")
+            if kind == "Procedure":
+                raise HTTPException(400, "Procedure search not supported")
+            resources = data.get(pid, {}).get(kind, [])
+            if kind == "Observation":
+                codes = request.query_params.get("code", "")
+                resources = [r for r in resources if r["code"]["coding"][0]["code"] in codes]
+            if kind == "MedicationAdministration" and resources:
+                key = f"{pid}-{kind}"
+                pages[key] = resources  # page 1 empty: every dose is on page 2
+                base = str(request.base_url).rstrip("/")
+                url = (
+                    f"{foreign_live.url}/fhir/page/{key}"
+                    if pid == "tricky-evil"
+                    else f"{base}/fhir/page/{key}"
+                )
+                return {**searchset([]), "link": [{"relation": "next", "url": url}]}
+            return searchset(resources)
+
+        with LiveServer(ehr) as live:
+            yield live.url + "/fhir", foreign_seen
+
+
+def fallback_body(pid: str, server: str) -> dict[str, Any]:
+    return hook_body(
+        pid,
+        fhirServer=server,
+        fhirAuthorization={"access_token": FHIR_TOKEN, "token_type": "Bearer"},
+    )
+
+
+def test_next_pages_on_the_same_server_are_read_and_a_failing_query_is_named(
+    service: Service, tricky_servers: tuple[str, list[str]]
+) -> None:
+    server, _ = tricky_servers
+    response = call(service, fallback_body("tricky-paged", server))
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    record = record_named("denosumab-overdue", "tricky-paged")
+    assert sorted(
+        (c["indicator"], c["detail"].split("\n\nBasis:")[0]) for c in cards[:-1]
+    ) == expected_alerts(record)  # the doses on page 2 were read
+    summary = cards[-1]
+    assert summary["summary"].startswith("Incomplete data")
+    assert "procedures" in summary["detail"]
+
+
+def test_a_next_link_to_another_host_never_gets_the_token(
+    service: Service, tricky_servers: tuple[str, list[str]]
+) -> None:
+    server, foreign_seen = tricky_servers
+    response = call(service, fallback_body("tricky-evil", server))
+    assert response.status_code == 200, response.text
+    assert foreign_seen == []
+    assert "medication administrations" in response.json()["cards"][-1]["detail"]
+
+
+def test_null_prefetch_means_no_data_not_412(service: Service) -> None:
+    record = record_named("naive-high-risk", "cds-null-prefetch")
+    prefetch: dict[str, Any] = dict.fromkeys(cdshooks_keys(), None)
+    prefetch["patient"] = prefetch_for(record)["patient"]
+    response = call(service, hook_body(record["id"], prefetch=prefetch))
+    assert response.status_code == 200, response.text
+    assert not response.json()["cards"][-1]["summary"].startswith("Incomplete data")
+
+
+def cdshooks_keys() -> list[str]:
+    from osteotarget.adapters.cdshooks import prefetch_templates
+
+    return list(prefetch_templates())
+
+
+def test_a_patient_only_prefetch_never_answers_low_risk(service: Service) -> None:
+    record = record_named("naive-high-risk", "cds-patient-only")
+    body = hook_body(record["id"], prefetch={"patient": prefetch_for(record)["patient"]})
+    response = call(service, body)
+    assert response.status_code == 200, response.text
+    summary = response.json()["cards"][-1]
+    assert summary["summary"].startswith("Incomplete data")
+    assert "risk low" not in summary["summary"]
+    assert summary["indicator"] == "warning"
+    assert "DXA" in summary["detail"]
+
+
+def test_an_operation_outcome_prefetch_is_named_on_the_card(service: Service) -> None:
+    record = record_named("naive-high-risk", "cds-outcome")
+    prefetch = prefetch_for(record)
+    prefetch["conditions"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "forbidden", "diagnostics": "not permitted"}],
+    }
+    response = call(service, hook_body(record["id"], prefetch=prefetch))
+    assert response.status_code == 200, response.text
+    assert "conditions and fractures" in response.json()["cards"][-1]["detail"]
+
+
+def test_a_prefetch_patient_other_than_context_patient_is_refused(service: Service) -> None:
+    record = record_named("naive-high-risk", "cds-someone-else")
+    body = hook_body("cds-the-patient", prefetch=prefetch_for(record))
+    response = call(service, body)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "context.patientId"
+
+
+def test_an_order_for_another_drug_gets_no_cards(service: Service) -> None:
+    draft = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": {
+            "resourceType": "MedicationRequest", "status": "draft", "intent": "order",
+            "subject": {"reference": "Patient/nobody-known"},
+            "medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": "29046"}],
+                                          "text": "lisinopril"}}}],
+    }  # fmt: skip
+    sid = "osteotarget-order-select"
+    body = hook_body("nobody-known", hook="order-select")
+    body["context"]["draftOrders"] = draft
+    token = service.signer.token(aud=f"{service.url}/cds-services/{sid}")
+    response = call(service, body, token, sid)
+    assert response.status_code == 200 and response.json() == {"cards": []}
+
+
+def test_order_sign_with_a_contained_medication_gives_one_contraindication(
+    service: Service,
+) -> None:
+    order = {
+        "resourceType": "MedicationRequest",
+        "id": "draft-1",
+        "status": "draft",
+        "intent": "order",
+        "contained": [{"resourceType": "Medication", "id": "m1",
+                       "code": {"coding": [{"system": RXNORM, "code": "2123126"}]}}],
+        "medicationReference": {"reference": "#m1"},
+        "subject": {"reference": "Patient/example-recent-hip-fracture-ckd"},
+    }  # fmt: skip
+    sid = "osteotarget-order-sign"
+    body = hook_body("example-recent-hip-fracture-ckd", hook="order-sign")
+    body["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                                      "entry": [{"resource": order}]}  # fmt: skip
+    token = service.signer.token(aud=f"{service.url}/cds-services/{sid}")
+    response = call(service, body, token, sid)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert cards and all(c["summary"].startswith("romosozumab") for c in cards)
+    infarction = [c for c in cards if "myocardial infarction" in c["detail"]]
+    assert len(infarction) == 1, [c["summary"] for c in cards]
+
+
+def test_malformed_json_is_400_and_bad_feedback_422(service: Service) -> None:
+    url = f"{service.url}/cds-services/{PV}"
+    headers = {"Authorization": f"Bearer {service.signer.token(aud=url)}"}
+    response = httpx.post(url, content=b"{not json", headers=headers)
+    assert response.status_code == 400
+    feedback_url = url + "/feedback"
+    bad = {"feedback": [{"card": "c1", "outcome": "maybe"}]}
+    headers = {"Authorization": f"Bearer {service.signer.token(aud=feedback_url)}"}
+    response = httpx.post(feedback_url, json=bad, headers=headers)
+    assert response.status_code == 422
+    fields = {p["field"] for p in response.json()["errors"]}
+    assert any("outcome" in f for f in fields) and any("outcomeTimestamp" in f for f in fields)
+
+
+def test_the_summary_leads_with_the_most_urgent_item(service: Service) -> None:
+    record = record_named("naive-high-risk", "cds-urgent")
+    response = call(service, hook_body(record["id"], prefetch=prefetch_for(record)))
+    first = assess(parse_patient(record), date.today()).recommendations[0]
+    assert response.json()["cards"][-1]["summary"].startswith(f"Next: {first.action}")
+
+
+def test_long_lived_tokens_are_refused_and_refusals_audited(service: Service) -> None:
+    url = f"{service.url}/cds-services/{PV}"
+    now = datetime.now(UTC)
+    token = service.signer.token(aud=url, iat=now, exp=now + timedelta(hours=1))
+    response = call(service, hook_body("example-naive-high-risk"), token)
+    assert response.status_code == 401 and "lives" in response.json()["detail"]
+    refused = [e for e in service.registry.audit_entries(None, 50) if e["action"] == "cds_refused"]
+    assert refused and refused[0]["status"] == 401
+    assert refused[0]["actor"] == f"cds:{service.signer.iss}"
+
+
+def test_no_patient_id_reaches_the_application_log(
+    service: Service, fhir_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    pid = "cds-fb-" + example_records()[0]["id"]
+    body = fallback_body(pid, fhir_server)
+    assert call(service, body).status_code == 200
+    assert caplog.records, "the service logged nothing: the test would prove nothing"
+    assert pid not in caplog.text
