@@ -21,7 +21,7 @@ FHIR_TOKEN = "ehr-access-token-123"
 
 
 def bundles_for(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    bundle = fhir_out.record_to_bundle(parse_patient(record))
+    bundle = fhir_out.record_to_bundle(parse_patient(record), base="https://ehr.test.example/fhir")
     by_type: dict[str, list[dict[str, Any]]] = {}
     for e in bundle["entry"]:
         by_type.setdefault(e["resource"]["resourceType"], []).append(e["resource"])

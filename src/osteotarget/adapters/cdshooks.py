@@ -147,9 +147,18 @@ class Gathered:
     missing: list[str] = field(default_factory=list)  # left out: fetch from fhirServer
     empty: list[str] = field(default_factory=list)  # null: the EHR has no data
     failed: dict[str, str] = field(default_factory=dict)  # key -> why it could not be read
+    next_pages: dict[str, str] = field(default_factory=dict)  # key -> a paged prefetch's next
+
+    def pages_not_followed(self) -> None:
+        """The caller may not make this service call out: a paged prefetch stays partial."""
+        for key in self.next_pages:
+            self.failed[key] = "further pages of the prefetch were not read"
+        self.next_pages.clear()
 
     def unread_words(self) -> list[str]:
-        keys = [k for k in KEY_WORDS if k in self.failed or k in self.missing]
+        keys = [
+            k for k in KEY_WORDS if k in self.failed or k in self.missing or k in self.next_pages
+        ]
         return [KEY_WORDS[k] for k in keys]
 
 
@@ -182,6 +191,9 @@ def resources_from_prefetch(prefetch: Mapping[str, Any]) -> Gathered:
             found.failed[key] = _outcome_text(value)
             continue
         resources = _flatten(value)
+        following = _next_link(value)
+        if following is not None:
+            found.next_pages[key] = following
         outcomes = [r for r in resources if r.get("resourceType") == "OperationOutcome"]
         if outcomes and len(outcomes) == len(resources):
             found.failed[key] = _outcome_text(outcomes[0])
@@ -226,35 +238,47 @@ def fetch_missing(
     with httpx.Client(timeout=timeout, headers=headers, follow_redirects=False) as client:
         for key in list(gathered.missing):
             query = templates[key].replace("{{context.patientId}}", patient_id)
-            url: str | None = f"{base}/{query}"
-            pages = 0
-            while url is not None:
-                if _origin(url) != origin:
-                    gathered.failed[key] = "a next page on another server was not followed"
-                    break
-                if pages >= MAX_PAGES:
-                    gathered.failed[key] = f"more than {MAX_PAGES} pages: the rest not read"
-                    break
-                pages += 1
-                try:
-                    response = client.get(url)
-                    if response.status_code == 404 and key == "patient":
-                        gathered.failed[key] = "the Patient was not found"
-                        break
-                    response.raise_for_status()
-                    data = response.json()
-                except (httpx.HTTPError, ValueError) as exc:
-                    status = getattr(getattr(exc, "response", None), "status_code", None)
-                    gathered.failed[key] = f"the query failed ({status or type(exc).__name__})"
-                    break
-                if isinstance(data, dict) and data.get("resourceType") == "OperationOutcome":
-                    gathered.failed[key] = _outcome_text(data)
-                    break
-                gathered.resources.extend(
-                    r for r in _flatten(data) if r.get("resourceType") != "OperationOutcome"
-                )
-                url = _next_link(data)
+            _read_pages(client, origin, key, f"{base}/{query}", 0, gathered)
             gathered.missing.remove(key)
+        for key, url in list(gathered.next_pages.items()):
+            _read_pages(client, origin, key, url, 1, gathered)
+            del gathered.next_pages[key]
+
+
+def _read_pages(
+    client: httpx.Client,
+    origin: tuple[str, str, int | None],
+    key: str,
+    url: str | None,
+    pages: int,
+    gathered: Gathered,
+) -> None:
+    while url is not None:
+        if _origin(url) != origin:
+            gathered.failed[key] = "a next page on another server was not followed"
+            return
+        if pages >= MAX_PAGES:
+            gathered.failed[key] = f"more than {MAX_PAGES} pages: the rest not read"
+            return
+        pages += 1
+        try:
+            response = client.get(url)
+            if response.status_code == 404 and key == "patient":
+                gathered.failed[key] = "the Patient was not found"
+                return
+            response.raise_for_status()
+            data = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", None)
+            gathered.failed[key] = f"the query failed ({status or type(exc).__name__})"
+            return
+        if isinstance(data, dict) and data.get("resourceType") == "OperationOutcome":
+            gathered.failed[key] = _outcome_text(data)
+            return
+        gathered.resources.extend(
+            r for r in _flatten(data) if r.get("resourceType") != "OperationOutcome"
+        )
+        url = _next_link(data)
 
 
 # ---- cards --------------------------------------------------------------------------------

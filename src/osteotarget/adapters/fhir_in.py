@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from osteotarget.adapters.codemaps import ICD10, LOINC, RXNORM, SNOMED, CodeMaps, codemaps
+from osteotarget.model.codes import DRUGS
 
 FULL_URL = "__fullUrl"
 EXT_BASE = "https://osteotarget.org/fhir/StructureDefinition/"
@@ -32,6 +33,8 @@ EXT_FRAGILITY = EXT_BASE + "fragility"
 EXT_WITH_BMD = EXT_BASE + "frax-with-bmd"
 EXT_ADHERENCE = EXT_BASE + "adherence"
 EXT_STOP_REASON = EXT_BASE + "stop-reason"
+CS_BASE = "https://osteotarget.org/fhir/CodeSystem/"
+CS_DRUG = CS_BASE + "drug"
 LEFT, RIGHT = "7771000", "24028007"
 SKIP_STATUS = {"entered-in-error", "cancelled", "refuted", "not-taken", "not-done", "draft"}
 US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
@@ -802,6 +805,8 @@ class _Builder:
                 drug = meds.get("ingredients", {}).get(code) or meds.get("products", {}).get(code)
                 if drug:
                     return str(drug), c, False
+            if c.get("system") == CS_DRUG and c.get("code") in DRUGS:
+                return str(c["code"]), c, False
         first = codings[0] if codings else {}
         by_name = self.maps.drug_by_name(_text(concept))
         return by_name, first, by_name is not None

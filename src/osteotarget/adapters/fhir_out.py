@@ -17,6 +17,8 @@ from fhir.resources.R4B import get_fhir_model_class
 
 from osteotarget.adapters.codemaps import ICD10, LOINC, RXNORM, SNOMED, UCUM, codemaps
 from osteotarget.adapters.fhir_in import (
+    CS_BASE,
+    CS_DRUG,
     EXT_ADHERENCE,
     EXT_EXTRAS,
     EXT_FRACTURE_SOURCE,
@@ -26,11 +28,11 @@ from osteotarget.adapters.fhir_in import (
     LEFT,
     RIGHT,
 )
+from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient
 from osteotarget.model.assessment import Assessment, RegimenStep
 
 NAMESPACE = uuid.UUID("6f1f4f0e-3c55-4b8e-9a55-0d0f6b1b7a10")
-CS_BASE = "https://osteotarget.org/fhir/CodeSystem/"
 MANUFACTURER_NAMES = {
     "hologic": "Hologic",
     "ge_lunar": "GE Lunar",
@@ -63,15 +65,18 @@ def _bundle(entries: list[tuple[str, dict[str, Any]]], bundle_id: str) -> dict[s
 
 
 def _drug_coding(drug: str) -> dict[str, Any]:
-    for code, name in codemaps().medications.get("ingredients", {}).items():
+    """RxNorm ingredient (with RxNorm's name as display), else the osteotarget drug code."""
+    meds = codemaps().medications
+    for code, name in meds.get("ingredients", {}).items():
         if name == drug:
-            return {"system": RXNORM, "code": code, "display": drug}
-    return {"display": drug}
+            display = meds.get("display", {}).get(drug, drug)
+            return {"system": RXNORM, "code": code, "display": display}
+    return {"system": CS_DRUG, "code": drug, "display": drug.replace("_", " ")}
 
 
 def _concept(drug: str) -> dict[str, Any]:
     coding = _drug_coding(drug)
-    return {"coding": [coding], "text": drug} if "code" in coding else {"text": drug}
+    return {"coding": [coding], "text": str(coding["display"])}
 
 
 def _regimen_text(regimen: list[RegimenStep] | None) -> str:
@@ -83,10 +88,14 @@ def _regimen_text(regimen: list[RegimenStep] | None) -> str:
 # ---- record -> FHIR ------------------------------------------------------------------------
 
 
-def record_to_bundle(patient: Patient) -> dict[str, Any]:
+def record_to_bundle(patient: Patient, base: str | None = None) -> dict[str, Any]:
+    """The record as a collection Bundle. Every fullUrl is absolute: with ``base`` (the FHIR
+    base of this service) the Patient's is ``{base}/Patient/{id}`` and references are
+    relative to it; without, the Patient is a ``urn:uuid`` and referenced by it."""
     maps = codemaps()
     pid = patient.id
-    subject = {"reference": f"Patient/{pid}"}
+    patient_url = f"{base.rstrip('/')}/Patient/{pid}" if base else _uuid("patient", pid)
+    subject = {"reference": f"Patient/{pid}" if base else patient_url}
     entries: list[tuple[str, dict[str, Any]]] = []
 
     def add(kind: str, key: str, resource: dict[str, Any]) -> None:
@@ -104,7 +113,7 @@ def record_to_bundle(patient: Patient) -> dict[str, Any]:
         "gender": patient.sex,
         "birthDate": patient.birth_date.isoformat(),
     }
-    entries.append((f"Patient/{pid}", patient_res))
+    entries.append((patient_url, patient_res))
 
     export_codes = {
         (v["site"], v["export"]): code
@@ -320,6 +329,20 @@ def _value(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def _authority(keys: list[str]) -> str | None:
+    """DetectedIssue.reference is a URI: the first citation with a DOI or a web address."""
+    citations = knowledge().citations
+    for key in keys:
+        cite = citations.get(key)
+        if cite is None:
+            continue
+        if cite.doi:
+            return f"https://doi.org/{cite.doi}"
+        if cite.url.startswith(("https://", "http://")):
+            return str(cite.url)
+    return None
+
+
 def _citation_text(keys: list[str], assessment: Assessment) -> list[dict[str, Any]]:
     texts = {c.key: c.text for c in assessment.citations}
     return [{"text": f"[{k}] {texts.get(k, '')}".strip()} for k in keys]
@@ -383,6 +406,7 @@ def assessment_to_bundle(assessment: Assessment) -> dict[str, Any]:
             if target.operator in ("<", "<=", ">=", ">"):
                 quantity["comparator"] = target.operator
             detail["detailQuantity"] = quantity
+        overdue = target.by is not None and target.by < assessment.as_of
         if target.by is not None:
             detail["dueDate"] = target.by.isoformat()
         goal: dict[str, Any] = {
@@ -407,6 +431,13 @@ def assessment_to_bundle(assessment: Assessment) -> dict[str, Any]:
             }
         if target.citations:
             goal["note"] = _citation_text(target.citations, assessment)
+        if overdue and target.by is not None:
+            # due before this assessment: the goal started earlier, so no startDate after
+            # its due date (Goal.startDate would otherwise be later than target.dueDate)
+            goal.pop("startDate")
+            goal.setdefault("note", []).append(
+                {"text": f"due {target.by.isoformat()}, before this assessment ({when})"}
+            )
         entries.append((url, goal))
 
     activities = []
@@ -469,7 +500,8 @@ def assessment_to_bundle(assessment: Assessment) -> dict[str, Any]:
             "identifiedDateTime": when,
             "detail": alert.message,
         }
-        if alert.citations:
-            issue["reference"] = ",".join(alert.citations)[:250]
+        authority = _authority(alert.citations)
+        if authority:
+            issue["reference"] = authority
         entries.append((_uuid(key, "issue", str(i)), issue))
     return _bundle(entries, str(uuid.uuid5(NAMESPACE, f"assessment|{key}")))

@@ -181,11 +181,13 @@ def _view(
     gathered = cdshooks.resources_from_prefetch(hook.prefetch or {})
     # Only an EHR that proved itself with a signed JWT can make this service call out to
     # a FHIR server (an API-key caller could otherwise point it anywhere).
-    if gathered.missing and hook.fhirServer and caller.kind == "cds_hooks":
+    wanted = gathered.missing or gathered.next_pages
+    if wanted and hook.fhirServer and caller.kind == "cds_hooks":
         token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None
         cdshooks.fetch_missing(
             hook.fhirServer, token, patient_id, gathered, svc.settings.fhir_timeout_seconds
         )
+    gathered.pages_not_followed()
     others = {
         str(r.get("id"))
         for r in gathered.resources
