@@ -101,7 +101,9 @@ def test_patient_view_with_prefetch_gives_the_right_cards(
         # Issue 9: the link carries an opaque handle, never the raw patient id.
         assert card["links"][0]["url"].startswith(f"{service.url}/cds/open/")
         assert record["id"] not in card["links"][0]["url"]
-    opened = httpx.get(cards[0]["links"][0]["url"], follow_redirects=False)
+    link = cards[0]["links"][0]["url"]
+    assert httpx.get(link).status_code == 401  # the clinician signs in first
+    opened = httpx.get(link, headers={"X-API-Key": service.clinician_key})
     assert opened.status_code == 303 and opened.headers["location"] == f"/patients/{record['id']}"
     alert_cards = cards[:-1]
     assert sorted(

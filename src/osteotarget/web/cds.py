@@ -28,6 +28,7 @@ from osteotarget.store import KEY_PREFIX
 from osteotarget.store.registry import record_of
 from osteotarget.web.deps import audited, authenticate, service
 from osteotarget.web.engine import run_assessment
+from osteotarget.web.pages import PageCaller
 from osteotarget.web.problems import PROBLEM_JSON, ApiProblem, validation_problems
 
 router = APIRouter(tags=["cds-hooks"])
@@ -146,13 +147,14 @@ def cds_discovery() -> dict[str, Any]:
 
 
 @router.get("/cds/open/{handle}", include_in_schema=False)
-def open_from_card(request: Request, handle: str) -> RedirectResponse:
-    """A card's link: the handle is resolved here, then the patient page (which asks the
-    clinician to sign in) opens."""
+def open_from_card(request: Request, caller: PageCaller, handle: str) -> RedirectResponse:
+    """A card's link: the clinician signs in (the login page comes back here), the handle is
+    resolved, and the patient page opens."""
     try:
         patient_id = _fernet(request).decrypt(handle.encode()).decode()
     except (InvalidToken, ValueError):
         raise ApiProblem(404, "Not found", "this link is not valid") from None
+    audited(request, caller, "cds_open_link", patient_id)
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
 
