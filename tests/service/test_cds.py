@@ -573,3 +573,25 @@ def test_no_patient_id_reaches_the_application_log(
     assert call(service, body).status_code == 200
     assert caplog.records, "the service logged nothing: the test would prove nothing"
     assert pid not in caplog.text
+
+
+def test_a_patient_only_prefetch_reads_the_stored_history_and_writes_nothing(
+    service: Service,
+) -> None:
+    """Issue 9: a CDS call with only the Patient in prefetch overwrote the registry record
+    (fractures 3 -> 0). Now the stored history is merged into a transient view, unchanged."""
+    pid = "example-denosumab-overdue"
+    before = service.registry.get_patient(pid)
+    assert before is not None
+    record = next(r for r in example_records() if r["id"] == pid)
+    body = hook_body(pid, prefetch={"patient": prefetch_for(record)["patient"]})
+    response = call(service, body)
+    assert response.status_code == 200, response.text
+    cards = response.json()["cards"]
+    assert sorted(
+        (c["indicator"], c["detail"].split("\n\nBasis:")[0]) for c in cards[:-1]
+    ) == expected_alerts(record)
+    assert "stored record was used" in cards[-1]["detail"]
+    after = service.registry.get_patient(pid)
+    assert after is not None and after.version == before.version
+    assert after.patient == before.patient

@@ -361,6 +361,9 @@ class _Builder:
             else:
                 self.issue(res, "osteotarget record-extras extension is not a JSON object")
         self.patients[pid] = record
+        for name in ("sex", "birth_date"):
+            if name in record:
+                self.came_from(pid, name, _label(res))
         if full_url:
             self.aliases[full_url] = pid
 
