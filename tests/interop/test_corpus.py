@@ -115,3 +115,44 @@ def test_cds_hooks_spec_feedback_examples_are_accepted(service: Service) -> None
         )
         assert response.status_code == 200, response.text
         assert response.json() == {"stored": len(example["feedback"])}
+
+
+def test_synthea_style_patient_view_says_how_the_forearm_code_was_read(
+    service: Service,
+) -> None:
+    """Issue 9: Synthea's T-score under 38265-5 used to vanish ("no DXA on record, fracture
+    risk low") without a word on the card."""
+    bundle = load("synthea-style-osteoporosis.json")
+    resources = [e["resource"] for e in bundle["entry"]]
+    patient = resources[0]
+    pid = patient["id"]
+    for res in resources[1:]:
+        res["subject"] = {"reference": f"Patient/{pid}"}
+
+    def searchset(kind: str) -> dict[str, Any]:
+        found = [r for r in resources if r["resourceType"] == kind]
+        return {"resourceType": "Bundle", "type": "searchset",
+                "entry": [{"resource": r} for r in found]}  # fmt: skip
+
+    prefetch = {
+        "patient": patient,
+        "dxa": searchset("Observation"),
+        "labs": None,
+        "conditions": searchset("Condition"),
+        "medicationStatements": None,
+        "medicationRequests": searchset("MedicationRequest"),
+        "medicationAdministrations": None,
+        "procedures": searchset("Procedure"),
+    }
+    url = f"{service.url}/cds-services/osteotarget-patient-view"
+    body = {
+        "hook": "patient-view",
+        "hookInstance": "synthea-1",
+        "context": {"userId": "Practitioner/p1", "patientId": pid},
+        "prefetch": prefetch,
+    }
+    response = httpx.post(url, json=body, headers={"X-API-Key": service.clinician_key})
+    assert response.status_code == 200, response.text
+    summary = response.json()["cards"][-1]
+    assert "forearm" in summary["detail"]
+    assert "risk low" not in summary["summary"]

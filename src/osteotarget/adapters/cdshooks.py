@@ -400,6 +400,7 @@ def patient_view_cards(
     patient_url: str,
     smart_url: str | None = None,
     caveat: str = "",
+    notes: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Alert cards (critical first), then the summary card. The summary leads with the most
     urgent item (the first recommendation, as the engine orders them by urgency); when data
@@ -440,6 +441,9 @@ def patient_view_cards(
         f"- Target: {t.metric} {t.operator} {t.value} ({t.rationale})" for t in assessment.targets
     ]
     detail_lines += [f"- {r.action}: {r.rationale}" for r in assessment.recommendations]
+    if notes:
+        detail_lines += ["", "Read from the EHR with a note:"]
+        detail_lines += [f"- {n}" for n in notes[:10]]
     suggestions = [s for s in (_suggestion(assessment, r) for r in assessment.recommendations) if s]
     citations = [c for r in assessment.recommendations for c in r.citations]
     if assessment.risk is not None:
@@ -551,8 +555,6 @@ def order_cards(
                     )
                 )
             for caution in option.cautions:
-                if _about_another_drug(caution, drug):
-                    continue
                 summary = caution if caution.startswith(f"{drug}:") else f"{drug}: {caution}"
                 cards.append(
                     _card(
@@ -567,8 +569,10 @@ def order_cards(
                 )
             break
         for alert in assessment.alerts:
-            if alert.code not in ORDER_ALERTS or _about_another_drug(alert.message, drug):
+            if alert.code not in ORDER_ALERTS:
                 continue
+            if "contraindication" in alert.code and _about_another_drug(alert.message, drug):
+                continue  # another drug's contraindication is not this order's
             if excluded and (
                 "contraindication" in alert.code or f"{drug} excluded" in alert.message
             ):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -175,10 +176,17 @@ def _invalid(exc: ValidationError) -> ApiProblem:
     return ApiProblem(422, "Invalid request", f"{len(problems)} problem(s)", problems)
 
 
-def _view(
-    request: Request, hook: HookRequest, caller: Principal, patient_id: str
-) -> tuple[Patient | list[str], str]:
-    """The transient merged view of this patient, and the caveat the cards must carry."""
+@dataclass
+class View:
+    """The transient merged view of this patient (or why it could not be read), the caveat
+    the cards must carry, and the reading notes (items read by a flagged rule)."""
+
+    patient: Patient | list[str]
+    caveat: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def _view(request: Request, hook: HookRequest, caller: Principal, patient_id: str) -> View:
     svc = service(request)
     gathered = cdshooks.resources_from_prefetch(hook.prefetch or {})
     # Only an EHR that proved itself with a signed JWT can make this service call out to
@@ -229,15 +237,17 @@ def _view(
         if "not in the code maps" not in i.message and "is not read by" not in i.message
     ]
     caveat = cdshooks.caveat_text(gathered.unread_words(), len(relevant), stored is not None)
+    notes = sorted({i.message for i in converted.issues if i.level == "flagged"})
     incoming = converted.records.get(patient_id)
     if incoming is None:
-        return [i.message for i in converted.unread][:20] or ["the Patient is unreadable"], caveat
+        problems = [i.message for i in converted.unread][:20] or ["the Patient is unreadable"]
+        return View(problems, caveat, notes)
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     merged = merge_records(stored_record, incoming, "cds-hooks", stamp).record
     try:
-        return parse_patient(merged, f"Patient/{patient_id}"), caveat
+        return View(parse_patient(merged, f"Patient/{patient_id}"), caveat, notes)
     except RecordError as exc:
-        return [str(p) for p in exc.problems], caveat
+        return View([str(p) for p in exc.problems], caveat, notes)
 
 
 def _unreadable(problems: list[str], link: str) -> dict[str, Any]:
@@ -278,7 +288,8 @@ async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> d
         drugs = cdshooks.drugs_in_orders(hook.context.get("draftOrders"))
         if not drugs:
             return {"cards": []}  # no osteoporosis drug among the orders: nothing applies
-    found, caveat = await run_in_threadpool(_view, request, hook, caller, patient_id)
+    view = await run_in_threadpool(_view, request, hook, caller, patient_id)
+    found, caveat = view.patient, view.caveat
     link = _link(request, patient_id)
     if isinstance(found, list):
         return _unreadable(found, _base(request))
@@ -287,7 +298,8 @@ async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> d
     except RecordError as exc:
         return _unreadable([str(p) for p in exc.problems], _base(request))
     if service_id == cdshooks.PATIENT_VIEW:
-        return {"cards": cdshooks.patient_view_cards(assessment, link, caveat=caveat)}
+        cards = cdshooks.patient_view_cards(assessment, link, caveat=caveat, notes=view.notes)
+        return {"cards": cards}
     return {"cards": cdshooks.order_cards(assessment, drugs, link, caveat)}
 
 
