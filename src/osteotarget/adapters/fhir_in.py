@@ -864,76 +864,82 @@ class _Builder:
     def records(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for pid, base in self.patients.items():
-            record = dict(base)
-            vfa = record.pop("dxa_vfa", {})
-            dxa_z = record.pop("dxa_z", {})
-            for field_name, (_, value) in self.vitals[pid].items():
-                record.setdefault(field_name, value)
-            visits = []
-            for when, measurements in sorted(self.visits[pid].items()):
-                device = self.devices.get((pid, when), {"manufacturer": "other"})
-                for m in measurements.values():
-                    z_key = f"{when}|{m['site']}|{m.get('side') or ''}|{m.get('region') or ''}"
-                    if isinstance(dxa_z, dict) and z_key in dxa_z:
-                        m.setdefault("z_score", dxa_z[z_key])
-                complete = [m for m in measurements.values() if "bmd" in m or "t_score" in m]
-                for m in measurements.values():
-                    if m not in complete:
-                        self.issues.append(
-                            Issue(
-                                f"Patient/{pid}",
-                                f"DXA {when} {m['site']}: a Z-score without a BMD or T-score "
-                                "is not a measurement of the record: not read",
-                            )
-                        )
-                if not complete:
-                    continue
-                visit = {"date": when, "device": device, "measurements": complete}
-                if isinstance(vfa, dict) and when in vfa:
-                    visit["vfa"] = vfa[when]
-                visits.append(visit)
-            if visits:
-                record["dxa"] = visits
-            frax = []
-            for when, entry in sorted(self.frax[pid].items()):
-                if "mof" not in entry:
-                    entry.pop("__labels", None)
-                    self.issues.append(
-                        Issue(
-                            f"Patient/{pid}", f"FRAX of {when} has a hip but no MOF value: not read"
-                        )
-                    )
-                    continue
-                if "with_bmd" not in entry or "country" not in entry:
+            try:
+                out[pid] = self._record(pid, base)
+            except (TypeError, ValueError, AttributeError) as exc:
+                self.issues.append(
+                    Issue(f"Patient/{pid}", f"malformed: {_why(exc)}: the record is not read")
+                )
+        return out
+
+    def _record(self, pid: str, base: dict[str, Any]) -> dict[str, Any]:
+        record = dict(base)
+        vfa = record.pop("dxa_vfa", {})
+        dxa_z = record.pop("dxa_z", {})
+        for field_name, (_, value) in self.vitals[pid].items():
+            record.setdefault(field_name, value)
+        visits = []
+        for when, measurements in sorted(self.visits[pid].items()):
+            device = self.devices.get((pid, when), {"manufacturer": "other"})
+            for m in measurements.values():
+                z_key = f"{when}|{m['site']}|{m.get('side') or ''}|{m.get('region') or ''}"
+                if isinstance(dxa_z, dict) and z_key in dxa_z:
+                    m.setdefault("z_score", dxa_z[z_key])
+            complete = [m for m in measurements.values() if "bmd" in m or "t_score" in m]
+            for m in measurements.values():
+                if m not in complete:
                     self.issues.append(
                         Issue(
                             f"Patient/{pid}",
-                            f"FRAX of {when}: country or with/without BMD not stated; "
-                            "recorded as country 'unspecified', without BMD",
-                            level="flagged",
+                            f"DXA {when} {m['site']}: a Z-score without a BMD or T-score "
+                            "is not a measurement of the record: not read",
                         )
                     )
-                labels = entry.pop("__labels", [])
-                item = {"country": "unspecified", "with_bmd": False, **entry}
-                for label in labels:
-                    self.came_from(pid, f"frax|{when}|{item['with_bmd']}", label)
-                frax.append(item)
-            if frax:
-                record["frax"] = frax
-            for name, items in self.lists[pid].items():
-                record[name] = items
-            fractures = self.fracture_events(pid)
-            if fractures:
-                record["fractures"] = fractures
-            courses = self.courses(pid)
-            if courses:
-                record["therapies"] = courses
-            if self.flags[pid]:
-                factors = dict(record.get("risk_factors") or {})
-                factors.update(self.flags[pid])
-                record["risk_factors"] = factors
-            out[pid] = record
-        return out
+            if not complete:
+                continue
+            visit = {"date": when, "device": device, "measurements": complete}
+            if isinstance(vfa, dict) and when in vfa:
+                visit["vfa"] = vfa[when]
+            visits.append(visit)
+        if visits:
+            record["dxa"] = visits
+        frax = []
+        for when, entry in sorted(self.frax[pid].items()):
+            if "mof" not in entry:
+                entry.pop("__labels", None)
+                self.issues.append(
+                    Issue(f"Patient/{pid}", f"FRAX of {when} has a hip but no MOF value: not read")
+                )
+                continue
+            if "with_bmd" not in entry or "country" not in entry:
+                self.issues.append(
+                    Issue(
+                        f"Patient/{pid}",
+                        f"FRAX of {when}: country or with/without BMD not stated; "
+                        "recorded as country 'unspecified', without BMD",
+                        level="flagged",
+                    )
+                )
+            labels = entry.pop("__labels", [])
+            item = {"country": "unspecified", "with_bmd": False, **entry}
+            for label in labels:
+                self.came_from(pid, f"frax|{when}|{item['with_bmd']}", label)
+            frax.append(item)
+        if frax:
+            record["frax"] = frax
+        for name, items in self.lists[pid].items():
+            record[name] = items
+        fractures = self.fracture_events(pid)
+        if fractures:
+            record["fractures"] = fractures
+        courses = self.courses(pid)
+        if courses:
+            record["therapies"] = courses
+        if self.flags[pid]:
+            factors = dict(record.get("risk_factors") or {})
+            factors.update(self.flags[pid])
+            record["risk_factors"] = factors
+        return record
 
 
 def _days(first: str, second: str) -> int:
