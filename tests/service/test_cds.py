@@ -81,6 +81,16 @@ def test_discovery(anonymous: httpx.Client) -> None:
     prefetch = hooks["patient-view"]["prefetch"]
     assert prefetch["patient"] == "Patient/{{context.patientId}}"
     assert "38267-1" in prefetch["dxa"] and "Condition?patient=" in prefetch["conditions"]
+    # Issue 9: the templates ask for every code the reader reads (lateralised hip, 38265-5).
+    from osteotarget.adapters.codemaps import codemaps
+
+    maps = codemaps()
+    for code in [*maps.observations["dxa"], *maps.observations["frax"]]:
+        assert f"|{code}" in prefetch["dxa"], code
+    for code in ("80946-7", "80938-4", "38265-5", "80933-5", "80934-3"):
+        assert f"|{code}" in prefetch["dxa"]
+    for code in maps.labs["loinc"]:
+        assert f"|{code}" in prefetch["labs"], code
 
 
 @pytest.mark.parametrize("record", example_records(), ids=lambda r: r["id"])

@@ -302,3 +302,21 @@ def test_fhir_import_merges_into_the_stored_history(admin: httpx.Client) -> None
     assert len(record_after["dxa"]) == len(record_before["dxa"]) + 1
     assert record_after["therapies"] == record_before["therapies"]
     assert second["reading"]["counts"]["read"] >= 1
+
+
+def test_wrong_shapes_in_an_import_are_refused_not_500(admin: httpx.Client) -> None:
+    bundle = ehr_bundle()
+    patient = {**bundle["entry"][0]["resource"], "id": "ehr-shapes"}
+    patient["extension"] = [
+        {
+            "url": "https://osteotarget.org/fhir/StructureDefinition/record-extras",
+            "valueString": json.dumps({"falls": [1], "function": "x"}),
+        }
+    ]
+    bundle["entry"][0]["resource"] = patient
+    bundle["entry"][1]["resource"]["status"] = ["final"]
+    bundle["entry"][2]["resource"]["code"] = {"coding": {"code": "24701-5"}}
+    for _ in range(2):  # the second time, there is a stored record to merge with
+        response = admin.post("/api/fhir/import", content=json.dumps(bundle))
+        assert response.status_code == 200, response.text
+        assert response.json()["refused"][0]["source"].startswith("fhir")

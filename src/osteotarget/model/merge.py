@@ -222,10 +222,15 @@ def merge_each(
     """:func:`merge_records` for each incoming record; ``stored(id)`` gives the stored
     record (or None). The caller writes the merged records (and keeps the provenance)."""
     sources = sources or {}
-    return {
-        pid: merge_records(stored(pid), record, source, imported_at, sources.get(pid))
-        for pid, record in incoming.items()
-    }
+    out: dict[str, MergeResult] = {}
+    for pid, record in incoming.items():
+        try:
+            out[pid] = merge_records(stored(pid), record, source, imported_at, sources.get(pid))
+        except (TypeError, AttributeError, KeyError, ValueError):
+            # items of the wrong shape: pass the incoming record on unmerged, for the
+            # model to refuse with the field named (it is never written merged or not)
+            out[pid] = MergeResult(record)
+    return out
 
 
 def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
