@@ -605,3 +605,21 @@ def test_a_patient_only_prefetch_reads_the_stored_history_and_writes_nothing(
     after = service.registry.get_patient(pid)
     assert after is not None and after.version == before.version
     assert after.patient == before.patient
+
+
+def test_a_jti_is_remembered_until_exp_plus_the_accepted_skew(service: Service) -> None:
+    from osteotarget.security.cdshooks import CdsVerifier
+
+    remembered: list[datetime] = []
+
+    def remember(jti: str, iss: str, until: datetime) -> bool:
+        remembered.append(until)
+        return True
+
+    signer = service.signer
+    verifier = CdsVerifier.from_config({signer.iss: {"jwks": signer.jwks}}, remember)
+    now = datetime.now(UTC).replace(microsecond=0)
+    exp = now + timedelta(minutes=4)
+    verifier.verify(signer.token(aud="https://svc.example", iat=now, exp=exp),
+                    ["https://svc.example"])  # fmt: skip
+    assert remembered == [exp + timedelta(seconds=verifier.leeway_seconds)]
