@@ -26,7 +26,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from osteotarget.adapters.codemaps import LOINC, RXNORM, codemaps
-from osteotarget.adapters.fhir_in import _codings, _text
+from osteotarget.adapters.fhir_common import codings as _codings
+from osteotarget.adapters.fhir_common import text_of as _text
 from osteotarget.knowledge import knowledge
 from osteotarget.model.assessment import Alert, Assessment, Recommendation
 from osteotarget.model.codes import DRUGS

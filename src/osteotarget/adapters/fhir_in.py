@@ -19,96 +19,56 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from osteotarget.adapters import fhir_common as common
 from osteotarget.adapters.codemaps import ICD10, LOINC, RXNORM, SNOMED, CodeMaps, codemaps
+from osteotarget.adapters.fhir_common import (
+    BIRTH_SEX,
+    CS_BASE,
+    CS_DRUG,
+    EXT_ADHERENCE,
+    EXT_EXTRAS,
+    EXT_FRACTURE_SOURCE,
+    EXT_FRAGILITY,
+    EXT_STOP_REASON,
+    EXT_WITH_BMD,
+    FHIR_ID,
+    FULL_URL,
+    LEFT,
+    NATIVE_BMD_UNITS,
+    RIGHT,
+    SEX_CODES,
+    SEX_EXTENSIONS,
+    SKIP_STATUS,
+    Conversion,
+    FhirInputError,
+    Issue,
+    MalformedResource,
+    impute_date,
+    parse_resources,
+)
 from osteotarget.model.codes import DRUGS
 
-FULL_URL = "__fullUrl"
-EXT_BASE = "https://osteotarget.org/fhir/StructureDefinition/"
-EXT_EXTRAS = EXT_BASE + "record-extras"
-EXT_FRACTURE_SOURCE = EXT_BASE + "fracture-source"
-EXT_FRAGILITY = EXT_BASE + "fragility"
-EXT_WITH_BMD = EXT_BASE + "frax-with-bmd"
-EXT_ADHERENCE = EXT_BASE + "adherence"
-EXT_STOP_REASON = EXT_BASE + "stop-reason"
-CS_BASE = "https://osteotarget.org/fhir/CodeSystem/"
-CS_DRUG = CS_BASE + "drug"
-LEFT, RIGHT = "7771000", "24028007"
-SKIP_STATUS = {"entered-in-error", "cancelled", "refuted", "not-taken", "not-done", "draft"}
-US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
-SEX_EXTENSIONS = (US_CORE + "us-core-individual-sex", US_CORE + "us-core-sex")
-BIRTH_SEX = US_CORE + "us-core-birthsex"
-SEX_CODES = {"248152002": "female", "248153007": "male", "female": "female", "male": "male",
-             "F": "female", "M": "male"}  # fmt: skip
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-FULL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-LEVELS = ("refused", "flagged", "converted")
-NATIVE_BMD_UNITS = {"g/cm2", "g/cm^2", "g/cm²"}
-MANUFACTURERS = (("hologic", "hologic"), ("lunar", "ge_lunar"), ("ge ", "ge_lunar"),
-                 ("ge_lunar", "ge_lunar"), ("norland", "norland"))  # fmt: skip
-
-
-class FhirInputError(ValueError):
-    """The body is not a Bundle, a resource or NDJSON of resources."""
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    resource: str
-    message: str
-    system: str = ""
-    code: str = ""
-    display: str = ""
-    level: str = "refused"
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "resource": self.resource,
-            "level": self.level,
-            "message": self.message,
-            "system": self.system,
-            "code": self.code,
-            "display": self.display,
-        }
-
-
-@dataclass
-class Conversion:
-    """Records by patient id, the issues, and each resource's outcome."""
-
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
-    issues: list[Issue] = field(default_factory=list)
-    resources: list[str] = field(default_factory=list)
-    # patient id -> item key (osteotarget.model.merge.item_key) -> resources it was read from
-    sources: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-
-    def outcome(self) -> dict[str, str]:
-        """Each resource -> read | converted | flagged | refused (the worst of its issues)."""
-        worst: dict[str, str] = {label: "read" for label in self.resources}
-        rank = {"read": 0, "converted": 1, "flagged": 2, "refused": 3}
-        for issue in self.issues:
-            now = worst.get(issue.resource, "read")
-            if rank.get(issue.level, 3) > rank[now]:
-                worst[issue.resource] = issue.level
-        return worst
-
-    def report(self) -> dict[str, Any]:
-        outcome = self.outcome()
-        counts = {k: 0 for k in ("read", "converted", "flagged", "refused")}
-        for value in outcome.values():
-            counts[value] += 1
-        return {
-            "counts": counts,
-            "resources": outcome,
-            "issues": [i.as_dict() for i in self.issues],
-        }
-
-    @property
-    def unread(self) -> list[Issue]:
-        return [i for i in self.issues if i.level == "refused"]
+__all__ = [
+    "CS_BASE",
+    "CS_DRUG",
+    "EXT_ADHERENCE",
+    "EXT_EXTRAS",
+    "EXT_FRACTURE_SOURCE",
+    "EXT_FRAGILITY",
+    "EXT_STOP_REASON",
+    "EXT_WITH_BMD",
+    "FHIR_ID",
+    "LEFT",
+    "RIGHT",
+    "Conversion",
+    "FhirInputError",
+    "Issue",
+    "parse_resources",
+    "read_fhir",
+    "records_from_resources",
+]
 
 
 def read_fhir(text: str) -> Conversion:
@@ -116,127 +76,6 @@ def read_fhir(text: str) -> Conversion:
 
     Raises :class:`FhirInputError` only when the text is not FHIR JSON at all."""
     return records_from_resources(parse_resources(text))
-
-
-def parse_resources(text: str) -> list[dict[str, Any]]:
-    """A Bundle, one resource, or NDJSON (one resource per line) -> resources."""
-    stripped = text.strip()
-    if not stripped:
-        raise FhirInputError("the body is empty")
-    try:
-        data = json.loads(stripped)
-    except json.JSONDecodeError:
-        data = None
-    if data is None:
-        out: list[dict[str, Any]] = []
-        for number, line in enumerate(stripped.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FhirInputError(f"line {number}: not valid JSON ({exc.msg})") from None
-            out.extend(_unbundle(item, f"line {number}"))
-        return out
-    return _unbundle(data, "body")
-
-
-def _unbundle(data: Any, where: str) -> list[dict[str, Any]]:
-    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-        raise FhirInputError(f"{where}: not a FHIR resource (no resourceType)")
-    if data["resourceType"] != "Bundle":
-        return [data]
-    out: list[dict[str, Any]] = []
-    for entry in data.get("entry") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
-            resource = entry["resource"]
-            if resource.get("resourceType") in ("Patient", "Medication") and isinstance(
-                entry.get("fullUrl"), str
-            ):
-                resource = {**resource, FULL_URL: entry["fullUrl"]}
-            out.extend(_unbundle(resource, where))
-    return out
-
-
-def _ref_id(ref: Any) -> str | None:
-    if not isinstance(ref, dict):
-        return None
-    text = ref.get("reference")
-    if not isinstance(text, str):
-        return None
-    if text.startswith("urn:uuid:"):
-        return text
-    parts = text.rstrip("/").split("/")
-    if len(parts) >= 2 and parts[-2] == "Patient":
-        return parts[-1]
-    return None
-
-
-def _date(value: Any) -> str | None:
-    if isinstance(value, str) and FULL_DATE.match(value):
-        return value[:10]
-    return None
-
-
-def impute_date(value: Any) -> tuple[str | None, bool]:
-    """A FHIR date -> (YYYY-MM-DD, imputed?). A partial date takes the middle of its period:
-    "2019" -> 2019-07-01, "2019-05" -> 2019-05-15 (the documented rule, always flagged)."""
-    full = _date(value)
-    if full is not None:
-        return full, False
-    if isinstance(value, str):
-        match = PARTIAL_DATE.match(value.strip())
-        if match:
-            year, month = match.group(1), match.group(2)
-            if month is None:
-                return f"{year}-07-01", True
-            if "01" <= month <= "12":
-                return f"{year}-{month}-15", True
-    return None, False
-
-
-def _codings(concept: Any) -> list[dict[str, Any]]:
-    if not isinstance(concept, dict):
-        return []
-    codings = concept.get("coding")
-    if not isinstance(codings, list):
-        return []
-    return [c for c in codings if isinstance(c, dict)]
-
-
-def _status(resource: dict[str, Any]) -> str:
-    status = resource.get("status")
-    if status is not None and not isinstance(status, str):
-        raise MalformedResource(f"status is {type(status).__name__}, not a code")
-    return status or ""
-
-
-class MalformedResource(ValueError):
-    """A field of the wrong JSON type: the resource is reported, never a crash."""
-
-
-def _text(concept: Any) -> str:
-    if not isinstance(concept, dict):
-        return ""
-    parts = [str(concept.get("text") or "")]
-    parts += [str(c.get("display") or "") for c in _codings(concept)]
-    return " ".join(p for p in parts if p)
-
-
-def _ext(resource: dict[str, Any], url: str) -> Any:
-    extensions = resource.get("extension")
-    if not isinstance(extensions, list):
-        return None
-    for ext in extensions:
-        if isinstance(ext, dict) and ext.get("url") == url:
-            for key, value in ext.items():
-                if key.startswith("value"):
-                    return value
-    return None
-
-
-def _label(resource: dict[str, Any]) -> str:
-    return f"{resource.get('resourceType')}/{resource.get('id', '?')}"
 
 
 class _Builder:
@@ -277,7 +116,7 @@ class _Builder:
         coding = coding or {}
         self.issues.append(
             Issue(
-                _label(resource),
+                common.label(resource),
                 message,
                 str(coding.get("system", "")),
                 str(coding.get("code", "")),
@@ -306,7 +145,7 @@ class _Builder:
         return None
 
     def subject(self, resource: dict[str, Any]) -> str | None:
-        ref = _ref_id(resource.get("subject") or resource.get("patient"))
+        ref = common.ref_id(resource.get("subject") or resource.get("patient"))
         if ref is None and len(self.patients) == 1:
             return next(iter(self.patients))
         if ref is None:
@@ -350,7 +189,7 @@ class _Builder:
                     "(middle of the period)",
                     level="flagged",
                 )
-        extras = _ext(res, EXT_EXTRAS)
+        extras = common.extension(res, EXT_EXTRAS)
         if isinstance(extras, str):
             try:
                 loaded = json.loads(extras)
@@ -363,13 +202,13 @@ class _Builder:
         self.patients[pid] = record
         for name in ("sex", "birth_date"):
             if name in record:
-                self.came_from(pid, name, _label(res))
+                self.came_from(pid, name, common.label(res))
         if full_url:
             self.aliases[full_url] = pid
 
     def _sex_extension(self, res: dict[str, Any]) -> str | None:
         for url in (*SEX_EXTENSIONS, BIRTH_SEX):
-            value = _ext(res, url)
+            value = common.extension(res, url)
             code = value.get("code") if isinstance(value, dict) else value
             sex = SEX_CODES.get(str(code)) if code is not None else None
             if sex is not None:
@@ -383,11 +222,11 @@ class _Builder:
 
     def observation(self, res: dict[str, Any]) -> None:
         pid = self.subject(res)
-        if pid is None or _status(res) in SKIP_STATUS:
+        if pid is None or common.status_of(res) in SKIP_STATUS:
             return
         when = self.date(res, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
         obs = self.maps.observations
-        loinc_codes = [c for c in _codings(res.get("code")) if c.get("system") == LOINC]
+        loinc_codes = [c for c in common.codings(res.get("code")) if c.get("system") == LOINC]
         for coding in loinc_codes:
             code = str(coding.get("code"))
             if code in obs.get("dxa", {}):
@@ -401,7 +240,7 @@ class _Builder:
             if code in obs.get("known_unreliable", {}):
                 note = obs["known_unreliable"][code]["note"]
                 return self.issue(res, f"not read: {note}", coding)
-        first = (loinc_codes or _codings(res.get("code")) or [{}])[0]
+        first = (loinc_codes or common.codings(res.get("code")) or [{}])[0]
         self.issue(res, "Observation code not in the code maps: not read", first)
 
     def _quantity(self, res: dict[str, Any], coding: dict[str, Any]) -> tuple[float, str] | None:
@@ -462,7 +301,7 @@ class _Builder:
             return side, None
         text = concept.get("text") if isinstance(concept.get("text"), str) else None
         coded = None
-        for c in _codings(concept):
+        for c in common.codings(concept):
             if c.get("code") == LEFT:
                 coded = "left"
             elif c.get("code") == RIGHT:
@@ -520,14 +359,14 @@ class _Builder:
             )
             return
         measurement[kind] = number
-        self.sources[key] = _label(res)
-        self.came_from(pid, f"dxa|{when}", _label(res))
+        self.sources[key] = common.label(res)
+        self.came_from(pid, f"dxa|{when}", common.label(res))
         if region:
             measurement["region"] = region
         device = res.get("device")
         display = str(device.get("display") or "") if isinstance(device, dict) else ""
         if display:
-            self.devices[(pid, when)] = _device(display, res)
+            self.devices[(pid, when)] = common.device_of(display, res)
 
     def _frax(
         self, res: dict[str, Any], pid: str, when: str | None, outcome: str, coding: dict[str, Any]
@@ -540,8 +379,8 @@ class _Builder:
             return
         entry = self.frax[pid].setdefault(when, {"date": when})
         entry[outcome] = value[0]
-        entry.setdefault("__labels", []).append(_label(res))
-        with_bmd = _ext(res, EXT_WITH_BMD)
+        entry.setdefault("__labels", []).append(common.label(res))
+        with_bmd = common.extension(res, EXT_WITH_BMD)
         if isinstance(with_bmd, bool):
             entry["with_bmd"] = with_bmd
         method = res.get("method")
@@ -584,14 +423,14 @@ class _Builder:
         self.lists[pid]["labs"].append(
             {"date": when, "test": test, "value": value[0], "unit": unit}
         )
-        self.came_from(pid, f"labs|{when}|{test}", _label(res))
+        self.came_from(pid, f"labs|{when}|{test}", common.label(res))
 
     # ---- Condition / Procedure -----------------------------------------------------------
 
     def _condition_entry(
         self, concept: Any, table: dict[str, Any]
     ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-        codings = _codings(concept)
+        codings = common.codings(concept)
         for c in codings:
             system, code = c.get("system"), str(c.get("code", ""))
             if system == SNOMED and code in table.get("snomed", {}):
@@ -606,7 +445,7 @@ class _Builder:
         pid = self.subject(res)
         if pid is None:
             return
-        verification = _text(res.get("verificationStatus")).lower()
+        verification = common.text_of(res.get("verificationStatus")).lower()
         if any(s in verification for s in ("refuted", "entered-in-error")):
             return
         entry, coding = self._condition_entry(res.get("code"), self.maps.conditions)
@@ -619,7 +458,7 @@ class _Builder:
 
     def procedure(self, res: dict[str, Any]) -> None:
         pid = self.subject(res)
-        if pid is None or _status(res) in SKIP_STATUS:
+        if pid is None or common.status_of(res) in SKIP_STATUS:
             return
         entry, coding = self._condition_entry(res.get("code"), self.maps.procedures)
         if entry is None:
@@ -645,8 +484,8 @@ class _Builder:
                 self.issue(res, "fracture without a date: not read", coding)
                 return
             fracture: dict[str, Any] = {"date": onset, "site": entry["fracture"]}
-            source = _ext(res, EXT_FRACTURE_SOURCE)
-            fragility = _ext(res, EXT_FRAGILITY)
+            source = common.extension(res, EXT_FRACTURE_SOURCE)
+            fragility = common.extension(res, EXT_FRAGILITY)
             if isinstance(source, str):
                 fracture["source"] = source
             if isinstance(fragility, bool):
@@ -656,7 +495,7 @@ class _Builder:
             rules = self.maps.observations.get("fracture_events", {})
             subsequent = seventh in rules.get("subsequent_7th", [])
             self.fracture_items[pid].append(
-                {"fracture": fracture, "label": _label(res), "subsequent": subsequent}
+                {"fracture": fracture, "label": common.label(res), "subsequent": subsequent}
             )
         elif "condition" in entry:
             item: dict[str, Any] = {"code": entry["condition"]}
@@ -666,9 +505,9 @@ class _Builder:
                 item["resolved"] = resolved
             if item not in self.lists[pid]["conditions"]:
                 self.lists[pid]["conditions"].append(item)
-            self.came_from(pid, f"conditions|{item['code']}|{onset or ''}", _label(res))
+            self.came_from(pid, f"conditions|{item['code']}|{onset or ''}", common.label(res))
         elif "risk_factor" in entry:
-            clinical = _text(res.get("clinicalStatus")).lower()
+            clinical = common.text_of(res.get("clinicalStatus")).lower()
             if not any(s in clinical for s in ("inactive", "resolved", "remission")):
                 self.flags[pid][str(entry["risk_factor"])] = True
 
@@ -700,7 +539,8 @@ class _Builder:
                 (
                     (event, first)
                     for event, first in events
-                    if event["site"] == site and _days(first, fracture["date"]) <= window
+                    if event["site"] == site
+                    and common.days_between(first, fracture["date"]) <= window
                 ),
                 None,
             )
@@ -758,7 +598,7 @@ class _Builder:
 
     def medication(self, res: dict[str, Any]) -> None:
         pid = self.subject(res)
-        if pid is None or _status(res) in SKIP_STATUS:
+        if pid is None or common.status_of(res) in SKIP_STATUS:
             return
         concept = self._medication_concept(res)
         drug, coding, by_name = self.drug_of(concept)
@@ -792,15 +632,15 @@ class _Builder:
                 "kind": kind,
                 "start": start,
                 "end": end,
-                "status": _status(res),
-                "adherence": _ext(res, EXT_ADHERENCE),
-                "stop_reason": _ext(res, EXT_STOP_REASON),
-                "label": _label(res),
+                "status": common.status_of(res),
+                "adherence": common.extension(res, EXT_ADHERENCE),
+                "stop_reason": common.extension(res, EXT_STOP_REASON),
+                "label": common.label(res),
             }
         )
 
     def drug_of(self, concept: Any) -> tuple[str | None, dict[str, Any], bool]:
-        codings = _codings(concept)
+        codings = common.codings(concept)
         meds = self.maps.medications
         for c in codings:
             if c.get("system") == RXNORM:
@@ -811,7 +651,7 @@ class _Builder:
             if c.get("system") == CS_DRUG and c.get("code") in DRUGS:
                 return str(c["code"]), c, False
         first = codings[0] if codings else {}
-        by_name = self.maps.drug_by_name(_text(concept))
+        by_name = self.maps.drug_by_name(common.text_of(concept))
         return by_name, first, by_name is not None
 
     def courses(self, pid: str) -> list[dict[str, Any]]:
@@ -942,32 +782,6 @@ class _Builder:
         return record
 
 
-def _days(first: str, second: str) -> int:
-    from datetime import date
-
-    return abs((date.fromisoformat(second) - date.fromisoformat(first)).days)
-
-
-def _device(display: str, res: dict[str, Any]) -> dict[str, Any]:
-    lowered = display.lower() + " "
-    manufacturer = "other"
-    for needle, name in MANUFACTURERS:
-        if needle in lowered:
-            manufacturer = name
-            break
-    model = display
-    for prefix in ("Hologic", "GE Lunar", "GE_Lunar", "Norland", "Other"):
-        if model.lower().startswith(prefix.lower()):
-            model = model[len(prefix) :].strip()
-    device: dict[str, Any] = {"manufacturer": manufacturer}
-    if model:
-        device["model"] = model
-    performers = [p for p in res.get("performer") or [] if isinstance(p, dict)]
-    if performers and performers[0].get("display"):
-        device["facility"] = str(performers[0]["display"])
-    return device
-
-
 HANDLERS = {
     "Observation": "observation",
     "Condition": "condition",
@@ -990,7 +804,7 @@ def records_from_resources(resources: Iterable[dict[str, Any]]) -> Conversion:
     labels: list[str] = []
     for res in items:
         kind = res.get("resourceType")
-        labels.append(_label(res))
+        labels.append(common.label(res))
         if kind == "Patient":
             full_url = res.get(FULL_URL)
             try:
