@@ -459,7 +459,7 @@ def test_null_prefetch_means_no_data_not_412(service: Service) -> None:
 
 
 def cdshooks_keys() -> list[str]:
-    from osteotarget.adapters.cdshooks import prefetch_templates
+    from osteotarget.adapters.cds_prefetch import prefetch_templates
 
     return list(prefetch_templates())
 

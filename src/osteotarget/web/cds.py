@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from osteotarget.adapters import cdshooks, fhir_in
+from osteotarget.adapters import cds_prefetch, cdshooks, fhir_in
 from osteotarget.model import Patient, Problem, RecordError, parse_patient
 from osteotarget.model.merge import merge_records
 from osteotarget.security import AuthError, Principal
@@ -188,13 +188,13 @@ class View:
 
 def _view(request: Request, hook: HookRequest, caller: Principal, patient_id: str) -> View:
     svc = service(request)
-    gathered = cdshooks.resources_from_prefetch(hook.prefetch or {})
+    gathered = cds_prefetch.resources_from_prefetch(hook.prefetch or {})
     # Only an EHR that proved itself with a signed JWT can make this service call out to
     # a FHIR server (an API-key caller could otherwise point it anywhere).
     wanted = gathered.missing or gathered.next_pages
     if wanted and hook.fhirServer and caller.kind == "cds_hooks":
         token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None
-        cdshooks.fetch_missing(
+        cds_prefetch.fetch_missing(
             hook.fhirServer, token, patient_id, gathered, svc.settings.fhir_timeout_seconds
         )
     gathered.pages_not_followed()
