@@ -811,3 +811,48 @@ def test_batch_path_matches_the_object_path_with_calibration() -> None:
             single = project(th(float(t0)), regimen, [TargetSpec(-2.5)], 36)
             assert single.probability_of_target is not None
             assert batch.probability[i, j] == pytest.approx(single.probability_of_target, abs=1e-6)
+
+
+# --- fast path: the same numbers without Projection objects ------------------------------
+
+
+def test_fast_options_equal_the_full_projection_for_the_spec_examples() -> None:
+    """forecast_options answers fresh starts on the fast path (quick.quick_project) and
+    courses through the full projection; every Option equals the full projection's."""
+    from pathlib import Path
+
+    from osteotarget.densitometry import assess_densitometry
+    from osteotarget.projection.options import _option
+    from osteotarget.therapy.catalogue import regimens
+
+    as_of = date(2026, 11, 23)
+    steps = [list(r.steps) for r in regimens()]
+    targets = [Target(metric="t_score", operator=">", value=-2.5, rationale="x")]
+    fixtures = Path(__file__).parents[1] / "fixtures" / "spec_examples"
+    compared = 0
+    for path in sorted(fixtures.glob("*.json")):
+        patient = parse_patient(json.loads(path.read_text()))
+        dens = assess_densitometry(patient, as_of)
+        fast = forecast_options(patient, as_of, dens, steps, targets, 36)
+        full = project_options(patient, as_of, dens, steps, targets, 36)
+        for option, projection, regimen in zip(fast, full, steps, strict=True):
+            assert projection is not None
+            assert option.model_dump() == _option(regimen, projection).model_dump()
+            compared += 1
+    assert compared >= 40
+    only = project_options(patient, as_of, dens, steps, targets, 36, full_for={0})
+    assert only[0] is not None and all(p is None for p in only[1:])
+
+
+def test_rank_regimens_top_k_builds_only_the_options_shown() -> None:
+    regimens = [
+        parse_regimen(t)
+        for t in ("alendronate", "denosumab", "romosozumab:12,denosumab", "zoledronate")
+    ]
+    baselines = [*th(-3.1), Baseline.from_t_score("lumbar_spine", -3.3)]
+    targets = [TargetSpec(-2.5)]
+    full = rank_regimens(baselines, regimens, targets, 36)
+    top = rank_regimens(baselines, regimens, targets, 36, top_k=2)
+    assert [p.regimen for p in top] == [p.regimen for p in full[:2]]
+    assert [p.probability_of_target for p in top] == [p.probability_of_target for p in full[:2]]
+    assert top[0].assumptions == full[0].assumptions

@@ -414,10 +414,14 @@ def rank_order(projections: Sequence[Projection]) -> list[int]:
     """Indices of *projections* from best to worst: projectable first, higher probability
     (greedy ties within the configured tolerance), then fewer steps, then lower burden,
     then the order given."""
-    groups = tie_groups([p.probability_of_target for p in projections])
+    return rank_order_values([(p.probability_of_target, p.steps, p.burden) for p in projections])
+
+
+def rank_order_values(values: Sequence[tuple[float | None, int, int]]) -> list[int]:
+    """:func:`rank_order` on (probability, steps, burden) triples."""
+    groups = tie_groups([v[0] for v in values])
     return sorted(
-        range(len(projections)),
-        key=lambda i: ranking_key(groups[i], projections[i].steps, projections[i].burden),
+        range(len(values)), key=lambda i: ranking_key(groups[i], values[i][1], values[i][2])
     )
 
 
@@ -427,8 +431,25 @@ def rank_regimens(
     targets: Sequence[TargetSpec],
     horizon_months: int,
     previous: Drug | None = None,
+    top_k: int | None = None,
 ) -> list[Projection]:
-    """Project every regimen and return them best first."""
+    """Project every regimen and return them best first.
+
+    *top_k*: rank every regimen on the fast path (``quick.quick_project``: the same
+    numbers, no provenance) and build full :class:`Projection` objects only for the best
+    *top_k* (the options shown); the result then holds at most *top_k* projections.
+    """
+    if top_k is not None:
+        from osteotarget.projection.quick import quick_project, quick_rank
+
+        for regimen in regimens:
+            check_horizon(regimen, horizon_months)
+        quick = [
+            quick_project(baselines, regimen, targets, horizon_months, previous)
+            for regimen in regimens
+        ]
+        shown = quick_rank(quick)[: max(top_k, 0)]
+        return [project(baselines, regimens[i], targets, horizon_months, previous) for i in shown]
     projections = [
         project(baselines, regimen, targets, horizon_months, previous) for regimen in regimens
     ]

@@ -12,10 +12,10 @@ the observed change updates the forecast (shrinkage).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 from osteotarget.dates import whole_months_between
 from osteotarget.densitometry import reference_for, t_score_from_bmd
@@ -37,6 +37,7 @@ from osteotarget.projection.api import (
     assemble,
     check_horizon,
     hip_percent_at_horizon,
+    project,
 )
 from osteotarget.projection.forecast import (
     Baseline,
@@ -47,6 +48,7 @@ from osteotarget.projection.forecast import (
     precision_percent,
     shifted,
 )
+from osteotarget.projection.quick import QuickResult, quick_project
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -253,16 +255,112 @@ def forecast_options(
     """One Option per regimen (same order) with probability_of_target and projected T-scores.
 
     Month 0 of every projected point is *as_of*. The engine sets eligible /
-    excluded_because / cautions / rank.
+    excluded_because / cautions / rank. A regimen that does not continue an ongoing course
+    goes through the fast path (``quick.quick_project``: the same numbers, no Projection
+    object); one that continues a course (scan dates, on-treatment update) through the
+    full projection.
     """
     horizon = min(max(horizon_months, 1), max_months())
-    projections = project_options(patient, as_of, densitometry, regimens, targets, horizon)
-    return [
-        Option(regimen=[], horizon_months=horizon, basis="projection")
-        if projection is None
-        else _option(steps, projection)
-        for steps, projection in zip(regimens, projections, strict=True)
+    trends = _trends(densitometry)
+    specs = _targets(targets)
+    latest = _latest_baselines(trends)
+    sites = tuple(latest)
+    fresh = [b for b in latest.values() if b is not None]
+    contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
+    out: list[Option] = []
+    for steps in regimens:
+        regimen: Regimen = tuple((s.drug, s.months) for s in steps)
+        if not regimen:
+            out.append(Option(regimen=[], horizon_months=horizon, basis="projection"))
+            continue
+        check_horizon(regimen, horizon)
+        first = regimen[0][0]
+        if first not in contexts:
+            contexts[first] = _context(patient, as_of, first)
+        previous, course = contexts[first]
+        if course is None:
+            quick = quick_project(fresh, regimen, specs, horizon, previous)
+            out.append(
+                _quick_option(steps, quick, horizon, _citations(regimen, previous, horizon, sites))
+            )
+            continue
+        projection = _project_one(trends, regimen, specs, horizon, previous, course, as_of)
+        out.append(_option(steps, projection))
+    return out
+
+
+def _latest_baselines(
+    trends: dict[ProjectedSite, SiteTrend],
+) -> dict[ProjectedSite, Baseline | None]:
+    """Each site's latest scan as a baseline (None: no T-score or BMD), computed once."""
+    out: dict[ProjectedSite, Baseline | None] = {}
+    for site, trend in trends.items():
+        baseline = _baseline(trend.points[-1], site, _precision(trend, site))
+        if baseline is not None:
+            out[site] = baseline
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _citations(
+    regimen: Regimen, previous: Drug | None, horizon: int, sites: tuple[ProjectedSite, ...]
+) -> tuple[str, ...]:
+    """The citations of a fresh-start projection: they depend on the regimen, the prior
+    drug, the horizon and the measured sites, never on the patient's values."""
+    baselines = [Baseline.from_t_score(site, 0.0) for site in sites]
+    return project(baselines, regimen, [], horizon, previous).citations
+
+
+def _quick_option(
+    regimen: Sequence[RegimenStep], quick: QuickResult, horizon: int, citations: tuple[str, ...]
+) -> Option:
+    points = [
+        ProjectedPoint(month=p.month, site=p.site, t_score=p.t_score, low=p.low, high=p.high)
+        for p in quick.points
     ]
+    return Option(
+        regimen=list(regimen),
+        probability_of_target=quick.probability_of_target,
+        horizon_months=horizon,
+        projected_t_scores=points,
+        basis="projection",
+        citations=list(citations),
+    )
+
+
+def _project_one(
+    trends: dict[ProjectedSite, SiteTrend],
+    regimen: Regimen,
+    specs: Sequence[TargetSpec],
+    horizon: int,
+    previous: Drug | None,
+    course: TherapyCourse | None,
+    as_of: date,
+) -> Projection:
+    """The full projection of one regimen (scan dates, ongoing course, on-treatment update)."""
+    elapsed = whole_months_between(course.start, as_of) if course is not None else 0
+    forecasts: dict[ProjectedSite, SiteForecast | None] = {}
+    for site, trend in trends.items():
+        precision = _precision(trend, site)
+        update = _observed(trend, site, course, precision) if course is not None else None
+        if update is not None:
+            forecasts[site] = forecast_site(
+                update[0], regimen, previous, horizon, elapsed, update[1]
+            )
+            continue
+        latest = trend.points[-1]
+        baseline = _baseline(latest, site, precision)
+        if baseline is not None:
+            forecasts[site] = _from_scan(
+                baseline, latest.date, regimen, previous, course, as_of, horizon
+            )
+    return assemble(
+        forecasts,
+        regimen,
+        specs,
+        horizon,
+        hip_percent_at_horizon(regimen, previous, horizon, elapsed),
+    )
 
 
 def project_options(
@@ -272,41 +370,26 @@ def project_options(
     regimens: Sequence[Sequence[RegimenStep]],
     targets: Sequence[Target],
     horizon: int,
+    full_for: Collection[int] | None = None,
 ) -> list[Projection | None]:
-    """The Projection behind each Option (None for an empty regimen), with its assumptions."""
+    """The Projection behind each Option (None for an empty regimen), with its assumptions.
+
+    *full_for*: build Projections only for these indices (e.g. the options shown); the
+    others are None. Default: every regimen.
+    """
     trends = _trends(densitometry)
     specs = _targets(targets)
+    contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
     out: list[Projection | None] = []
-    for steps in regimens:
+    for index, steps in enumerate(regimens):
         regimen: Regimen = tuple((s.drug, s.months) for s in steps)
-        if not regimen:
+        if not regimen or (full_for is not None and index not in full_for):
             out.append(None)
             continue
         check_horizon(regimen, horizon)
-        previous, course = _context(patient, as_of, regimen[0][0])
-        elapsed = whole_months_between(course.start, as_of) if course is not None else 0
-        forecasts: dict[ProjectedSite, SiteForecast | None] = {}
-        for site, trend in trends.items():
-            precision = _precision(trend, site)
-            update = _observed(trend, site, course, precision) if course is not None else None
-            if update is not None:
-                forecasts[site] = forecast_site(
-                    update[0], regimen, previous, horizon, elapsed, update[1]
-                )
-                continue
-            latest = trend.points[-1]
-            baseline = _baseline(latest, site, precision)
-            if baseline is not None:
-                forecasts[site] = _from_scan(
-                    baseline, latest.date, regimen, previous, course, as_of, horizon
-                )
-        out.append(
-            assemble(
-                forecasts,
-                regimen,
-                specs,
-                horizon,
-                hip_percent_at_horizon(regimen, previous, horizon, elapsed),
-            )
-        )
+        first = regimen[0][0]
+        if first not in contexts:
+            contexts[first] = _context(patient, as_of, first)
+        previous, course = contexts[first]
+        out.append(_project_one(trends, regimen, specs, horizon, previous, course, as_of))
     return out
