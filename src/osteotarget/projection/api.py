@@ -380,6 +380,51 @@ def assemble(
     )
 
 
+def option_numbers(
+    forecasts: Mapping[ProjectedSite, SiteForecast | None],
+    targets: Sequence[TargetSpec],
+    horizon_months: int,
+    total_hip_percent: float | None,
+) -> tuple[float | None, list[tuple[int, ProjectedSite, float, float, float]], tuple[str, ...]]:
+    """What an engine Option needs from :func:`assemble` — the probability of every
+    target, the (month, site, T, low, high) points and the citations — without merging
+    assumptions and unverified inputs (the same arithmetic, tested to agree)."""
+    z = band_z()
+    months = report_months(horizon_months)
+    index = list(months)
+    sites = list(forecasts)
+    per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
+    for target in _resolve(targets, sites):
+        assert target.site is not None
+        forecast = forecasts[target.site]
+        per_site[target.site].append(
+            None
+            if forecast is None
+            else forecast.probability(target.metric, target.operator, target.value, horizon_months)
+        )
+    points: list[tuple[int, ProjectedSite, float, float, float]] = []
+    cites: set[str] = {projection_policy().cite}
+    for site in sites:
+        forecast = forecasts[site]
+        if forecast is None:
+            continue
+        cites |= forecast.provenance.cites
+        mean_t = forecast.mean_t[index].tolist()
+        sd_t = forecast.sd_t[index].tolist()
+        points.extend(
+            (m, site, mean_t[i], mean_t[i] - z * sd_t[i], mean_t[i] + z * sd_t[i])
+            for i, m in enumerate(months)
+        )
+    flat = [v for site in sites for v in per_site[site]]
+    overall: float | None = None
+    if flat and all(v is not None for v in flat):
+        overall = _combine([v for v in flat if v is not None])
+    if total_hip_percent is not None:
+        sign = math.copysign(1.0, total_hip_percent)
+        cites.add(_risk_reductions(total_hip_percent, sign)[0].citation)
+    return overall, points, tuple(sorted(cites))
+
+
 TIE_EPS = 1e-12  # float slack so that "within the tolerance" includes the tolerance itself
 
 

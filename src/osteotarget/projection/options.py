@@ -16,6 +16,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import cache, lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from osteotarget.dates import whole_months_between
 from osteotarget.densitometry import reference_for, t_score_from_bmd
@@ -37,6 +40,7 @@ from osteotarget.projection.api import (
     assemble,
     check_horizon,
     hip_percent_at_horizon,
+    option_numbers,
     project,
 )
 from osteotarget.projection.forecast import (
@@ -48,7 +52,7 @@ from osteotarget.projection.forecast import (
     precision_percent,
     shifted,
 )
-from osteotarget.projection.quick import QuickResult, quick_project
+from osteotarget.projection.quick import quick_many
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -265,13 +269,15 @@ def forecast_options(
     specs = _targets(targets)
     latest = _latest_baselines(trends)
     sites = tuple(latest)
-    fresh = [b for b in latest.values() if b is not None]
+    fresh = list(latest.values())
     contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
-    out: list[Option] = []
+    data: list[dict[str, Any] | None] = []
+    fresh_at: list[int] = []
+    pairs: list[tuple[Regimen, Drug | None]] = []
     for steps in regimens:
         regimen: Regimen = tuple((s.drug, s.months) for s in steps)
         if not regimen:
-            out.append(Option(regimen=[], horizon_months=horizon, basis="projection"))
+            data.append({"regimen": [], "horizon_months": horizon, "basis": "projection"})
             continue
         check_horizon(regimen, horizon)
         first = regimen[0][0]
@@ -279,21 +285,29 @@ def forecast_options(
             contexts[first] = _context(patient, as_of, first)
         previous, course = contexts[first]
         if course is None:
-            quick = quick_project(fresh, regimen, specs, horizon, previous)
-            out.append(
-                _quick_option(steps, quick, horizon, _citations(regimen, previous, horizon, sites))
-            )
+            fresh_at.append(len(data))
+            pairs.append((regimen, previous))
+            data.append(None)
             continue
-        projection = _project_one(trends, regimen, specs, horizon, previous, course, as_of)
-        out.append(_option(steps, projection))
-    return out
+        data.append(_course_option(steps, trends, regimen, specs, horizon, previous, course, as_of))
+    if pairs:
+        results = quick_many(fresh, pairs, specs, horizon)
+        for i, (regimen, previous), quick in zip(fresh_at, pairs, results, strict=True):
+            data[i] = _option_data(
+                regimens[i],
+                quick.probability_of_target,
+                quick.points,
+                horizon,
+                _citations(regimen, previous, horizon, sites),
+            )
+    return _OPTIONS.validate_python(data)
 
 
 def _latest_baselines(
     trends: dict[ProjectedSite, SiteTrend],
-) -> dict[ProjectedSite, Baseline | None]:
-    """Each site's latest scan as a baseline (None: no T-score or BMD), computed once."""
-    out: dict[ProjectedSite, Baseline | None] = {}
+) -> dict[ProjectedSite, Baseline]:
+    """Each site's latest scan as a baseline (sites without a T-score or BMD left out)."""
+    out: dict[ProjectedSite, Baseline] = {}
     for site, trend in trends.items():
         baseline = _baseline(trend.points[-1], site, _precision(trend, site))
         if baseline is not None:
@@ -311,33 +325,40 @@ def _citations(
     return project(baselines, regimen, [], horizon, previous).citations
 
 
-def _quick_option(
-    regimen: Sequence[RegimenStep], quick: QuickResult, horizon: int, citations: tuple[str, ...]
-) -> Option:
-    points = [
-        ProjectedPoint(month=p.month, site=p.site, t_score=p.t_score, low=p.low, high=p.high)
-        for p in quick.points
-    ]
-    return Option(
-        regimen=list(regimen),
-        probability_of_target=quick.probability_of_target,
-        horizon_months=horizon,
-        projected_t_scores=points,
-        basis="projection",
-        citations=list(citations),
-    )
+_OPTIONS = TypeAdapter(list[Option])
+_POINT_FIELDS = ("month", "site", "t_score", "low", "high")
 
 
-def _project_one(
+def _option_data(
+    regimen: Sequence[RegimenStep],
+    probability: float | None,
+    points: Sequence[tuple[int, ProjectedSite, float, float, float]],
+    horizon: int,
+    citations: tuple[str, ...],
+) -> dict[str, Any]:
+    """An Option as plain data; forecast_options validates all of them in one call."""
+    return {
+        "regimen": list(regimen),
+        "probability_of_target": probability,
+        "horizon_months": horizon,
+        "projected_t_scores": [dict(zip(_POINT_FIELDS, p, strict=True)) for p in points],
+        "excluded_because": [],
+        "cautions": [],
+        "basis": "projection",
+        "citations": list(citations),
+    }
+
+
+def _course_forecasts(
     trends: dict[ProjectedSite, SiteTrend],
     regimen: Regimen,
-    specs: Sequence[TargetSpec],
     horizon: int,
     previous: Drug | None,
     course: TherapyCourse | None,
     as_of: date,
-) -> Projection:
-    """The full projection of one regimen (scan dates, ongoing course, on-treatment update)."""
+) -> dict[ProjectedSite, SiteForecast | None]:
+    """Per-site forecasts from the scans (ongoing course, on-treatment update), month 0 =
+    *as_of*."""
     elapsed = whole_months_between(course.start, as_of) if course is not None else 0
     forecasts: dict[ProjectedSite, SiteForecast | None] = {}
     for site, trend in trends.items():
@@ -354,13 +375,48 @@ def _project_one(
             forecasts[site] = _from_scan(
                 baseline, latest.date, regimen, previous, course, as_of, horizon
             )
+    return forecasts
+
+
+def _project_one(
+    trends: dict[ProjectedSite, SiteTrend],
+    regimen: Regimen,
+    specs: Sequence[TargetSpec],
+    horizon: int,
+    previous: Drug | None,
+    course: TherapyCourse | None,
+    as_of: date,
+) -> Projection:
+    """The full projection of one regimen (scan dates, ongoing course, on-treatment update)."""
+    elapsed = whole_months_between(course.start, as_of) if course is not None else 0
     return assemble(
-        forecasts,
+        _course_forecasts(trends, regimen, horizon, previous, course, as_of),
         regimen,
         specs,
         horizon,
         hip_percent_at_horizon(regimen, previous, horizon, elapsed),
     )
+
+
+def _course_option(
+    steps: Sequence[RegimenStep],
+    trends: dict[ProjectedSite, SiteTrend],
+    regimen: Regimen,
+    specs: Sequence[TargetSpec],
+    horizon: int,
+    previous: Drug | None,
+    course: TherapyCourse,
+    as_of: date,
+) -> dict[str, Any]:
+    """The Option of a regimen that continues *course*, as plain data (no Projection)."""
+    elapsed = whole_months_between(course.start, as_of)
+    probability, points, citations = option_numbers(
+        _course_forecasts(trends, regimen, horizon, previous, course, as_of),
+        specs,
+        horizon,
+        hip_percent_at_horizon(regimen, previous, horizon, elapsed),
+    )
+    return _option_data(steps, probability, points, horizon, citations)
 
 
 def project_options(

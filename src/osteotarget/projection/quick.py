@@ -16,6 +16,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
+
+import numpy as np
+import numpy.typing as npt
 
 from osteotarget.model.codes import Drug
 from osteotarget.projection.api import (
@@ -28,7 +32,7 @@ from osteotarget.projection.api import (
 )
 from osteotarget.projection.baseline import BaselineEffect, baseline_effect
 from osteotarget.projection.forecast import Baseline, site_reference
-from osteotarget.projection.response import ProjectedSite
+from osteotarget.projection.response import FloatArray, ProjectedSite
 from osteotarget.projection.trajectory import Regimen, site_path
 from osteotarget.projection.uncertainty import band_z, probability_scalar, response_spread
 
@@ -70,13 +74,8 @@ def site_summary(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class QuickPoint:
-    month: int
-    site: ProjectedSite
-    t_score: float
-    low: float
-    high: float
+# (month, site, expected T-score, band low, band high): plain tuples, built in C by zip().
+QuickPoint = tuple[int, ProjectedSite, float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,28 +86,6 @@ class QuickResult:
     points: tuple[QuickPoint, ...]
     steps: int
     burden: int
-
-
-def _site_points(
-    baseline: Baseline, summary: SiteSummary, z: float
-) -> tuple[list[QuickPoint], dict[int, tuple[float, float, float, float]]]:
-    """Points at the reported months and, per month, (mean %, SD %, mean T, SD T)."""
-    gain = 1.0 if summary.effect is None else summary.effect.factor(baseline.t_score)
-    p = baseline.precision_percent
-    per_percent = baseline.bmd / (100.0 * summary.ref_sd)
-    points: list[QuickPoint] = []
-    values: dict[int, tuple[float, float, float, float]] = {}
-    for month, fraction, bio in zip(summary.months, summary.percent, summary.bio_var, strict=True):
-        mean_percent = fraction * (100.0 * gain)
-        meas = p * p * (1.0 + (1.0 + mean_percent / 100.0) ** 2)
-        sd_percent = math.sqrt(bio + meas)
-        mean_t = baseline.t_score + per_percent * mean_percent
-        sd_t = per_percent * sd_percent
-        values[month] = (mean_percent, sd_percent, mean_t, sd_t)
-        points.append(
-            QuickPoint(month, baseline.site, mean_t, mean_t - z * sd_t, mean_t + z * sd_t)
-        )
-    return points, values
 
 
 def _probability(
@@ -131,41 +108,118 @@ def quick_project(
 ) -> QuickResult:
     """Probability and points for a fresh start of *regimen*: the numbers of
     ``api.project(baselines, regimen, targets, horizon, previous)``, without provenance."""
+    return quick_many(baselines, [(regimen, previous)], targets, horizon)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Stacked:
+    """Site summaries of several (regimen, previous drug) pairs as (regimens × months)
+    arrays; rows of a regimen without data for the site are NaN (``known`` False)."""
+
+    months: tuple[int, ...]
+    percent: FloatArray
+    bio_var: FloatArray
+    known: npt.NDArray[np.bool_]
+    has_effect: npt.NDArray[np.bool_]
+    slope: FloatArray
+    pivot: FloatArray
+    low: FloatArray
+    high: FloatArray
+    ref_sd: float
+
+
+@lru_cache(maxsize=4096)
+def stacked(
+    site: ProjectedSite, pairs: tuple[tuple[Regimen, Drug | None], ...], horizon: int
+) -> Stacked:
+    summaries = [site_summary(site, regimen, previous, horizon) for regimen, previous in pairs]
+    months = report_months(horizon)
+    blank = (math.nan,) * len(months)
+    effects = [s.effect if s is not None else None for s in summaries]
+    out = Stacked(
+        months=months,
+        percent=np.array([s.percent if s is not None else blank for s in summaries]),
+        bio_var=np.array([s.bio_var if s is not None else blank for s in summaries]),
+        known=np.array([s is not None for s in summaries]),
+        has_effect=np.array([e is not None for e in effects]),
+        slope=np.array([e.slope if e is not None else 0.0 for e in effects]),
+        pivot=np.array([e.pivot_t if e is not None else 0.0 for e in effects]),
+        low=np.array([e.min_factor if e is not None else 1.0 for e in effects]),
+        high=np.array([e.max_factor if e is not None else 1.0 for e in effects]),
+        ref_sd=site_reference(site).sd,
+    )
+    for array in (out.percent, out.bio_var, out.known, out.has_effect, out.slope, out.pivot):
+        array.setflags(write=False)
+    return out
+
+
+def quick_many(
+    baselines: Sequence[Baseline],
+    pairs: Sequence[tuple[Regimen, Drug | None]],
+    targets: Sequence[TargetSpec],
+    horizon: int,
+) -> list[QuickResult]:
+    """:func:`quick_project` for several (regimen, previous drug) pairs at once: the
+    T-score arithmetic on (regimens × months) arrays per site (the vectorised path);
+    the probabilities with the scalar Φ of the object API, so the numbers are identical."""
     z = band_z()
-    by_site = {b.site: b for b in baselines}  # as api.project: the last baseline of a site
+    by_site = {b.site: b for b in baselines}
     sites = list(by_site)
-    points: list[QuickPoint] = []
-    at_horizon: dict[ProjectedSite, tuple[float, float, float, float] | None] = {}
-    for baseline in by_site.values():
-        summary = site_summary(baseline.site, regimen, previous, horizon)
-        if summary is None:
-            at_horizon[baseline.site] = None
-            continue
-        site_points, values = _site_points(baseline, summary, z)
-        points.extend(site_points)
-        at_horizon[baseline.site] = values[horizon]
-    # Same order as api.assemble: targets resolved per site, grouped by site.
-    per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
-    for target in targets:
-        if target.metric not in SUPPORTED_METRICS:
-            continue
-        for site in [target.site] if target.site is not None else sites:
-            if site not in by_site:
+    key = tuple(pairs)
+    n = len(key)
+    points: list[list[QuickPoint]] = [[] for _ in range(n)]
+    at_horizon: dict[ProjectedSite, list[tuple[float, float, float, float] | None]] = {}
+    for site, baseline in by_site.items():
+        st = stacked(site, key, horizon)
+        t0 = baseline.t_score
+        raw = np.clip(1.0 + st.slope * (st.pivot - t0), st.low, st.high)
+        gain = np.where(st.has_effect, raw, 1.0)[:, None]
+        p = baseline.precision_percent
+        per_percent = baseline.bmd / (100.0 * st.ref_sd)
+        mean_percent = st.percent * (100.0 * gain)
+        meas = p * p * (1.0 + (1.0 + mean_percent / 100.0) ** 2)
+        sd_percent = np.sqrt(st.bio_var + meas)
+        mean_t = t0 + per_percent * mean_percent
+        sd_t = per_percent * sd_percent
+        lows, highs = (mean_t - z * sd_t).tolist(), (mean_t + z * sd_t).tolist()
+        means, sds = mean_t.tolist(), sd_t.tolist()
+        pcts, spcts = mean_percent.tolist(), sd_percent.tolist()
+        known = st.known.tolist()
+        last = len(st.months) - 1
+        column: list[tuple[float, float, float, float] | None] = []
+        for j in range(n):
+            if not known[j]:
+                column.append(None)
                 continue
-            at = at_horizon[site]
-            per_site[site].append(
-                None
-                if at is None
-                else _probability(
-                    target.metric, target.operator, target.value, by_site[site].t_score, at
+            row_mean = means[j]
+            points[j].extend(zip(st.months, repeat(site), row_mean, lows[j], highs[j]))
+            column.append((pcts[j][last], spcts[j][last], row_mean[last], sds[j][last]))
+        at_horizon[site] = column
+    results: list[QuickResult] = []
+    combine_min = projection_policy().all_sites == "comonotone"
+    for j, (regimen, _) in enumerate(key):
+        per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
+        for target in targets:
+            if target.metric not in SUPPORTED_METRICS:
+                continue
+            for site in [target.site] if target.site is not None else sites:
+                if site not in by_site:
+                    continue
+                at = at_horizon[site][j]
+                per_site[site].append(
+                    None
+                    if at is None
+                    else _probability(
+                        target.metric, target.operator, target.value, by_site[site].t_score, at
+                    )
                 )
-            )
-    flat = [v for site in sites for v in per_site[site]]
-    overall: float | None = None
-    if flat and all(v is not None for v in flat):
-        known = [v for v in flat if v is not None]
-        overall = min(known) if projection_policy().all_sites == "comonotone" else math.prod(known)
-    return QuickResult(overall, tuple(points), len(regimen), burden(regimen))
+        flat = [v for site in sites for v in per_site[site]]
+        overall: float | None = None
+        if flat and all(v is not None for v in flat):
+            known_p = [v for v in flat if v is not None]
+            overall = min(known_p) if combine_min else math.prod(known_p)
+        results.append(QuickResult(overall, tuple(points[j]), len(regimen), burden(regimen)))
+    return results
 
 
 def quick_rank(results: Sequence[QuickResult]) -> list[int]:
