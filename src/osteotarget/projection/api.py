@@ -485,14 +485,12 @@ def rank_regimens(
     *top_k* (the options shown); the result then holds at most *top_k* projections.
     """
     if top_k is not None:
-        from osteotarget.projection.quick import quick_project, quick_rank
+        from osteotarget.projection.quick import quick_many, quick_rank
 
         for regimen in regimens:
             check_horizon(regimen, horizon_months)
-        quick = [
-            quick_project(baselines, regimen, targets, horizon_months, previous)
-            for regimen in regimens
-        ]
+        pairs = [(regimen, previous) for regimen in regimens]
+        quick = quick_many(baselines, pairs, targets, horizon_months)
         shown = quick_rank(quick)[: max(top_k, 0)]
         return [project(baselines, regimens[i], targets, horizon_months, previous) for i in shown]
     projections = [

@@ -172,8 +172,8 @@ def quick_many(
     for site, baseline in by_site.items():
         st = stacked(site, key, horizon)
         t0 = baseline.t_score
-        raw = np.clip(1.0 + st.slope * (st.pivot - t0), st.low, st.high)
-        gain = np.where(st.has_effect, raw, 1.0)[:, None]
+        # Rows without an effect have slope 0 and bounds [1, 1], so their gain is 1.
+        gain = np.minimum(np.maximum(1.0 + st.slope * (st.pivot - t0), st.low), st.high)[:, None]
         p = baseline.precision_percent
         per_percent = baseline.bmd / (100.0 * st.ref_sd)
         mean_percent = st.percent * (100.0 * gain)
