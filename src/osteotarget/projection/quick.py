@@ -13,7 +13,7 @@ full :class:`~osteotarget.projection.api.Projection` for those options only.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
@@ -113,42 +113,50 @@ def quick_project(
 
 @dataclass(frozen=True, slots=True)
 class Stacked:
-    """Site summaries of several (regimen, previous drug) pairs as (regimens × months)
-    arrays; rows of a regimen without data for the site are NaN (``known`` False)."""
+    """Site summaries of several (regimen, previous drug) pairs at several sites as
+    (sites × regimens × months) arrays; a regimen without data for a site is NaN there
+    (``known`` False). Rows without a baseline effect have slope 0 and bounds [1, 1]."""
 
     months: tuple[int, ...]
     percent: FloatArray
     bio_var: FloatArray
     known: npt.NDArray[np.bool_]
-    has_effect: npt.NDArray[np.bool_]
     slope: FloatArray
     pivot: FloatArray
     low: FloatArray
     high: FloatArray
-    ref_sd: float
+    ref_sd: tuple[float, ...]
 
 
 @lru_cache(maxsize=4096)
 def stacked(
-    site: ProjectedSite, pairs: tuple[tuple[Regimen, Drug | None], ...], horizon: int
+    sites: tuple[ProjectedSite, ...],
+    pairs: tuple[tuple[Regimen, Drug | None], ...],
+    horizon: int,
 ) -> Stacked:
-    summaries = [site_summary(site, regimen, previous, horizon) for regimen, previous in pairs]
     months = report_months(horizon)
     blank = (math.nan,) * len(months)
-    effects = [s.effect if s is not None else None for s in summaries]
+    summaries = [
+        [site_summary(site, regimen, previous, horizon) for regimen, previous in pairs]
+        for site in sites
+    ]
+    effects = [[s.effect if s is not None else None for s in row] for row in summaries]
+
+    def grid(pick: Callable[[BaselineEffect], float], default: float) -> FloatArray:
+        return np.array([[pick(e) if e is not None else default for e in row] for row in effects])
+
     out = Stacked(
         months=months,
-        percent=np.array([s.percent if s is not None else blank for s in summaries]),
-        bio_var=np.array([s.bio_var if s is not None else blank for s in summaries]),
-        known=np.array([s is not None for s in summaries]),
-        has_effect=np.array([e is not None for e in effects]),
-        slope=np.array([e.slope if e is not None else 0.0 for e in effects]),
-        pivot=np.array([e.pivot_t if e is not None else 0.0 for e in effects]),
-        low=np.array([e.min_factor if e is not None else 1.0 for e in effects]),
-        high=np.array([e.max_factor if e is not None else 1.0 for e in effects]),
-        ref_sd=site_reference(site).sd,
+        percent=np.array([[s.percent if s else blank for s in row] for row in summaries]),
+        bio_var=np.array([[s.bio_var if s else blank for s in row] for row in summaries]),
+        known=np.array([[s is not None for s in row] for row in summaries], dtype=np.bool_),
+        slope=grid(lambda e: e.slope, 0.0),
+        pivot=grid(lambda e: e.pivot_t, 0.0),
+        low=grid(lambda e: e.min_factor, 1.0),
+        high=grid(lambda e: e.max_factor, 1.0),
+        ref_sd=tuple(site_reference(site).sd for site in sites),
     )
-    for array in (out.percent, out.bio_var, out.known, out.has_effect, out.slope, out.pivot):
+    for array in (out.percent, out.bio_var, out.known, out.slope, out.pivot, out.low, out.high):
         array.setflags(write=False)
     return out
 
@@ -160,41 +168,46 @@ def quick_many(
     horizon: int,
 ) -> list[QuickResult]:
     """:func:`quick_project` for several (regimen, previous drug) pairs at once: the
-    T-score arithmetic on (regimens × months) arrays per site (the vectorised path);
-    the probabilities with the scalar Φ of the object API, so the numbers are identical."""
+    T-score arithmetic on (sites × regimens × months) arrays (the vectorised path); the
+    probabilities with the scalar Φ of the object API, so the numbers are identical."""
     z = band_z()
     by_site = {b.site: b for b in baselines}
-    sites = list(by_site)
+    sites = tuple(by_site)
     key = tuple(pairs)
     n = len(key)
     points: list[list[QuickPoint]] = [[] for _ in range(n)]
     at_horizon: dict[ProjectedSite, list[tuple[float, float, float, float] | None]] = {}
-    for site, baseline in by_site.items():
-        st = stacked(site, key, horizon)
-        t0 = baseline.t_score
-        # Rows without an effect have slope 0 and bounds [1, 1], so their gain is 1.
-        gain = np.minimum(np.maximum(1.0 + st.slope * (st.pivot - t0), st.low), st.high)[:, None]
-        p = baseline.precision_percent
-        per_percent = baseline.bmd / (100.0 * st.ref_sd)
-        mean_percent = st.percent * (100.0 * gain)
+    if sites:
+        st = stacked(sites, key, horizon)
+        chosen = list(by_site.values())
+        t0 = np.array([b.t_score for b in chosen])[:, None]
+        p = np.array([b.precision_percent for b in chosen])[:, None, None]
+        per_percent = np.array(
+            [b.bmd / (100.0 * ref_sd) for b, ref_sd in zip(chosen, st.ref_sd, strict=True)]
+        )[:, None, None]
+        gain = np.minimum(np.maximum(1.0 + st.slope * (st.pivot - t0), st.low), st.high)
+        mean_percent = st.percent * (100.0 * gain[:, :, None])
         meas = p * p * (1.0 + (1.0 + mean_percent / 100.0) ** 2)
         sd_percent = np.sqrt(st.bio_var + meas)
-        mean_t = t0 + per_percent * mean_percent
+        mean_t = t0[:, :, None] + per_percent * mean_percent
         sd_t = per_percent * sd_percent
         lows, highs = (mean_t - z * sd_t).tolist(), (mean_t + z * sd_t).tolist()
         means, sds = mean_t.tolist(), sd_t.tolist()
         pcts, spcts = mean_percent.tolist(), sd_percent.tolist()
         known = st.known.tolist()
         last = len(st.months) - 1
-        column: list[tuple[float, float, float, float] | None] = []
-        for j in range(n):
-            if not known[j]:
-                column.append(None)
-                continue
-            row_mean = means[j]
-            points[j].extend(zip(st.months, repeat(site), row_mean, lows[j], highs[j]))
-            column.append((pcts[j][last], spcts[j][last], row_mean[last], sds[j][last]))
-        at_horizon[site] = column
+        for i, site in enumerate(sites):
+            column: list[tuple[float, float, float, float] | None] = []
+            for j in range(n):
+                if not known[i][j]:
+                    column.append(None)
+                    continue
+                row_mean = means[i][j]
+                points[j].extend(zip(st.months, repeat(site), row_mean, lows[i][j], highs[i][j]))
+                column.append(
+                    (pcts[i][j][last], spcts[i][j][last], row_mean[last], sds[i][j][last])
+                )
+            at_horizon[site] = column
     results: list[QuickResult] = []
     combine_min = projection_policy().all_sites == "comonotone"
     for j, (regimen, _) in enumerate(key):
