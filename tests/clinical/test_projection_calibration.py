@@ -84,3 +84,27 @@ def test_romosozumab_then_denosumab_from_total_hip_minus_3() -> None:
     for key in ("th_romo_dmab_36_from_-3.0", "th_romo_dmab_24_from_-3.0"):
         row = by_id[key]
         assert row.error(predicted_percent(row)) <= 10.0
+
+
+def test_calibration_parameters_are_the_fit_on_the_fit_rows() -> None:
+    """responses/calibration.toml holds what benchmarks/calibration.py --fit finds on the
+    FIT rows (grid search), so no parameter is hand-tuned or fitted to held-out rows."""
+    import importlib.util
+    from pathlib import Path
+
+    from osteotarget.knowledge import knowledge
+
+    path = Path(__file__).parents[2] / "benchmarks" / "calibration.py"
+    spec = importlib.util.spec_from_file_location("calibration_benchmark", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    kb = knowledge()
+    base = "responses.calibration"
+    for site in ("total_hip", "lumbar_spine"):
+        anabolic, antiresorptive, scale, _ = module.fit(site)
+        assert anabolic == kb.number(f"{base}.baseline_effect.slope_per_t.{site}.anabolic")
+        assert antiresorptive == kb.number(
+            f"{base}.baseline_effect.slope_per_t.{site}.antiresorptive"
+        )
+        assert scale == kb.number(f"{base}.spread_scale.{site}")
