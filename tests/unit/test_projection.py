@@ -20,6 +20,7 @@ from osteotarget.model.assessment import (
     SiteTrend,
     Target,
 )
+from osteotarget.model.codes import Drug
 from osteotarget.projection import (
     Baseline,
     Observed,
@@ -51,6 +52,15 @@ TH: ProjectedSite = "total_hip"
 
 def th(t: float) -> list[Baseline]:
     return [Baseline.from_t_score(TH, t)]
+
+
+def gain(site: ProjectedSite, drug: Drug, t_score: float) -> float:
+    """The calibrated baseline factor (docs/model.md §10) the projection applies to the
+    mean % path of a regimen starting with *drug* from *t_score*; 1 without an effect."""
+    from osteotarget.projection.baseline import baseline_effect
+
+    effect = baseline_effect(site, drug)
+    return 1.0 if effect is None else effect.factor(t_score)
 
 
 # --- regimen parsing ---------------------------------------------------------------------
@@ -552,7 +562,8 @@ def test_stale_scan_on_treatment_is_projected_from_the_scan_date() -> None:
     assert projection is not None
     path = site_path(TH, parse_regimen("denosumab"), None, 72)
     assert path is not None
-    expected = (float(path.multiplier[72]) - 1) * 100
+    # Calibration (docs/model.md §10) scales the mean path by the baseline factor.
+    expected = (float(path.multiplier[72]) - 1) * 100 * gain(TH, "denosumab", -3.0)
     assert projection.sites[0].points[0].percent_change == pytest.approx(expected)
     assert any("projected from the scan of 2019-12-01" in a for a in projection.assumptions)
 
@@ -569,15 +580,19 @@ def test_cli_prior_same_drug_continues_the_course(capsys: pytest.CaptureFixture[
     assert 0 < gain_continuing < gain_fresh
     path = site_path(TH, parse_regimen("denosumab"), None, 12, elapsed=60)
     assert path is not None
+    # Calibration (docs/model.md §10) scales the mean path by the baseline factor.
     assert continuing["sites"][0]["points"][0]["bmd_percent_change"] == pytest.approx(
-        (float(path.multiplier[12]) - 1) * 100, abs=0.05
+        (float(path.multiplier[12]) - 1) * 100 * gain(TH, "denosumab", -3.0), abs=0.05
     )
     assert any("continuing denosumab" in a for a in continuing["assumptions"])
     # A different last prior drug stays a prior-therapy modifier.
     assert main([*BASE, "--t-score", "-3", "--regimen", "romosozumab:12", "--format", "json",
                  "--prior", "denosumab:60"]) == 0  # fmt: skip
     after = json.loads(capsys.readouterr().out)
-    assert after["sites"][0]["points"][0]["bmd_percent_change"] == pytest.approx(0.9, abs=0.05)
+    # Phase 2 extension 0.9 %, scaled by the calibrated baseline factor from T −3.0 (§10).
+    assert after["sites"][0]["points"][0]["bmd_percent_change"] == pytest.approx(
+        0.9 * gain(TH, "romosozumab", -3.0), abs=0.05
+    )
 
 
 def test_numbers_not_in_the_evidence_notes_are_unverified() -> None:
@@ -621,7 +636,9 @@ def test_uninformative_observation_gives_the_band_of_no_observation(regimen: str
     assert curve is not None
     # One month into the course, the first step has one month fewer to run.
     later: Regimen = ((drug, None if months is None else months - 1), *rest)
-    observed = forecast_site(base, later, None, 48, 1, Observed(1, float(curve.percent[1])))
+    # The patient's population expectation is the calibrated one (baseline factor, §10).
+    expected = float(curve.percent[1]) * gain(TH, drug, base.t_score)
+    observed = forecast_site(base, later, None, 48, 1, Observed(1, expected))
     plain = forecast_site(base, reg, None, 49)  # the same path, from the course start
     assert observed is not None and plain is not None and observed.shrinkage is not None
     assert observed.shrinkage.weight < 0.01
@@ -745,3 +762,97 @@ def test_facility_precision_from_the_trend_is_used() -> None:
     assert _precision(trend, TH) == precision_percent(TH)
     own = trend.model_copy(update={"precision_percent": 0.9})
     assert _precision(own, TH) == 0.9
+
+
+# --- calibration: baseline-dependent response and per-drug spread (docs/model.md §10) ---
+
+
+def test_lower_baseline_gains_more_in_percent_after_romosozumab() -> None:
+    """Goal attainment (Cosman 2021, 2024): from a lower total-hip baseline, romosozumab
+    sequences gain more in percent; the factor is bounded and the femoral neck has none."""
+    from osteotarget.projection.baseline import baseline_effect
+
+    regimen = parse_regimen("romosozumab:12,denosumab")
+    low = forecast_site(th(-3.2)[0], regimen, None, 36)
+    high = forecast_site(th(-2.6)[0], regimen, None, 36)
+    assert low is not None and high is not None
+    assert low.mean_percent[36] > high.mean_percent[36]
+    effect = baseline_effect(TH, "romosozumab")
+    assert effect is not None
+    assert effect.factor(-6.0) == effect.max_factor
+    assert effect.factor(2.0) == effect.min_factor
+    assert baseline_effect("femoral_neck", "romosozumab") is None
+    assert any("baseline T-score" in a for a in low.provenance.assumptions)
+    assert "responses.calibration.baseline_effect.slope_per_t.total_hip.anabolic" in (
+        low.provenance.unverified
+    )
+
+
+def test_spread_is_per_drug_where_data_reports_it() -> None:
+    """DATA (Leder 2013): denosumab and teriparatide have their own SDs of individual
+    response; other drugs use the RMS over DATA's arms (assumption); all times the site's
+    calibrated spread scale."""
+    from osteotarget.projection.uncertainty import spread_scale
+
+    scale, _ = spread_scale("lumbar_spine")
+    assert response_spread("lumbar_spine", "denosumab").sd_percent == pytest.approx(3.4 * scale)
+    assert response_spread("lumbar_spine", "teriparatide").sd_percent == pytest.approx(5.9 * scale)
+    pooled = response_spread("lumbar_spine", "alendronate").sd_percent
+    assert pooled == pytest.approx(response_spread("lumbar_spine").sd_percent)
+
+
+def test_batch_path_matches_the_object_path_with_calibration() -> None:
+    """rank_many applies the same baseline factor and per-drug spread as project()."""
+    regimens = [parse_regimen(t) for t in ("romosozumab:12,denosumab", "alendronate")]
+    t = np.array([-3.4, -3.0, -2.6])
+    batch = rank_many({TH: t}, regimens, -2.5, 36)
+    for i, t0 in enumerate(t):
+        for j, regimen in enumerate(regimens):
+            single = project(th(float(t0)), regimen, [TargetSpec(-2.5)], 36)
+            assert single.probability_of_target is not None
+            assert batch.probability[i, j] == pytest.approx(single.probability_of_target, abs=1e-6)
+
+
+# --- fast path: the same numbers without Projection objects ------------------------------
+
+
+def test_fast_options_equal_the_full_projection_for_the_spec_examples() -> None:
+    """forecast_options answers fresh starts on the fast path (quick.quick_project) and
+    courses through the full projection; every Option equals the full projection's."""
+    from pathlib import Path
+
+    from osteotarget.densitometry import assess_densitometry
+    from osteotarget.projection.options import _option
+    from osteotarget.therapy.catalogue import regimens
+
+    as_of = date(2026, 11, 23)
+    steps = [list(r.steps) for r in regimens()]
+    targets = [Target(metric="t_score", operator=">", value=-2.5, rationale="x")]
+    fixtures = Path(__file__).parents[1] / "fixtures" / "spec_examples"
+    compared = 0
+    for path in sorted(fixtures.glob("*.json")):
+        patient = parse_patient(json.loads(path.read_text()))
+        dens = assess_densitometry(patient, as_of)
+        fast = forecast_options(patient, as_of, dens, steps, targets, 36)
+        full = project_options(patient, as_of, dens, steps, targets, 36)
+        for option, projection, regimen in zip(fast, full, steps, strict=True):
+            assert projection is not None
+            assert option.model_dump() == _option(regimen, projection).model_dump()
+            compared += 1
+    assert compared >= 40
+    only = project_options(patient, as_of, dens, steps, targets, 36, full_for={0})
+    assert only[0] is not None and all(p is None for p in only[1:])
+
+
+def test_rank_regimens_top_k_builds_only_the_options_shown() -> None:
+    regimens = [
+        parse_regimen(t)
+        for t in ("alendronate", "denosumab", "romosozumab:12,denosumab", "zoledronate")
+    ]
+    baselines = [*th(-3.1), Baseline.from_t_score("lumbar_spine", -3.3)]
+    targets = [TargetSpec(-2.5)]
+    full = rank_regimens(baselines, regimens, targets, 36)
+    top = rank_regimens(baselines, regimens, targets, 36, top_k=2)
+    assert [p.regimen for p in top] == [p.regimen for p in full[:2]]
+    assert [p.probability_of_target for p in top] == [p.probability_of_target for p in full[:2]]
+    assert top[0].assumptions == full[0].assumptions

@@ -70,5 +70,6 @@ def t_units_per_percent(site: Site, bmd: float) -> float | None:
     return bmd / (100.0 * ref.sd)
 
 
+@cache
 def t_score_tolerance() -> float:
     return knowledge().number("reference.policy.tolerance_t")

@@ -12,7 +12,7 @@ from osteotarget.densitometry.trend import (
     point_of,
     precision_for,
     primary_series,
-    series_by_site,
+    series_of_points,
 )
 from osteotarget.model.assessment import Densitometry, Finding, SiteTrend, WhoCategory
 from osteotarget.model.codes import SITES, Site
@@ -40,11 +40,16 @@ def assess_densitometry(
             seen_findings.add(finding.message)
             findings.append(finding)
 
-    for visit in visits:
-        for m in visit.measurements:
-            add(point_of(visit, m)[1])
+    # One point per measurement, computed once (point_of is pure).
+    pointed = [
+        (i, visit, *point_of(visit, m))
+        for i, visit in enumerate(visits)
+        for m in visit.measurements
+    ]
+    for _, _, _, finding in pointed:
+        add(finding)
 
-    series = series_by_site(visits)
+    series = series_of_points((visit, point) for _, visit, point, _ in pointed)
     trends: list[SiteTrend] = []
     for site in SITES:
         chosen = primary_series(series, site)
@@ -91,11 +96,10 @@ def assess_densitometry(
     overall: WhoCategory | None = None
     lowest_t = lowest_site = None
     if visits:
-        latest_visit = visits[-1]
         candidates = [
             (p.t_score, p.site)
-            for p in (point_of(latest_visit, m)[0] for m in latest_visit.measurements)
-            if p.t_score is not None
+            for i, _, p, _ in pointed
+            if i == len(visits) - 1 and p.t_score is not None
         ]
         if candidates:
             lowest_t, lowest_site = min(candidates)

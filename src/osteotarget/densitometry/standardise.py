@@ -7,21 +7,38 @@ comparison is always flagged (individual error ≈ 3.5%), never mixed silently.
 
 from __future__ import annotations
 
+from functools import cache
+
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Site
+
+# (slope, centre, offset) for the spine form, (a, b) for the hip form.
+Coefficients = tuple[float, float, float] | tuple[float, float]
+
+
+@cache
+def _coefficients(site: Site, manufacturer: str) -> Coefficients | None:
+    """The conversion on file for this site/manufacturer (cached: the packaged knowledge
+    is loaded once per process)."""
+    try:
+        coeffs = knowledge().table(f"standardisation.{site}.{manufacturer}")
+    except KeyError:
+        return None
+    if "slope" in coeffs:
+        return (float(coeffs["slope"]), float(coeffs["centre"]), float(coeffs["offset"]))
+    return (float(coeffs["a"]), float(coeffs["b"]))
 
 
 def sbmd_mg_cm2(site: Site, manufacturer: str, bmd: float) -> float | None:
     """sBMD in mg/cm², or None where no conversion is on file for this site/manufacturer."""
-    kb = knowledge()
-    try:
-        coeffs = kb.table(f"standardisation.{site}.{manufacturer}")
-    except KeyError:
+    coeffs = _coefficients(site, manufacturer)
+    if coeffs is None:
         return None
-    if "slope" in coeffs:
-        slope, centre, offset = (float(coeffs[k]) for k in ("slope", "centre", "offset"))
+    if len(coeffs) == 3:
+        slope, centre, offset = coeffs
         return 1000.0 * (slope * (bmd - centre) + offset)
-    return 1000.0 * (float(coeffs["a"]) + float(coeffs["b"]) * bmd)
+    a, b = coeffs
+    return 1000.0 * (a + b * bmd)
 
 
 def standardisation_citation(site: Site) -> str | None:

@@ -7,7 +7,7 @@ against the least significant change of that site.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from osteotarget.dates import years_between
@@ -68,11 +68,18 @@ def point_of(visit: DxaVisit, m: Measurement) -> tuple[SitePoint, Finding | None
 
 
 def series_by_site(visits: Sequence[DxaVisit]) -> dict[SeriesKey, list[tuple[DxaVisit, SitePoint]]]:
+    return series_of_points(
+        (visit, point_of(visit, m)[0]) for visit in visits for m in visit.measurements
+    )
+
+
+def series_of_points(
+    points: Iterable[tuple[DxaVisit, SitePoint]],
+) -> dict[SeriesKey, list[tuple[DxaVisit, SitePoint]]]:
+    """:func:`series_by_site` from points already computed (one point_of per measurement)."""
     series: dict[SeriesKey, list[tuple[DxaVisit, SitePoint]]] = {}
-    for visit in visits:
-        for m in visit.measurements:
-            point, _ = point_of(visit, m)
-            series.setdefault((m.site, m.side, m.region), []).append((visit, point))
+    for visit, point in points:
+        series.setdefault((point.site, point.side, point.region), []).append((visit, point))
     return series
 
 

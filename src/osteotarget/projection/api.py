@@ -380,6 +380,51 @@ def assemble(
     )
 
 
+def option_numbers(
+    forecasts: Mapping[ProjectedSite, SiteForecast | None],
+    targets: Sequence[TargetSpec],
+    horizon_months: int,
+    total_hip_percent: float | None,
+) -> tuple[float | None, list[tuple[int, ProjectedSite, float, float, float]], tuple[str, ...]]:
+    """What an engine Option needs from :func:`assemble` — the probability of every
+    target, the (month, site, T, low, high) points and the citations — without merging
+    assumptions and unverified inputs (the same arithmetic, tested to agree)."""
+    z = band_z()
+    months = report_months(horizon_months)
+    index = list(months)
+    sites = list(forecasts)
+    per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
+    for target in _resolve(targets, sites):
+        assert target.site is not None
+        forecast = forecasts[target.site]
+        per_site[target.site].append(
+            None
+            if forecast is None
+            else forecast.probability(target.metric, target.operator, target.value, horizon_months)
+        )
+    points: list[tuple[int, ProjectedSite, float, float, float]] = []
+    cites: set[str] = {projection_policy().cite}
+    for site in sites:
+        forecast = forecasts[site]
+        if forecast is None:
+            continue
+        cites |= forecast.provenance.cites
+        mean_t = forecast.mean_t[index].tolist()
+        sd_t = forecast.sd_t[index].tolist()
+        points.extend(
+            (m, site, mean_t[i], mean_t[i] - z * sd_t[i], mean_t[i] + z * sd_t[i])
+            for i, m in enumerate(months)
+        )
+    flat = [v for site in sites for v in per_site[site]]
+    overall: float | None = None
+    if flat and all(v is not None for v in flat):
+        overall = _combine([v for v in flat if v is not None])
+    if total_hip_percent is not None:
+        sign = math.copysign(1.0, total_hip_percent)
+        cites.add(_risk_reductions(total_hip_percent, sign)[0].citation)
+    return overall, points, tuple(sorted(cites))
+
+
 TIE_EPS = 1e-12  # float slack so that "within the tolerance" includes the tolerance itself
 
 
@@ -414,10 +459,14 @@ def rank_order(projections: Sequence[Projection]) -> list[int]:
     """Indices of *projections* from best to worst: projectable first, higher probability
     (greedy ties within the configured tolerance), then fewer steps, then lower burden,
     then the order given."""
-    groups = tie_groups([p.probability_of_target for p in projections])
+    return rank_order_values([(p.probability_of_target, p.steps, p.burden) for p in projections])
+
+
+def rank_order_values(values: Sequence[tuple[float | None, int, int]]) -> list[int]:
+    """:func:`rank_order` on (probability, steps, burden) triples."""
+    groups = tie_groups([v[0] for v in values])
     return sorted(
-        range(len(projections)),
-        key=lambda i: ranking_key(groups[i], projections[i].steps, projections[i].burden),
+        range(len(values)), key=lambda i: ranking_key(groups[i], values[i][1], values[i][2])
     )
 
 
@@ -427,8 +476,23 @@ def rank_regimens(
     targets: Sequence[TargetSpec],
     horizon_months: int,
     previous: Drug | None = None,
+    top_k: int | None = None,
 ) -> list[Projection]:
-    """Project every regimen and return them best first."""
+    """Project every regimen and return them best first.
+
+    *top_k*: rank every regimen on the fast path (``quick.quick_project``: the same
+    numbers, no provenance) and build full :class:`Projection` objects only for the best
+    *top_k* (the options shown); the result then holds at most *top_k* projections.
+    """
+    if top_k is not None:
+        from osteotarget.projection.quick import quick_many, quick_rank
+
+        for regimen in regimens:
+            check_horizon(regimen, horizon_months)
+        pairs = [(regimen, previous) for regimen in regimens]
+        quick = quick_many(baselines, pairs, targets, horizon_months)
+        shown = quick_rank(quick)[: max(top_k, 0)]
+        return [project(baselines, regimens[i], targets, horizon_months, previous) for i in shown]
     projections = [
         project(baselines, regimen, targets, horizon_months, previous) for regimen in regimens
     ]

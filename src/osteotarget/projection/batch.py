@@ -14,6 +14,7 @@ import numpy as np
 
 from osteotarget.model.codes import Drug
 from osteotarget.projection.api import TIE_EPS, burden, projection_policy, ranking_key
+from osteotarget.projection.baseline import baseline_effect
 from osteotarget.projection.forecast import bmd_for_t, precision_percent, site_reference
 from osteotarget.projection.response import FloatArray, ProjectedSite
 from osteotarget.projection.trajectory import Regimen, site_path
@@ -75,25 +76,33 @@ def rank_many(
     for site in sites:
         t0 = np.asarray(t_scores[site], dtype=np.float64)[:, None]
         ref = site_reference(site)
-        spread = response_spread(site)
-        rate_var = (spread.sd_percent / spread.reference_month) ** 2
         p = precision_percent(site)
         mean_pct = np.full(r, np.nan)
-        sd_pct = np.full(r, np.nan)
+        bio_var = np.full(r, np.nan)
+        gain = np.ones((t0.shape[0], r), dtype=np.float64)
         for j, regimen in enumerate(regimens):
             path = site_path(site, regimen, previous, horizon_months)
             if path is None:
                 continue
             m = float(path.multiplier[horizon_months])
-            # Same spread as forecast_site: first step and later steps, independent rates.
+            # Same spread as forecast_site: first step and later steps, independent rates,
+            # each with its own drug's SD.
             first = float(path.first_months[horizon_months])
             later = float(path.later_months[horizon_months])
-            bio = rate_var * (first * first + later * later)
+            s1 = response_spread(site, regimen[0][0])
+            s2 = response_spread(site, regimen[-1][0])
+            bio_var[j] = (s1.sd_percent * first / s1.reference_month) ** 2 + (
+                s2.sd_percent * later / s2.reference_month
+            ) ** 2
             mean_pct[j] = (m - 1.0) * 100.0
-            sd_pct[j] = np.sqrt(bio + p * p * (1.0 + m * m))
+            effect = baseline_effect(site, regimen[0][0])
+            if effect is not None:
+                gain[:, j] = effect.factors(t0[:, 0])
+        scaled = mean_pct[None, :] * gain
+        sd_pct = np.sqrt(bio_var[None, :] + p * p * (1.0 + (1.0 + scaled / 100.0) ** 2))
         per_percent = bmd_for_t(site, t0) / (100.0 * ref.sd)
-        mean_t = t0 + per_percent * mean_pct[None, :]
-        sd_t = per_percent * sd_pct[None, :]
+        mean_t = t0 + per_percent * scaled
+        sd_t = per_percent * sd_pct
         prob = probability_above(mean_t, sd_t, target_t_score)
         prob = np.where(np.isnan(mean_pct)[None, :], np.nan, prob)
         measured = ~np.isnan(t0)

@@ -17,6 +17,7 @@ import numpy as np
 from osteotarget.densitometry import default_precision, reference_for
 from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import Drug
+from osteotarget.projection.baseline import BaselineEffect, baseline_effect
 from osteotarget.projection.response import (
     FloatArray,
     ProjectedSite,
@@ -75,10 +76,31 @@ def t_for_bmd(site: ProjectedSite, bmd: float) -> float:
 
 
 @lru_cache(maxsize=4096)
-def _with_site(provenance: Provenance, site: ProjectedSite) -> Provenance:
-    spread, ref = response_spread(site), site_reference(site)
-    return provenance.merge(
-        Provenance(cites=frozenset(spread.cites + ref.cites), unverified=frozenset(ref.unverified))
+def _with_site(
+    provenance: Provenance,
+    site: ProjectedSite,
+    first: Drug,
+    last: Drug,
+    effect: BaselineEffect | None,
+) -> Provenance:
+    """The path's provenance plus the spread, reference and baseline-effect inputs."""
+    ref = site_reference(site)
+    spreads = (response_spread(site, first), response_spread(site, last))
+    cites = set(ref.cites).union(*(s.cites for s in spreads))
+    unverified = set(ref.unverified).union(*(s.unverified for s in spreads))
+    paths: frozenset[str] = frozenset()
+    if effect is not None:
+        cites |= effect.cites
+        unverified |= effect.unverified
+        paths = effect.paths
+    merged = provenance.merge(
+        Provenance(paths=paths, cites=frozenset(cites), unverified=frozenset(unverified))
+    )
+    if effect is None:
+        return merged
+    return merged.with_assumption(
+        f"{site}: mean % change scaled for the baseline T-score (lower baselines gain more "
+        "in percent; calibrated to published goal attainment, docs/model.md §10)."
     )
 
 
@@ -157,23 +179,30 @@ def forecast_site(
     path: SitePath | None = site_path(site, regimen, previous, horizon, elapsed)
     if path is None:
         return None
-    spread = response_spread(site)
+    first_drug, last_drug = regimen[0][0], regimen[-1][0]
+    spread = response_spread(site, first_drug)
+    later_spread = response_spread(site, last_drug)
     ref = site_reference(site)
     rate_var = (spread.sd_percent / spread.reference_month) ** 2
-    provenance = _with_site(path.provenance, site)
+    later_var = (later_spread.sd_percent / later_spread.reference_month) ** 2
+    effect = baseline_effect(site, first_drug)
+    gain = 1.0 if effect is None else effect.factor(baseline.t_score)
+    provenance = _with_site(path.provenance, site, first_drug, last_drug, effect)
     # Individual deviation (docs/model.md §4): one rate for the first step, u₁ ~ N(0, v₁),
-    # and an independent one for the later steps, u₂ ~ N(0, rate_var):
-    #     Var = v₁ · a(t)² + rate_var · b(t)²
+    # and an independent one for the later steps, u₂ ~ N(0, later_var):
+    #     Var = v₁ · a(t)² + later_var · b(t)²
     # a = months on the first step since the baseline scan, b = months on later steps.
-    # Without an observation v₁ = rate_var; with one v₁ = the posterior variance (≤ rate_var).
+    # v₁ = the first drug's rate variance without an observation, the posterior with one.
+    # The mean % change is scaled by the baseline factor g (§10; 1 without an effect).
     months_first, other = path.first_months, path.later_months
     shrinkage: Shrinkage | None = None
     first_var = rate_var
     if observed is not None and observed.months > 0:
-        curve = step_curve(regimen[0][0], previous, site)
+        curve = step_curve(first_drug, previous, site)
         last = max_months()
         expected_then = 0.0 if curve is None else float(curve.percent[min(observed.months, last)])
         expected_now = 0.0 if curve is None else float(curve.percent[min(elapsed, last)])
+        expected_then *= gain
         shrinkage = shrink(
             observed.percent_change,
             expected_then,
@@ -183,7 +212,7 @@ def forecast_site(
         )
         first = elapsed + months_first
         level = (1.0 + expected_now / 100.0) * path.multiplier
-        mean_percent = (level - 1.0) * 100.0 + shrinkage.rate_percent_per_month * first
+        mean_percent = (level - 1.0) * (100.0 * gain) + shrinkage.rate_percent_per_month * first
         first_var = shrinkage.rate_variance
         provenance = provenance.with_assumption(
             f"{site}: observed {observed.percent_change:+.1f}% over {observed.months} months "
@@ -191,8 +220,8 @@ def forecast_site(
         )
     else:
         first = months_first
-        mean_percent = (path.multiplier - 1.0) * 100.0
-    bio_var = first_var * first**2 + rate_var * other**2
+        mean_percent = (path.multiplier - 1.0) * (100.0 * gain)
+    bio_var = first_var * first**2 + later_var * other**2
     p = baseline.precision_percent
     meas_var = p * p * (1.0 + (1.0 + mean_percent / 100.0) ** 2)
     sd_percent = np.sqrt(bio_var + meas_var)

@@ -12,10 +12,13 @@ the observed change updates the forecast (shrinkage).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter
 
 from osteotarget.dates import whole_months_between
 from osteotarget.densitometry import reference_for, t_score_from_bmd
@@ -37,6 +40,8 @@ from osteotarget.projection.api import (
     assemble,
     check_horizon,
     hip_percent_at_horizon,
+    option_numbers,
+    project,
 )
 from osteotarget.projection.forecast import (
     Baseline,
@@ -47,6 +52,7 @@ from osteotarget.projection.forecast import (
     precision_percent,
     shifted,
 )
+from osteotarget.projection.quick import quick_many
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -253,16 +259,164 @@ def forecast_options(
     """One Option per regimen (same order) with probability_of_target and projected T-scores.
 
     Month 0 of every projected point is *as_of*. The engine sets eligible /
-    excluded_because / cautions / rank.
+    excluded_because / cautions / rank. A regimen that does not continue an ongoing course
+    goes through the fast path (``quick.quick_project``: the same numbers, no Projection
+    object); one that continues a course (scan dates, on-treatment update) through the
+    full projection.
     """
     horizon = min(max(horizon_months, 1), max_months())
-    projections = project_options(patient, as_of, densitometry, regimens, targets, horizon)
-    return [
-        Option(regimen=[], horizon_months=horizon, basis="projection")
-        if projection is None
-        else _option(steps, projection)
-        for steps, projection in zip(regimens, projections, strict=True)
-    ]
+    trends = _trends(densitometry)
+    specs = _targets(targets)
+    latest = _latest_baselines(trends)
+    sites = tuple(latest)
+    fresh = list(latest.values())
+    contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
+    data: list[dict[str, Any] | None] = []
+    fresh_at: list[int] = []
+    pairs: list[tuple[Regimen, Drug | None]] = []
+    for steps in regimens:
+        regimen: Regimen = tuple((s.drug, s.months) for s in steps)
+        if not regimen:
+            data.append({"regimen": [], "horizon_months": horizon, "basis": "projection"})
+            continue
+        check_horizon(regimen, horizon)
+        first = regimen[0][0]
+        if first not in contexts:
+            contexts[first] = _context(patient, as_of, first)
+        previous, course = contexts[first]
+        if course is None:
+            fresh_at.append(len(data))
+            pairs.append((regimen, previous))
+            data.append(None)
+            continue
+        data.append(_course_option(steps, trends, regimen, specs, horizon, previous, course, as_of))
+    if pairs:
+        results = quick_many(fresh, pairs, specs, horizon)
+        for i, (regimen, previous), quick in zip(fresh_at, pairs, results, strict=True):
+            data[i] = _option_data(
+                regimens[i],
+                quick.probability_of_target,
+                quick.points,
+                horizon,
+                _citations(regimen, previous, horizon, sites),
+            )
+    return _OPTIONS.validate_python(data)
+
+
+def _latest_baselines(
+    trends: dict[ProjectedSite, SiteTrend],
+) -> dict[ProjectedSite, Baseline]:
+    """Each site's latest scan as a baseline (sites without a T-score or BMD left out)."""
+    out: dict[ProjectedSite, Baseline] = {}
+    for site, trend in trends.items():
+        baseline = _baseline(trend.points[-1], site, _precision(trend, site))
+        if baseline is not None:
+            out[site] = baseline
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _citations(
+    regimen: Regimen, previous: Drug | None, horizon: int, sites: tuple[ProjectedSite, ...]
+) -> tuple[str, ...]:
+    """The citations of a fresh-start projection: they depend on the regimen, the prior
+    drug, the horizon and the measured sites, never on the patient's values."""
+    baselines = [Baseline.from_t_score(site, 0.0) for site in sites]
+    return project(baselines, regimen, [], horizon, previous).citations
+
+
+_OPTIONS = TypeAdapter(list[Option])
+_POINT_FIELDS = ("month", "site", "t_score", "low", "high")
+
+
+def _option_data(
+    regimen: Sequence[RegimenStep],
+    probability: float | None,
+    points: Sequence[tuple[int, ProjectedSite, float, float, float]],
+    horizon: int,
+    citations: tuple[str, ...],
+) -> dict[str, Any]:
+    """An Option as plain data; forecast_options validates all of them in one call."""
+    return {
+        "regimen": list(regimen),
+        "probability_of_target": probability,
+        "horizon_months": horizon,
+        "projected_t_scores": [dict(zip(_POINT_FIELDS, p, strict=True)) for p in points],
+        "excluded_because": [],
+        "cautions": [],
+        "basis": "projection",
+        "citations": list(citations),
+    }
+
+
+def _course_forecasts(
+    trends: dict[ProjectedSite, SiteTrend],
+    regimen: Regimen,
+    horizon: int,
+    previous: Drug | None,
+    course: TherapyCourse | None,
+    as_of: date,
+) -> dict[ProjectedSite, SiteForecast | None]:
+    """Per-site forecasts from the scans (ongoing course, on-treatment update), month 0 =
+    *as_of*."""
+    elapsed = whole_months_between(course.start, as_of) if course is not None else 0
+    forecasts: dict[ProjectedSite, SiteForecast | None] = {}
+    for site, trend in trends.items():
+        precision = _precision(trend, site)
+        update = _observed(trend, site, course, precision) if course is not None else None
+        if update is not None:
+            forecasts[site] = forecast_site(
+                update[0], regimen, previous, horizon, elapsed, update[1]
+            )
+            continue
+        latest = trend.points[-1]
+        baseline = _baseline(latest, site, precision)
+        if baseline is not None:
+            forecasts[site] = _from_scan(
+                baseline, latest.date, regimen, previous, course, as_of, horizon
+            )
+    return forecasts
+
+
+def _project_one(
+    trends: dict[ProjectedSite, SiteTrend],
+    regimen: Regimen,
+    specs: Sequence[TargetSpec],
+    horizon: int,
+    previous: Drug | None,
+    course: TherapyCourse | None,
+    as_of: date,
+) -> Projection:
+    """The full projection of one regimen (scan dates, ongoing course, on-treatment update)."""
+    elapsed = whole_months_between(course.start, as_of) if course is not None else 0
+    return assemble(
+        _course_forecasts(trends, regimen, horizon, previous, course, as_of),
+        regimen,
+        specs,
+        horizon,
+        hip_percent_at_horizon(regimen, previous, horizon, elapsed),
+    )
+
+
+def _course_option(
+    steps: Sequence[RegimenStep],
+    trends: dict[ProjectedSite, SiteTrend],
+    regimen: Regimen,
+    specs: Sequence[TargetSpec],
+    horizon: int,
+    previous: Drug | None,
+    course: TherapyCourse,
+    as_of: date,
+) -> dict[str, Any]:
+    """The Option of a regimen that continues *course*, as plain data (no Projection)."""
+    elapsed = whole_months_between(course.start, as_of)
+    probability, points, citations = option_numbers(
+        _course_forecasts(trends, regimen, horizon, previous, course, as_of),
+        specs,
+        horizon,
+        hip_percent_at_horizon(regimen, previous, horizon, elapsed),
+    )
+    return _option_data(steps, probability, points, horizon, citations)
 
 
 def project_options(
@@ -272,41 +426,26 @@ def project_options(
     regimens: Sequence[Sequence[RegimenStep]],
     targets: Sequence[Target],
     horizon: int,
+    full_for: Collection[int] | None = None,
 ) -> list[Projection | None]:
-    """The Projection behind each Option (None for an empty regimen), with its assumptions."""
+    """The Projection behind each Option (None for an empty regimen), with its assumptions.
+
+    *full_for*: build Projections only for these indices (e.g. the options shown); the
+    others are None. Default: every regimen.
+    """
     trends = _trends(densitometry)
     specs = _targets(targets)
+    contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
     out: list[Projection | None] = []
-    for steps in regimens:
+    for index, steps in enumerate(regimens):
         regimen: Regimen = tuple((s.drug, s.months) for s in steps)
-        if not regimen:
+        if not regimen or (full_for is not None and index not in full_for):
             out.append(None)
             continue
         check_horizon(regimen, horizon)
-        previous, course = _context(patient, as_of, regimen[0][0])
-        elapsed = whole_months_between(course.start, as_of) if course is not None else 0
-        forecasts: dict[ProjectedSite, SiteForecast | None] = {}
-        for site, trend in trends.items():
-            precision = _precision(trend, site)
-            update = _observed(trend, site, course, precision) if course is not None else None
-            if update is not None:
-                forecasts[site] = forecast_site(
-                    update[0], regimen, previous, horizon, elapsed, update[1]
-                )
-                continue
-            latest = trend.points[-1]
-            baseline = _baseline(latest, site, precision)
-            if baseline is not None:
-                forecasts[site] = _from_scan(
-                    baseline, latest.date, regimen, previous, course, as_of, horizon
-                )
-        out.append(
-            assemble(
-                forecasts,
-                regimen,
-                specs,
-                horizon,
-                hip_percent_at_horizon(regimen, previous, horizon, elapsed),
-            )
-        )
+        first = regimen[0][0]
+        if first not in contexts:
+            contexts[first] = _context(patient, as_of, first)
+        previous, course = contexts[first]
+        out.append(_project_one(trends, regimen, specs, horizon, previous, course, as_of))
     return out

@@ -17,6 +17,7 @@ from statistics import NormalDist
 import numpy as np
 
 from osteotarget.knowledge import knowledge
+from osteotarget.model.codes import Drug
 from osteotarget.projection.response import FloatArray, ProjectedSite
 
 
@@ -25,20 +26,42 @@ class ResponseSpread:
     sd_percent: float
     reference_month: float
     cites: tuple[str, ...]
+    unverified: tuple[str, ...] = ()
 
 
 @cache
-def response_spread(site: ProjectedSite) -> ResponseSpread:
-    """RMS of the DATA arms' SDs of individual % change at the reference month."""
+def spread_scale(site: ProjectedSite) -> tuple[float, str]:
+    """Calibrated multiplier of the SD of individual response at *site* and its path
+    (responses/calibration.toml, fitted; docs/model.md §10)."""
+    path = f"responses.calibration.spread_scale.{site}"
+    return knowledge().number(path), path
+
+
+@cache
+def response_spread(site: ProjectedSite, drug: Drug | None = None) -> ResponseSpread:
+    """SD of individual % change at the reference month for *drug* at *site*: DATA's arm
+    SD where DATA reports the drug (denosumab, teriparatide), else the RMS of DATA's arms
+    (an assumption for every other drug); times the site's calibrated spread scale."""
     kb = knowledge()
-    arms = kb.table(f"responses.variability.sd_percent_at_reference.{site}")
-    values = [float(v) for v in arms.values()]
-    sd = math.sqrt(sum(v * v for v in values) / len(values))
+    base = f"responses.variability.sd_percent_at_reference.{site}"
+    arms = kb.table(base)
+    if drug is not None and drug in arms:
+        sd = float(arms[drug])
+    else:
+        values = [float(v) for v in arms.values()]
+        sd = math.sqrt(sum(v * v for v in values) / len(values))
     month = kb.quantity("responses.variability.reference.month")
+    scale, scale_path = spread_scale(site)
+    unverified = (scale_path,) if scale != 1.0 else ()  # noqa: knowledge (identity scale)
     return ResponseSpread(
-        sd_percent=sd,
+        sd_percent=sd * scale,
         reference_month=month.value,
-        cites=(str(kb.get("responses.variability.sd_percent_at_reference.cite")), month.cite),
+        cites=(
+            str(kb.get("responses.variability.sd_percent_at_reference.cite")),
+            month.cite,
+            *(("osteotarget_calibration",) if unverified else ()),
+        ),
+        unverified=unverified,
     )
 
 
