@@ -13,7 +13,7 @@ from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient
 from osteotarget.model.assessment import Assessment, Option
 
-WIDTH, HEIGHT = 680, 320
+WIDTH, HEIGHT = 680, 290
 LEFT, RIGHT, TOP, BOTTOM = 62, 150, 16, 52
 TICK = 'class="tick" font-size="11" fill="#333"'
 AXIS = 'class="axis-title" font-size="12" font-weight="600" fill="#1b1b1b"'
@@ -148,7 +148,8 @@ def tscore_chart(
         return TOP + plot_h * (high - v) / (high - low)
 
     parts = [
-        f'<svg id="tscore-chart" role="img" aria-labelledby="chart-title chart-desc" '
+        f'<svg id="tscore-chart" role="group" aria-labelledby="chart-title" '
+        'aria-describedby="chart-desc" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
         'xmlns="http://www.w3.org/2000/svg">',
         '<title id="chart-title">T-score over time with the target band</title>',

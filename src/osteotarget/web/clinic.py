@@ -14,7 +14,6 @@ from importlib import resources
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -55,30 +54,27 @@ PROJECTED_SITES = ("total_hip", "femoral_neck", "lumbar_spine")
 DEFAULT_WHATIF_MONTHS = 36
 
 
+def _docs_assets() -> str:
+    """Swagger UI as packaged by fastapi-offline (no CDN)."""
+    import fastapi_offline
+
+    return str(resources.files(fastapi_offline) / "static")
+
+
 def install(app: FastAPI) -> None:
     """Register the clinician pages and serve /docs from packaged Swagger UI (no CDN)."""
-    import swagger_ui_bundle
-
     app.router.routes[:] = [
         r for r in app.router.routes if getattr(r, "path", "") not in ("/docs", "/redoc")
     ]
-    app.mount(
-        "/static/swagger-ui",
-        StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)),
-        name="swagger-ui",
-    )
+    app.mount("/docs-assets", StaticFiles(directory=_docs_assets()), name="docs-assets")
     app.include_router(router)
 
 
 @router.get("/docs", response_class=HTMLResponse)
-def api_docs() -> Response:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="osteotarget API",
-        swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url="/static/swagger-ui/swagger-ui.css",
-        swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
-    )
+def api_docs(request: Request) -> Response:
+    """The REST API's OpenAPI document in Swagger UI; the start-up script is a static file
+    (no inline script), so a strict Content-Security-Policy allows it."""
+    return templates.TemplateResponse(request, "docs.html", {"user": None})
 
 
 # ---- choices ---------------------------------------------------------------------------
