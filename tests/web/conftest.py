@@ -41,7 +41,8 @@ PHONE = {"width": 390, "height": 844}
 class Clinic:
     url: str
     registry: Registry
-    key: str
+    key: str  # a coordinator: may create patients and enter data
+    clinician_key: str  # may enter data, not create patients
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +53,11 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         database_url=registry.url, secret="web-test-secret-not-for-production-0123456789"
     )
     app = create_app(settings, registry)
-    key = registry.add_client("dr-test", "clinician")
+    key = registry.add_client("dr-test", "coordinator")
+    clinician = registry.add_client("dr-clinician", "clinician")
     registry.import_dicts(demo_records(), "test-seed", "test")
     with LiveServer(app) as live:
-        yield Clinic(live.url, registry, key)
+        yield Clinic(live.url, registry, key, clinician)
     registry.close()
 
 

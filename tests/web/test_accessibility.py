@@ -27,7 +27,28 @@ PAGES = [
     f"/patients/{OVERDUE}/report/patient",
     f"/patients/{OVERDUE}/report/letter",
     "/patients/no-such-patient",
+    f"/patients/{OVERDUE}/record",
+    f"/patients/{OVERDUE}/record/dxa/new",
+    f"/patients/{OVERDUE}/record/dxa/0",
+    f"/patients/{OVERDUE}/record/therapies/0",
+    f"/patients/{OVERDUE}/record/labs/new",
+    "/patients-new",
 ]
+
+
+def test_forms_with_errors_have_no_violation(clinic: Clinic, page: Any) -> None:
+    page.goto(f"{clinic.url}/patients-new")
+    page.fill("#f-height_cm", "tall")
+    page.click("#create-patient")
+    assert page.locator("#error-summary").is_visible()
+    assert serious_violations(page) == []
+    page.goto(f"{clinic.url}/patients/{OVERDUE}/record/dxa/new")
+    page.fill("#f-total_hip_t", "low")
+    page.click("#save-item")
+    assert page.locator("#error-summary").is_visible()
+    assert serious_violations(page) == []
+
+
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -24,11 +26,13 @@ from osteotarget.engine.profiles import list_profiles, load_profile
 from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient, Problem, RecordError
 from osteotarget.model.assessment import Assessment
+from osteotarget.model.validate import check_as_of, parse_patient
 from osteotarget.report import answer_first, cited_in_summary, plain_regimen
 from osteotarget.report.pdf import html_to_pdf
 from osteotarget.report.summary import plain_action, sentence
-from osteotarget.security import Principal
+from osteotarget.security import AuthError, Principal
 from osteotarget.store import StoredPatient
+from osteotarget.store.registry import record_of
 from osteotarget.web.chart import (
     ExpectedPath,
     chart_rows,
@@ -39,6 +43,14 @@ from osteotarget.web.chart import (
 )
 from osteotarget.web.deps import audited, service
 from osteotarget.web.engine import ProjectionRequest, SiteBaseline, project, run_assessment
+from osteotarget.web.forms import (
+    PATIENT_FIELDS,
+    SECTIONS,
+    Section,
+    item_problems,
+    new_patient_record,
+    split_path,
+)
 from osteotarget.web.pages import PageCaller
 from osteotarget.web.problems import ApiProblem
 
@@ -245,13 +257,26 @@ def patient_page(
     as_of: str | None = None,
     profile: str | None = None,
     option: str | None = None,
+    saved: str = "",
 ) -> Response:
     stored = _load(request, caller, patient_id, "view_patient_page")
     if stored is None:
         return _not_found(request, caller)
     choices = read_choices(as_of, profile, option)
     context = patient_context(stored, choices, caller)
+    context["saved"] = saved if saved in SECTIONS else ""
+    context["fix_links"] = _fix_links(stored.patient.id, context["record_problems"])
     return _page(request, "patient.html", context)
+
+
+def _fix_links(patient_id: str, problems: list[Problem]) -> dict[str, str]:
+    """A refused item's field path → the form that corrects or removes it."""
+    links: dict[str, str] = {}
+    for p in problems:
+        parts = split_path(p.field)
+        if parts is not None and parts[0] in SECTIONS:
+            links[p.field] = f"/patients/{quote(patient_id, safe='')}/record/{parts[0]}/{parts[1]}"
+    return links
 
 
 @router.get("/patients/{patient_id}/compare", response_class=HTMLResponse)
@@ -426,3 +451,301 @@ def report_page(
         request, kind, stored, read_choices(as_of, profile, option), caller, pdf=False
     )
     return HTMLResponse(html, status_code=status)
+
+
+# ---- data entry ------------------------------------------------------------------------
+#
+# Every write from these pages goes through ``save_record`` (one place to re-point when the
+# registry gains versioned item-level updates). The form carries the record version it was
+# opened on; a record changed since then is not overwritten.
+
+
+@dataclass(frozen=True)
+class Saved:
+    version: int | None
+    problems: list[Problem]
+
+
+def save_record(
+    request: Request, caller: Principal, record: dict[str, Any], opened_version: int | None
+) -> Saved:
+    """Validate and store a whole record as a new version (audit trail: the registry's
+    history plus the audited request). ``opened_version`` None: a new patient."""
+    registry = service(request).registry
+    patient_id = str(record.get("id", ""))
+    current = registry.get_patient(patient_id) if patient_id else None
+    if opened_version is None and current is not None:
+        return Saved(None, [Problem("id", "is already in the registry", patient_id)])
+    if opened_version is not None and (current is None or current.version != opened_version):
+        found = "deleted" if current is None else f"now at version {current.version}"
+        return Saved(
+            None,
+            [
+                Problem(
+                    "record",
+                    f"was changed by someone else since you opened this form ({found}); "
+                    "reload the page and enter the change again",
+                    str(opened_version),
+                )
+            ],
+        )
+    try:
+        patient = parse_patient(record, patient_id)
+    except RecordError as exc:
+        return Saved(None, list(exc.problems))
+    registry.put_patient(patient, caller.name, "web")
+    stored = registry.get_patient(patient.id)
+    return Saved(stored.version if stored else None, [])
+
+
+def record_problems_of(record: dict[str, Any]) -> list[Problem]:
+    """Everything wrong with a record as entered: the model's checks, then dates after
+    today (refused at entry, so they never reach the assessment and lock the page)."""
+    try:
+        patient = parse_patient(record, str(record.get("id", "")))
+    except RecordError as exc:
+        return list(exc.problems)
+    try:
+        check_as_of(patient, date.today())
+    except RecordError as exc:
+        return [
+            Problem(p.field, "is in the future (after today); check the date", p.value)
+            for p in exc.problems
+        ]
+    return []
+
+
+def merge_problems(first: list[Problem], then: list[Problem]) -> list[Problem]:
+    """The form's own problems first; the record's only for fields not named already."""
+    named = {p.field for p in first}
+    return first + [p for p in then if p.field not in named]
+
+
+def _forbidden(request: Request, caller: Principal, role: str) -> Response | None:
+    try:
+        caller.require(role)
+    except AuthError as exc:
+        return _page(
+            request,
+            "error.html",
+            {"title": "Not allowed", "detail": exc.detail, "user": caller},
+            403,
+        )
+    return None
+
+
+def _record_page_url(patient_id: str) -> str:
+    return f"/patients/{quote(patient_id, safe='')}/record"
+
+
+@router.get("/patients/{patient_id}/record", response_class=HTMLResponse)
+def record_page(request: Request, caller: PageCaller, patient_id: str, saved: str = "") -> Response:
+    stored = _load(request, caller, patient_id, "view_record_page")
+    if stored is None:
+        return _not_found(request, caller)
+    record = record_of(stored.patient)
+    _, record_problems = _assess(stored.patient, read_choices(None, None))
+    flagged = {p.field.split(".")[0] for p in record_problems}
+    sections = [
+        (
+            section,
+            [
+                (index, section.summary(item), f"{section.key}[{index}]" in flagged)
+                for index, item in enumerate(record.get(section.key, []))
+            ],
+        )
+        for section in SECTIONS.values()
+    ]
+    context = {
+        "patient": stored.patient,
+        "version": stored.version,
+        "sections": sections,
+        "record_problems": record_problems,
+        "saved": saved,
+        "user": caller,
+    }
+    return _page(request, "record.html", context)
+
+
+def _section(kind: str) -> Section | None:
+    return SECTIONS.get(kind)
+
+
+def _item_form(
+    request: Request,
+    caller: Principal,
+    stored: StoredPatient,
+    section: Section,
+    index: int | None,
+    values: dict[str, str],
+    errors: list[Problem],
+    status: int = 200,
+) -> Response:
+    context = {
+        "patient": stored.patient,
+        "version": stored.version,
+        "section": section,
+        "index": index,
+        "values": values,
+        "errors": errors,
+        "error_fields": {p.field for p in errors},
+        "user": caller,
+    }
+    return _page(request, "item_form.html", context, status)
+
+
+@router.get("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
+def new_item_form(request: Request, caller: PageCaller, patient_id: str, kind: str) -> Response:
+    stored = _load(request, caller, patient_id, f"new_{kind}_form")
+    section = _section(kind)
+    if stored is None or section is None:
+        return _not_found(request, caller)
+    return _item_form(request, caller, stored, section, None, {}, [])
+
+
+@router.get("/patients/{patient_id}/record/{kind}/{index}", response_class=HTMLResponse)
+def edit_item_form(
+    request: Request, caller: PageCaller, patient_id: str, kind: str, index: int
+) -> Response:
+    stored = _load(request, caller, patient_id, f"edit_{kind}_form")
+    section = _section(kind)
+    if stored is None or section is None:
+        return _not_found(request, caller)
+    items = record_of(stored.patient).get(kind, [])
+    if not 0 <= index < len(items):
+        return _not_found(request, caller)
+    assert section.from_item is not None
+    values = section.from_item(items[index])
+    _, record_problems = _assess(stored.patient, read_choices(None, None))
+    mine, _ = item_problems(record_problems, kind, index, items[index])
+    return _item_form(request, caller, stored, section, index, values, mine)
+
+
+async def _form_values(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _opened(values: dict[str, str]) -> int | None:
+    try:
+        return int(values.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _save_item(
+    request: Request,
+    caller: Principal,
+    stored: StoredPatient,
+    section: Section,
+    index: int | None,
+    values: dict[str, str],
+) -> Response:
+    assert section.to_item is not None
+    item, problems = section.to_item(values)
+    record = record_of(stored.patient)
+    items = list(record.get(section.key, []))
+    position = len(items) if index is None else index
+    if index is None:
+        items.append(item)
+    else:
+        items[index] = item
+    record[section.key] = items
+    mine, _ = item_problems(record_problems_of(record), section.key, position, item)
+    problems = merge_problems(problems, mine)
+    if not problems:
+        saved = save_record(request, caller, record, _opened(values))
+        if saved.version is not None:
+            return RedirectResponse(
+                f"/patients/{quote(stored.patient.id, safe='')}?saved={section.key}", 303
+            )
+        mine, others = item_problems(saved.problems, section.key, position, item)
+        problems = mine + others
+    return _item_form(request, caller, stored, section, index, values, problems, 422)
+
+
+@router.post("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
+async def add_item(request: Request, caller: PageCaller, patient_id: str, kind: str) -> Response:
+    values = await _form_values(request)
+    stored = _load(request, caller, patient_id, f"add_{kind}")
+    section = _section(kind)
+    if stored is None or section is None:
+        return _not_found(request, caller)
+    refused = _forbidden(request, caller, "clinician")
+    if refused is not None:
+        return refused
+    return await run_in_threadpool(_save_item, request, caller, stored, section, None, values)
+
+
+@router.post("/patients/{patient_id}/record/{kind}/{index}", response_class=HTMLResponse)
+async def correct_item(
+    request: Request, caller: PageCaller, patient_id: str, kind: str, index: int
+) -> Response:
+    values = await _form_values(request)
+    stored = _load(request, caller, patient_id, f"correct_{kind}")
+    section = _section(kind)
+    if stored is None or section is None:
+        return _not_found(request, caller)
+    if not 0 <= index < len(record_of(stored.patient).get(kind, [])):
+        return _not_found(request, caller)
+    refused = _forbidden(request, caller, "clinician")
+    if refused is not None:
+        return refused
+    return await run_in_threadpool(_save_item, request, caller, stored, section, index, values)
+
+
+@router.post("/patients/{patient_id}/record/{kind}/{index}/remove", response_class=HTMLResponse)
+async def remove_item(
+    request: Request, caller: PageCaller, patient_id: str, kind: str, index: int
+) -> Response:
+    values = await _form_values(request)
+    stored = _load(request, caller, patient_id, f"remove_{kind}")
+    section = _section(kind)
+    if stored is None or section is None:
+        return _not_found(request, caller)
+    record = record_of(stored.patient)
+    items = list(record.get(kind, []))
+    if not 0 <= index < len(items):
+        return _not_found(request, caller)
+    refused = _forbidden(request, caller, "clinician")
+    if refused is not None:
+        return refused
+    del items[index]
+    record[kind] = items
+    saved = await run_in_threadpool(save_record, request, caller, record, _opened(values))
+    if saved.version is None:
+        return _page(
+            request,
+            "error.html",
+            {
+                "title": "Not removed",
+                "detail": "; ".join(str(p) for p in saved.problems),
+                "user": caller,
+            },
+            409,
+        )
+    return RedirectResponse(f"{_record_page_url(stored.patient.id)}?saved=removed", 303)
+
+
+@router.get("/patients-new", response_class=HTMLResponse)
+def new_patient_form(request: Request, caller: PageCaller) -> Response:
+    context = {"fields": PATIENT_FIELDS, "values": {}, "errors": [], "user": caller}
+    return _page(request, "new_patient.html", context)
+
+
+@router.post("/patients-new", response_class=HTMLResponse)
+async def create_patient(request: Request, caller: PageCaller) -> Response:
+    values = await _form_values(request)
+    audited(request, caller, "create_patient_page", values.get("id") or None)
+    refused = _forbidden(request, caller, "coordinator")
+    if refused is not None:
+        return refused
+    record, problems = new_patient_record(values)
+    problems = merge_problems(problems, record_problems_of(record))
+    if not problems:
+        saved = await run_in_threadpool(save_record, request, caller, record, None)
+        if saved.version is not None:
+            return RedirectResponse(f"{_record_page_url(str(record['id']))}?saved=created", 303)
+        problems = saved.problems
+    context = {"fields": PATIENT_FIELDS, "values": values, "errors": problems, "user": caller}
+    return _page(request, "new_patient.html", context, 422)
