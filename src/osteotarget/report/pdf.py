@@ -8,6 +8,10 @@ from typing import Any
 REPORT_CSS = ("style.css", "report.css")
 
 
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint or its system libraries (Pango) are missing on this machine."""
+
+
 class AssetRefused(ValueError):
     """A report asked for an outside resource: refused (reports fetch nothing)."""
 
@@ -23,7 +27,13 @@ def stylesheet_text() -> str:
 
 def html_to_pdf(html: str) -> bytes:
     """The page as an A4 PDF with the print stylesheet (no outbound fetch of any kind)."""
-    from weasyprint import CSS, HTML
+    try:
+        from weasyprint import CSS, HTML
+    except (ImportError, OSError) as exc:  # OSError: the Pango libraries are not installed
+        raise PdfUnavailable(
+            "PDF rendering needs WeasyPrint and Pango (Debian: libpango-1.0-0, "
+            "libpangoft2-1.0-0); the printable page works without them"
+        ) from exc
 
     document = HTML(string=html, base_url="file:///nonexistent/", url_fetcher=_refuse)
     pdf: bytes = document.write_pdf(stylesheets=[CSS(string=stylesheet_text())])

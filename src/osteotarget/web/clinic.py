@@ -28,7 +28,7 @@ from osteotarget.model import Patient, Problem, RecordError
 from osteotarget.model.assessment import Assessment
 from osteotarget.model.validate import check_as_of, parse_patient
 from osteotarget.report import answer_first, cited_in_summary, plain_regimen
-from osteotarget.report.pdf import html_to_pdf
+from osteotarget.report.pdf import PdfUnavailable, html_to_pdf
 from osteotarget.report.summary import plain_action, sentence
 from osteotarget.security import AuthError, Principal
 from osteotarget.store import StoredPatient
@@ -52,10 +52,13 @@ from osteotarget.web.forms import (
     split_path,
 )
 from osteotarget.web.pages import PageCaller
+from osteotarget.web.pages import templates as page_templates
 from osteotarget.web.problems import ApiProblem
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(resources.files("osteotarget.web") / "templates"))
+# One template environment for every page (pages.py's): a CSRF token or other context the
+# session layer adds there reaches these forms' ``csrf()`` macro too.
+templates: Jinja2Templates = page_templates
 ReportKind = Literal["clinician", "patient", "letter"]
 REPORT_TITLES: dict[str, str] = {
     "clinician": "Clinician report",
@@ -424,8 +427,18 @@ def report_pdf(
     if status != 200:
         return HTMLResponse(html, status_code=status)
     filename = f"osteotarget-{kind}-{choices.as_of.isoformat()}.pdf"
+    try:
+        pdf = html_to_pdf(html)
+    except PdfUnavailable as exc:
+        detail = f"{exc}. Use the printable page and the browser's Print instead."
+        return _page(
+            request,
+            "error.html",
+            {"title": "PDF unavailable", "detail": detail, "user": caller},
+            503,
+        )
     return Response(
-        html_to_pdf(html),
+        pdf,
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="{filename}"',
