@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run test lint typecheck unit bench clean docs
+.PHONY: install run reset-demo test lint typecheck unit bench clean docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/osteotarget serve --demo --host $(HOST) --port $(PORT)
+
+reset-demo: $(STAMP)
+	$(BIN)/osteotarget serve --demo --fresh --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

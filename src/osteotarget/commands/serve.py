@@ -1,13 +1,16 @@
 """`osteotarget serve [--host H] [--port P] [--demo]`: web app, REST API and CDS Hooks.
 
 One application on the registry named by OSTEOTARGET_DATABASE_URL (default: an SQLite file
-under ./var/). ``--demo`` seeds the demo patients and prints a local demo API key: auth is
-never disabled.
+under ./var/). ``--demo`` seeds the demo patients into an empty registry only (a restart keeps
+the user's edits) and prints a local demo API key once, when it is created: auth is never
+disabled. ``--rotate-demo-key`` issues a new demo key; ``--fresh`` deletes the local SQLite
+registry first (``make reset-demo``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -24,6 +27,16 @@ def add_parser(sub: Any) -> None:
         "--demo", action="store_true", help="seed demo patients and print a demo API key"
     )
     parser.add_argument(
+        "--rotate-demo-key",
+        action="store_true",
+        help="with --demo: issue a new demo API key (the old one stops working)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="with --demo: delete the local SQLite registry first (all edits and keys)",
+    )
+    parser.add_argument(
         "--database-url", default=None, help="SQLAlchemy URL (default: OSTEOTARGET_DATABASE_URL)"
     )
     parser.add_argument(
@@ -37,26 +50,30 @@ def run(args: argparse.Namespace) -> int:
 
     from osteotarget.store import Registry, default_url
     from osteotarget.web import Settings, create_app
-    from osteotarget.web.demo import seed_demo
+    from osteotarget.web.demo import demo_secret, remove_demo_registry
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     url = args.database_url or os.environ.get("OSTEOTARGET_DATABASE_URL") or default_url()
+    if args.fresh:
+        if not args.demo:
+            print("osteotarget serve: --fresh is only for --demo", file=sys.stderr)
+            return 2
+        try:
+            removed = remove_demo_registry(url)
+        except ValueError as exc:
+            print(f"osteotarget serve: {exc}", file=sys.stderr)
+            return 2
+        print(f"osteotarget demo: fresh start, removed {removed}")
     settings = Settings.from_env(url, demo=args.demo)
+    if args.demo and not os.environ.get("OSTEOTARGET_SECRET"):
+        kept = demo_secret(url)
+        if kept:  # sign-in sessions survive a restart of the local demo
+            settings = dataclasses.replace(settings, secret=kept)
     registry = Registry(url)
     app = create_app(settings, registry)
     base = f"http://{args.host}:{args.port}"
     if args.demo:
-        report, key = seed_demo(registry)
-        seeded = len(report.created) + len(report.updated) + len(report.unchanged)
-        print(
-            f"osteotarget demo: {seeded} demo patients in {registry.engine.url.render_as_string()}"
-        )
-        print(f"osteotarget demo: API key (admin, local demo only): {key}")
-        print(
-            f"osteotarget demo: sign in at {base}/login ; API: curl -H 'X-API-Key: {key}' "
-            f"{base}/api/patients"
-        )
-        sys.stdout.flush()
+        announce_demo(registry, base, args.rotate_demo_key)
     # access_log off: uvicorn's access log would print concrete paths (patient ids).
     server: dict[str, Any] = {
         "host": args.host,
@@ -75,3 +92,33 @@ def run(args: argparse.Namespace) -> int:
         return 0
     uvicorn.run(app, **server)
     return 0
+
+
+def announce_demo(registry: Any, base: str, rotate: bool) -> None:
+    """Seed (empty registry only) and say how to sign in: the key is printed once."""
+    from osteotarget.web.demo import seed_demo
+
+    seed = seed_demo(registry, rotate=rotate)
+    where = registry.engine.url.render_as_string()
+    if seed.imported:
+        print(f"osteotarget demo: {seed.imported} demo patients added to {where}")
+    else:
+        print(
+            f"osteotarget demo: {seed.kept_patients} patients kept in {where} "
+            "(demo patients are added only to an empty registry; `make reset-demo` starts over)"
+        )
+    if seed.key:
+        print(f"osteotarget demo: API key (admin, local demo only): {seed.key}")
+        print("osteotarget demo: keep it: it is stored only as a hash and shown this once")
+        print(
+            f"osteotarget demo: sign in at {base}/login ; API: curl -H 'X-API-Key: {seed.key}' "
+            f"{base}/api/patients"
+        )
+    else:
+        print(
+            f"osteotarget demo: the demo API key ({seed.key_prefix}…) printed when it was "
+            "created still works; lost it? `osteotarget serve --demo --rotate-demo-key` "
+            "prints a new one (the old stops working)"
+        )
+        print(f"osteotarget demo: sign in at {base}/login")
+    sys.stdout.flush()

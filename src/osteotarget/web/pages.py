@@ -1,23 +1,17 @@
-"""Server-rendered pages: sign-in (API key -> session cookie), patient list, patient view."""
+"""Server-rendered pages: sign-in (API key -> session cookie) and the patient list; the
+patient page and the clinician's other pages are in :mod:`osteotarget.web.clinic`."""
 
 from __future__ import annotations
 
-from datetime import date
 from importlib import resources
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from osteotarget.knowledge import knowledge
-from osteotarget.model import RecordError
 from osteotarget.security import AuthError, Principal, issue_token
-from osteotarget.web.chart import target_line, tscore_chart
 from osteotarget.web.deps import SESSION_COOKIE, audited, authenticate, service
-from osteotarget.web.engine import run_assessment
-from osteotarget.web.problems import ApiProblem
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("osteotarget.web") / "templates"))
@@ -124,50 +118,3 @@ def patients_page(request: Request, caller: PageCaller) -> Response:
     return templates.TemplateResponse(
         request, "patients.html", {"total": total, "items": items, "user": caller}
     )
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-@router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_page(
-    request: Request, caller: PageCaller, patient_id: str, as_of: date | None = None
-) -> Response:
-    audited(request, caller, "view_patient_page", patient_id)
-    stored = service(request).registry.get_patient(patient_id)
-    if stored is None:
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"title": "Not found", "detail": "No patient with this id.", "user": caller},
-            status_code=404,
-        )
-    when = as_of or date.today()
-    try:
-        assessment = run_assessment(stored.patient, when, None)
-    except (RecordError, ApiProblem) as exc:
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"title": "Record refused", "detail": str(exc), "user": caller},
-            status_code=422,
-        )
-    kb = knowledge()
-    keys: list[str] = sorted(
-        {c for alert in assessment.alerts for c in alert.citations}
-        | set(assessment.densitometry.citations if assessment.densitometry else [])
-        | {"kanis1994"}
-    )
-    cited = [(k, kb.citations[k].short()) for k in keys if k in kb.citations]
-    context: dict[str, Any] = {
-        "patient": stored.patient,
-        "a": assessment,
-        "age": _age(stored.patient.birth_date, when),
-        "chart": tscore_chart(stored.patient, assessment, when),
-        "target_label": target_line(assessment).label,
-        "cited": cited,
-        "user": caller,
-        "quote": quote,
-    }
-    return templates.TemplateResponse(request, "patient.html", context)

@@ -1,5 +1,6 @@
-// Clicking a legend entry shows or hides that site's series (no network, no framework).
+// Progressive enhancement only (the pages work without it); no inline scripts (CSP).
 document.addEventListener("DOMContentLoaded", () => {
+  // Clicking a legend entry shows or hides that site's series.
   for (const legend of document.querySelectorAll("#tscore-chart .legend")) {
     const toggle = () => {
       const site = legend.getAttribute("data-site");
@@ -8,6 +9,12 @@ document.addEventListener("DOMContentLoaded", () => {
       legend.setAttribute("aria-pressed", series && series.classList.contains("hidden") ? "true" : "false");
     };
     legend.addEventListener("click", toggle);
-    legend.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") toggle(); });
+    legend.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); }
+    });
+  }
+  // "Print" buttons on the report pages.
+  for (const button of document.querySelectorAll("[data-print]")) {
+    button.addEventListener("click", () => window.print());
   }
 });
