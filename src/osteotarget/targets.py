@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Risk, Target
 from osteotarget.model.codes import Site
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 
 def treatment_baseline(facts: Facts, history: History) -> dict[Site, float]:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from osteotarget.base.history import kind_of
 from osteotarget.engine import assess, compare_profiles
 from osteotarget.model import RecordError, parse_patient
 from osteotarget.model.assessment import Assessment
-from osteotarget.therapy.history import kind_of
 
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "spec_examples"
 ANABOLICS = {"romosozumab", "teriparatide", "abaloparatide"}

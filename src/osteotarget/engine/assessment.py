@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.history import History
+from osteotarget.base.profile import Profile, load_profile
 from osteotarget.dates import add_months
 from osteotarget.densitometry import assess_densitometry
 from osteotarget.engine import DEFAULT_PROFILE, ENGINE_VERSION
-from osteotarget.engine.context import Context
-from osteotarget.engine.profiles import Profile, load_profile
 from osteotarget.model import Patient, check_as_of
 from osteotarget.model.assessment import Alert, Assessment, CitationOut, Recommendation
 from osteotarget.plan.monitoring import monitoring
@@ -22,7 +23,6 @@ from osteotarget.plan.workup import lab_alerts, lifestyle, missing_workup, verte
 from osteotarget.risk import facts_of, risk_category
 from osteotarget.targets import set_targets, treatment_baseline
 from osteotarget.therapy.alerts import current_sequence_alert, safety_alerts
-from osteotarget.therapy.history import History
 from osteotarget.therapy.options import rank_options, safety_by_drug
 from osteotarget.therapy.safety import lab_state
 

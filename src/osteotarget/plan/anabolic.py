@@ -4,11 +4,11 @@ with an antiresorptive (Lewiecki 2021 Fig. 3; ACTIVExtend; labels)."""
 
 from __future__ import annotations
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.history import History, drug_info, kind_of
 from osteotarget.model.assessment import Alert
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import NextStep, label, rec
-from osteotarget.therapy.history import History, drug_info, kind_of
 from osteotarget.therapy.options import Ranked
 
 _CITES = ["lewiecki2021", "cosman2017", "evenity_us", "teriparatide_eu"]

@@ -6,15 +6,15 @@ name (Lewiecki 2021 Fig. 3; ASBMR 2016; Endocrine Society)."""
 
 from __future__ import annotations
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, is_bisphosphonate, is_oral
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import NextStep, rec
 from osteotarget.plan.escalate import escalate
 from osteotarget.plan.holiday import holiday_decision
 from osteotarget.plan.response import Response
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_bisphosphonate, is_oral
 from osteotarget.therapy.options import Ranked
 
 _CONTINUE = ["lewiecki2021", "lewiecki2019"]

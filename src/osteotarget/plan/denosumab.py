@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from osteotarget.base.context import Context
+from osteotarget.base.history import History
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Alert, Recommendation, RegimenStep
-from osteotarget.therapy.history import History
 from osteotarget.therapy.safety import DrugSafety
 
 _DMAB = "rules.monitoring.denosumab"

@@ -4,11 +4,11 @@ the profile says (IOF 2012; Lewiecki 2019/2021; seed 002)."""
 
 from __future__ import annotations
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.history import drug_info, kind_of
 from osteotarget.model.assessment import RISK_ORDER, Risk
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import NextStep, label, rec, why_option
-from osteotarget.therapy.history import drug_info, kind_of
 from osteotarget.therapy.options import Ranked
 
 _CITES = ["diezperez2012", "lewiecki2021", "drlex2025", "lewiecki2019"]

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, is_oral
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import RISK_ORDER, Action, Alert, Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import rec
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_oral
 
 _CITES = ["adler2016", "lewiecki2021"]
 

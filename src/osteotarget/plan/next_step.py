@@ -7,7 +7,9 @@ Every recommendation supports a clinician ("consider …"); none prescribes.
 
 from __future__ import annotations
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, is_bisphosphonate, is_oral, kind_of
 from osteotarget.model.assessment import RISK_ORDER, Risk, Status
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.anabolic import anabolic
@@ -17,8 +19,6 @@ from osteotarget.plan.denosumab import denosumab_plan
 from osteotarget.plan.holiday import holiday_in_progress
 from osteotarget.plan.response import Response
 from osteotarget.plan.start import start
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_bisphosphonate, is_oral, kind_of
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, is_bisphosphonate, is_oral, kind_of
 from osteotarget.dates import add_months, months_between
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Alert
 from osteotarget.model.record import Fracture, TherapyCourse
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_bisphosphonate, is_oral, kind_of
 
 _BTM = "rules.monitoring.btm"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.history import kind_of
 from osteotarget.model.assessment import Risk
 from osteotarget.plan.common import NextStep, correct_first, label, rec, why_option
-from osteotarget.therapy.history import kind_of
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety
 

@@ -8,12 +8,12 @@ T-score slope to the target date, not by the response alone.
 
 from __future__ import annotations
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months, years_between
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import SiteStatus, Status, Target
 from osteotarget.model.codes import Site
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 
 def _met(target: Target, latest: float, baseline: float | None) -> bool | None:

@@ -4,10 +4,10 @@ calcium / vitamin D / exercise / falls prevention, and the lab alerts."""
 
 from __future__ import annotations
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Alert, Recommendation
-from osteotarget.risk.facts import Facts
 from osteotarget.risk.frax import latest_frax
 from osteotarget.therapy.safety import LabState
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
 from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory
 from osteotarget.risk.criteria import Inputs, evaluate
-from osteotarget.risk.facts import Facts
 from osteotarget.risk.frax import frax_for_category, frax_values
 
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months, months_between
 from osteotarget.model.codes import SITES
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,

@@ -3,8 +3,8 @@ anabolic course limits, and the sequence caution of the regimen the plan suggest
 
 from __future__ import annotations
 
+from osteotarget.base.history import History
 from osteotarget.model.assessment import Alert
-from osteotarget.therapy.history import History
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety, LabState
 from osteotarget.therapy.sequencing import sequence_cautions

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.knowledge import knowledge
 from osteotarget.model.assessment import Option, Risk, Target
 from osteotarget.projection import forecast_options
-from osteotarget.risk.facts import Facts
 from osteotarget.therapy.catalogue import Regimen, regimens
-from osteotarget.therapy.history import History
 from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
 from osteotarget.therapy.sequencing import SequenceCaution, sequence_cautions
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, drug_info
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.codes import LabTest
 from osteotarget.model.record import Lab
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, drug_info
 
 _PTH = ("teriparatide", "abaloparatide")
 _LABS = "rules.labs"
