@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from osteotarget.base.context import Context
 from osteotarget.base.history import History
-from osteotarget.dates import add_months
+from osteotarget.dates import add_months, months_between
 from osteotarget.model.assessment import Alert, Recommendation, RegimenStep
 from osteotarget.therapy.safety import DrugSafety
 
@@ -83,9 +83,10 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
                 severity="critical",
                 code="denosumab_overdue",
                 message=(
-                    f"denosumab last given {last.isoformat()}: more than {overdue_months:g} months "
-                    "ago. Stopping or delaying denosumab risks rapid bone loss and multiple "
-                    "vertebral fractures"
+                    f"denosumab last given {last.isoformat()}: "
+                    f"{months_between(last, ctx.as_of):.0f} months ago (a dose is due every 6 months; overdue after "
+                    f"{overdue_months:g}). Stopping or delaying denosumab risks rapid bone loss "
+                    "and multiple vertebral fractures"
                 ),
                 citations=cites,
             )
