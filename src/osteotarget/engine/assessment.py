@@ -133,8 +133,7 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
     if gap is not None:
         supporting.append(gap)
     supporting += vertebral_imaging(ctx, facts)
-    if step.row is None or step.row.detail != "correct_first":
-        supporting += lab_recs
+    supporting += lab_recs
     advanced_ckd = step.facts.get("kidney_bone") == "suspected" or advanced_kidney(ctx, labs, facts)
     recommendations = [*step.recommendations, *supporting, *lifestyle(ctx, facts, advanced_ckd)]
     recommendations = _dedupe(recommendations)

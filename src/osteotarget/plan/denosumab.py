@@ -84,7 +84,8 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
                 code="denosumab_overdue",
                 message=(
                     f"denosumab last given {last.isoformat()}: "
-                    f"{months_between(last, ctx.as_of):.0f} months ago (a dose is due every 6 months; overdue after "
+                    f"{months_between(last, ctx.as_of):.0f} months ago (due every 6 months; "
+                    f"overdue after "
                     f"{overdue_months:g}). Stopping or delaying denosumab risks rapid bone loss "
                     "and multiple vertebral fractures"
                 ),

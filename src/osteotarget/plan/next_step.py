@@ -46,27 +46,35 @@ def _below_threshold(ctx: Context, risk: Risk, out: NextStep) -> None:
 
 def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
     course = pf.course
-    about = (
-        f"a change from {course.drug}"
-        if course is not None and pf.values["course"] == "antiresorptive"
-        else (
-            f"starting {label(pf.start_choice)}" if pf.start_choice is not None else "the next step"
-        )
-    )
+    on_drug = course is not None and pf.values["course"] == "antiresorptive"
+    if course is not None and on_drug and pf.values["review"] != "not_due":
+        about = f"a bisphosphonate holiday or continuing {course.drug}"
+    elif course is not None and on_drug:
+        about = f"a change from {course.drug}"
+    elif pf.start_choice is not None:
+        about = f"starting {label(pf.start_choice)}"
+    else:
+        about = "the next step"
     out.recommendations.append(
         rec(
             "reassess",
-            f"{pf.why['dxa']}: consider a DXA now, then decide on {about} ({row.reason})",
+            f"{pf.why['dxa']}: consider a DXA first (now), then decide on {about}"
+            + (f"; meanwhile continue {course.drug}" if course is not None and on_drug else ""),
             row.citations,
-            regimen=course.drug
-            if course is not None and pf.values["course"] == "antiresorptive"
-            else None,
+            regimen=course.drug if course is not None and on_drug else None,
             when=ctx.as_of,
         )
     )
 
 
-def _correct_first(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
+def _correct_first(
+    ctx: Context,
+    pf: PathwayFacts,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+) -> None:
     then = (
         f"then consider starting {label(pf.start_choice)}"
         if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment")
@@ -81,6 +89,17 @@ def _correct_first(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
             ["leboff2022", "holick2011", "prolia_us", "reclast_us"],
         )
     )
+    if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment"):
+        # The intended start, dated only once the correction is done (no fallback drug).
+        start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
+        last = out.recommendations[-1]
+        if last.action in ("start", "resume"):
+            out.recommendations[-1] = last.model_copy(
+                update={
+                    "when": None,
+                    "rationale": f"after correcting {pf.why['correct_first']}: " + last.rationale,
+                }
+            )
 
 
 def _ckd_mbd(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
@@ -238,7 +257,7 @@ def next_step(
     elif detail == "ckd_mbd":
         _ckd_mbd(ctx, pf, out)
     elif detail == "correct_first":
-        _correct_first(ctx, pf, out)
+        _correct_first(ctx, pf, risk, options, safety, out)
     elif detail == "z_score_workup":
         _z_workup(ctx, pf, out)
     elif detail in ("anabolic_course", "consolidate"):
@@ -271,6 +290,15 @@ def next_step(
             "inadequate": f"inadequate response to {course.drug} by the profile's response rule",
         }.get(pf.values["response"], "not on a path to the target")
         escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
+        if pf.values["response"] in ("failure", "fracture"):
+            out.recommendations.append(
+                rec(
+                    "investigate",
+                    "treatment failure: consider checking adherence, calcium/vitamin D and "
+                    "secondary causes",
+                    ["diezperez2012"],
+                )
+            )
     elif detail in ("escalate_for_gain", "switch_for_gain"):
         _change_for_gain(ctx, pf, risk, options, out)
     elif detail == "continue_unlikely":

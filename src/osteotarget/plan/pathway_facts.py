@@ -135,7 +135,14 @@ def _was_holiday(ctx: Context, history: History, course: TherapyCourse) -> bool:
     return history.years_on(course) >= ctx.setting(f"holiday.{route}_review_years").value
 
 
-def _response(response: Response) -> str:
+def _response(ctx: Context, response: Response) -> str:
+    if response.fractures_on_treatment and not response.fractures_counted:
+        ctx.fired(
+            "plan.fracture_early",
+            "fracture early in treatment: too soon to judge failure (IOF 2012); continue and "
+            "reassess",
+            ["diezperez2012"],
+        )
     if response.failure:
         return "failure"
     if response.fractures_counted:
@@ -152,7 +159,7 @@ def _path(
     better than continuing (the margin is a profile setting)."""
     if status.target_met or status.on_track:
         return "on_path"
-    if status.on_track is None:
+    if status.on_track is None or not ctx.profile.get("response.judge_path", False):
         return "unknown"
     continuing = next(
         (r for r in options if r.regimen.drugs == (course.drug,)),
@@ -247,7 +254,7 @@ def pathway_facts(
     current = history.current() if v["course"] == "antiresorptive" else None
     poor = current is not None and (current.adherence == "poor" or response.btm_suppressed is False)
     v["adherence"] = "poor" if poor else "good"
-    v["response"] = _response(response) if current is not None else "adequate"
+    v["response"] = _response(ctx, response) if current is not None else "adequate"
     v["target"] = (
         "none" if status.target_met is None else ("met" if status.target_met else "not_met")
     )

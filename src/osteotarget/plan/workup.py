@@ -175,8 +175,8 @@ def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Re
             Recommendation(
                 action="lifestyle",
                 rationale=(
-                    "advanced CKD (eGFR < 30 or dialysis): calcium and vitamin D intake as "
-                    "nephrology advises (CKD-MBD), not a fixed supplement dose"
+                    "advanced CKD (eGFR < 30 or dialysis): consider calcium and vitamin D "
+                    "intake as nephrology advises (CKD-MBD), not a fixed supplement dose"
                 ),
                 citations=["kdigo2017"],
             ),
