@@ -72,7 +72,7 @@ def _no_target_met_at_baseline(
     """A target already met (or within a small gain) at baseline is no target: for
     treatment started above the change rule's threshold (-2.5), the +1.0 T rule applies
     unless the profile's absolute target is further (Lewiecki 2021, Fig. 3)."""
-    if change_rule is None or "change" in rule or base is None:
+    if not change_rule or "change" in rule or base is None:
         return rule
     if not base > float(change_rule["threshold"]):
         return rule
@@ -107,7 +107,11 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
         sites: list[Site] = [primary] + [
             s for s in profile.get("targets.sites", ["total_hip"]) if s != primary
         ]
-        change_rule = next((r for r in rules if "change" in r), None)
+        change_rule = next((r for r in rules if "change" in r), None) or dict(
+            profile.get("targets.baseline_above_change", {}) or {}
+        )
+        if change_rule and "when" not in change_rule:
+            change_rule = {**change_rule, "when": "baseline_above"}
         for index, rule in enumerate(rules):
             if not _rule_applies(rule, facts, risk, lowest):
                 continue
