@@ -167,14 +167,22 @@ def _continue_unlikely(ctx: Context, pf: PathwayFacts, status: Status, out: Next
         if closest is not None
         else ""
     )
-    only_anabolic = pf.values["path"] == "better_anabolic_only"
-    reason = (
-        "only an anabolic is projected to do materially better, and an anabolic is for very "
-        "high risk or after an inadequate response or failure"
-        if only_anabolic
-        else f"no eligible option is projected to do materially better than continuing "
-        f"(margin {margin:.0%})"
-    )
+    path = pf.values["path"]
+    if path == "better_anabolic_only":
+        reason = (
+            "only an anabolic is projected to do materially better, and an anabolic is for "
+            "very high risk or after an inadequate response or failure"
+        )
+    elif path == "better_antiresorptive":
+        reason = (
+            f"{pf.values['risk'].replace('_', ' ')} risk: a change of drug for a projected gain "
+            "is proposed only at high or very high risk"
+        )
+    else:
+        reason = (
+            "no eligible option is projected to do materially better than continuing "
+            f"(margin {margin:.0%})"
+        )
     out.recommendations.append(
         rec(
             "continue",

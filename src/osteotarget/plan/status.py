@@ -144,7 +144,11 @@ def _path(
         # The target date has passed without the target: say so, and project from now
         # rather than "by" a date already gone.
         if last.t_score >= goal:
-            ahead = f"{where} at its target; another target site is not"
+            return None, (
+                f"target date {deadline.isoformat()} passed; {where} T {last.t_score:+.1f} at "
+                f"the target's threshold ({goal:+.1f}) but not above it: path not judged, "
+                "the next DXA will show"
+            )
         elif slope > 0 and (goal - last.t_score) / slope <= years_between(last.date, ctx.as_of):
             return None, (
                 f"target date {deadline.isoformat()} passed (T {last.t_score:+.1f} at the last "
