@@ -25,7 +25,8 @@ DOCS = Path(__file__).parents[2] / "docs" / "pathway.md"
 CHANGE = {"escalate": 2, "switch": 1}
 RESPONSE_ORDER = ("adequate", "inadequate", "fracture", "failure")
 DETAILS = {
-    "denosumab", "ckd_mbd", "correct_first", "z_score_workup", "anabolic_course", "consolidate",
+    "denosumab", "ckd_mbd", "ckd_mbd_labs", "correct_first", "z_score_workup",
+    "anabolic_course", "consolidate",
     "below_threshold", "dxa_first", "start", "holiday", "adherence", "escalate", "switch",
     "escalate_for_gain", "switch_for_gain", "continue_unlikely", "review", "continue",
 }  # fmt: skip

@@ -264,6 +264,16 @@ def next_step(
             )
     elif detail == "ckd_mbd":
         _ckd_mbd(ctx, pf, out)
+    elif detail == "ckd_mbd_labs":
+        out.recommendations.append(
+            rec(
+                "investigate",
+                f"{pf.why['kidney_bone']}: consider checking calcium, phosphate, PTH and "
+                "alkaline phosphatase (CKD-MBD, KDIGO 2017) before any antiresorptive; "
+                "denosumab label: risk of severe hypocalcaemia with eGFR < 30 or dialysis",
+                ["kdigo2017", "prolia_us"],
+            )
+        )
     elif detail == "correct_first":
         _correct_first(ctx, pf, risk, options, safety, out)
     elif detail == "z_score_workup":

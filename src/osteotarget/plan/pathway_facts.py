@@ -50,6 +50,12 @@ def _lab(facts: Facts, test: str) -> float | None:
     return lab.canonical_value if lab is not None else None
 
 
+def _recent(ctx: Context, facts: Facts, test: str) -> float | None:
+    lab = facts.latest_lab(test)  # type: ignore[arg-type]
+    since = add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
+    return lab.canonical_value if lab is not None and lab.date >= since else None
+
+
 def kidney_bone(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]:
     """Advanced CKD (eGFR/CrCl < 30 or dialysis, last known value) with raised PTH or ALP."""
     clearance = labs.clearance if labs.clearance is not None else labs.stale_clearance
@@ -57,13 +63,18 @@ def kidney_bone(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]:
     dialysis = facts.has_condition("dialysis")
     if not (dialysis or (clearance is not None and clearance < cut)):
         return "no", ""
-    pth, alp = _lab(facts, "pth"), _lab(facts, "alkaline_phosphatase")
+    pth, alp = _recent(ctx, facts, "pth"), _recent(ctx, facts, "alkaline_phosphatase")
     raised = []
     if pth is not None and pth > ctx.number(f"{_LABS}.pth_upper"):
         raised.append(f"PTH {pth:.0f} pg/mL")
     if alp is not None and alp > ctx.number(f"{_LABS}.alkaline_phosphatase_upper"):
         raised.append(f"alkaline phosphatase {alp:.0f} U/L")
     kidney = "on dialysis" if dialysis else f"eGFR/CrCl {clearance:g}"
+    if not raised and (pth is None or alp is None):
+        missing = " and ".join(
+            name for name, v in (("PTH", pth), ("alkaline phosphatase", alp)) if v is None
+        )
+        return "unmeasured", f"advanced CKD ({kidney}); {missing} not on record"
     if not raised:
         return "no", f"advanced CKD ({kidney}); PTH and ALP not raised on record"
     return "suspected", f"advanced CKD ({kidney}) with raised {' and '.join(raised)}"

@@ -82,7 +82,7 @@ def start(
     *,
     resume: bool = False,
 ) -> None:
-    eligible = [r for r in options if r.option.eligible]
+    usable = [r for r in options if r.option.eligible or r.correctable]
     policy = str(ctx.profile.get("first_line.policy", ""))
     cites = [str(c) for c in ctx.profile.get("first_line.citations", [])]
     chosen = choose_start(ctx, options)
@@ -97,7 +97,7 @@ def start(
         )
         return
     note = "" if chosen.first_line else " (no first-line regimen of this profile is eligible)"
-    note += _probability_note(ctx, chosen, eligible)
+    note += _probability_note(ctx, chosen, usable)
     if chosen.option.cautions:
         note += "; cautions: " + "; ".join(chosen.option.cautions)
     corrections = correct_first(chosen, safety)
