@@ -171,7 +171,9 @@ def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafe
     regions = ("us", "eu") if region == "either" else (region,)
     allowed = {p for r in regions for p in entry.get(r, [])}
     mine = populations_of(ctx, facts)
-    ctx.note_evidence(f"rules.labels.drugs.{drug}", str(entry["evidence"]))
+    tags = [str(entry.get(f"{r}_evidence", "unverified")) for r in regions]
+    weakest = min(tags, key=("unverified", "secondary", "verified").index)
+    ctx.note_evidence(f"rules.labels.drugs.{drug}", weakest)
     if allowed.intersection(mine):
         return
     where = " or ".join(r.upper() for r in regions)
@@ -181,7 +183,7 @@ def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafe
         "exclude" if action == "exclude" else "caution",
         f"outside the {where} labelled population ({shown}): "
         + ("not offered (profile)" if action == "exclude" else "off-label use"),
-        str(entry["cite"]),
+        str(entry["source"]),
         "labelled_population",
     )
 
