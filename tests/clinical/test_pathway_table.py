@@ -29,6 +29,7 @@ DETAILS = {
     "anabolic_course", "consolidate",
     "below_threshold", "dxa_first", "start", "holiday", "adherence", "escalate", "switch",
     "escalate_for_gain", "switch_for_gain", "continue_unlikely", "review", "continue",
+    "reassess_indication", "labs_before_dose",
 }  # fmt: skip
 
 

@@ -92,11 +92,20 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
                 citations=cites,
             )
         )
-        rationale = (
-            "denosumab dose overdue: either consider giving the denosumab dose now if "
-            "denosumab is to continue (next dose shown as today), or, if it cannot be given, "
-            f"consider a follow-on {drug or 'bisphosphonate'} without delay"
-        )
+        gap = months_between(last, ctx.as_of)
+        if gap <= ctx.number(f"{_DMAB}.give_now_within_months"):
+            regimen = [RegimenStep(drug="denosumab")]
+            rationale = (
+                f"denosumab dose overdue ({gap:.0f} months since the last injection): consider "
+                "giving it now after a calcium check (next dose shown as today); if it cannot "
+                f"be given, a follow-on {drug or 'bisphosphonate'} without delay"
+            )
+        else:
+            rationale = (
+                f"denosumab not given for {gap:.0f} months: consider a follow-on "
+                f"{drug or 'bisphosphonate'} without delay (or resuming denosumab if it is to "
+                "continue), with a DXA to see where the patient stands"
+            )
     else:
         due = add_months(last, follow_months)
         severity = "critical" if ctx.as_of >= due else "warning"

@@ -60,7 +60,16 @@ def holiday_decision(
         age_limit = ctx.setting("holiday.continue_above_age").value
         if facts.age > age_limit:
             reasons_to_continue.append(f"age {facts.age} over {age_limit:g}")
-    if ctx.profile.get("holiday.requires_target_met", False) and not status.target_met:
+    below_threshold = RISK_ORDER.index(risk.category) < RISK_ORDER.index(
+        str(ctx.profile.get("risk.treat_from", "high"))
+    )
+    # Cummings 2013: the goal is a BMD level or a fracture-risk level; a risk now below the
+    # profile's treatment threshold meets the risk-level goal.
+    if (
+        ctx.profile.get("holiday.requires_target_met", False)
+        and not status.target_met
+        and not below_threshold
+    ):
         reasons_to_continue.append("treatment target not yet met")
     ctx.fired(
         "holiday.review",

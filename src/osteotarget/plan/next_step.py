@@ -117,13 +117,19 @@ def _ckd_mbd(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
 
 
 def _z_workup(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
+    basis = pf.why.get("population", "")
+    then = (
+        f"; with {basis}, treatment may be considered by a specialist after the work-up "
+        "(most drugs are not labelled before the menopause)"
+        if basis
+        else "; no drug start without a fragility fracture or a named cause"
+    )
     out.recommendations.append(
         rec(
             "investigate",
             f"{z_score_words(ctx)}; premenopausal woman or man under 50: consider a "
             "secondary-cause work-up (calcium, PTH, 25(OH)D, renal and liver function, "
-            "coeliac serology, thyroid, gonadal status, medications); no drug start without a "
-            "fragility fracture or a named cause",
+            "coeliac serology, thyroid, gonadal status, medications) and specialist review" + then,
             ["iscd2005", "camacho2020"],
         )
     )
@@ -287,6 +293,34 @@ def next_step(
             options,
             out,
             no_bisphosphonate=failed_bisphosphonate(history),
+        )
+    elif detail == "reassess_indication":
+        assert course is not None
+        out.recommendations.append(
+            rec(
+                "reassess",
+                f"{course.drug}: gain below the response rule at "
+                f"{risk.category.replace('_', ' ')} risk: the escalation protocol (Hoong et al. "
+                "BMJ 2025) applies to high-risk patients; consider reassessing the indication: "
+                "continue to the review point, then a holiday, or stop with a DXA — no stronger "
+                "drug on this basis",
+                row.citations,
+                regimen=course.drug,
+                when=ctx.as_of,
+            )
+        )
+    elif detail == "labs_before_dose":
+        assert course is not None
+        out.recommendations.append(
+            rec(
+                "investigate",
+                f"{course.drug}: {pf.why['dose_labs']}: consider checking renal function "
+                "(creatinine clearance) and calcium (and 25(OH)D) before the next dose, then "
+                "give it if they allow",
+                row.citations,
+                regimen=course.drug,
+                when=ctx.as_of,
+            )
         )
     elif detail == "below_threshold":
         _below_threshold(ctx, risk, out)

@@ -87,16 +87,38 @@ def correct_first(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]
     elif facts.has_condition("hypocalcaemia"):
         found.append("hypocalcaemia")
     vd = labs.vitamin_d
-    if vd is not None and vd < ctx.number(f"{_LABS}.vitamin_d_deficient"):
-        found.append(f"25(OH)D {vd:g} ng/mL (deficient)")
-    alp = _lab(facts, "alkaline_phosphatase")
-    if (
-        labs.vitamin_d_low
-        and alp is not None
-        and alp > ctx.number(f"{_LABS}.alkaline_phosphatase_upper")
-    ):
+    alp = _recent(ctx, facts, "alkaline_phosphatase")
+    pth = _recent(ctx, facts, "pth")
+    raised_alp = alp is not None and alp > ctx.number(f"{_LABS}.alkaline_phosphatase_upper")
+    raised_pth = pth is not None and pth > ctx.number(f"{_LABS}.pth_upper")
+    if vd is not None and vd < ctx.number(f"{_LABS}.vitamin_d_severe_deficiency"):
+        found.append(f"25(OH)D {vd:g} ng/mL (severe deficiency)")
+    elif vd is not None and vd < ctx.number(f"{_LABS}.vitamin_d_deficient") and raised_pth:
+        found.append(
+            f"25(OH)D {vd:g} ng/mL with PTH {pth:.0f} pg/mL (secondary hyperparathyroidism)"
+        )
+    if labs.vitamin_d_low and raised_alp:
         found.append(f"low vitamin D with alkaline phosphatase {alp:.0f} U/L (osteomalacia?)")
     return ("yes" if found else "no"), "; ".join(found)
+
+
+def dose_labs(
+    ctx: Context, facts: Facts, course: TherapyCourse | None, labs: LabState
+) -> tuple[str, str]:
+    """A current parenteral antiresorptive (one with a dosing interval) needs current renal
+    function and calcium before its next dose (Reclast: CrCl >= 35; Prolia: calcium)."""
+    if course is None or course.drug not in ("zoledronate", "denosumab"):
+        return "current", ""
+    since = add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
+    calcium = facts.latest_lab("calcium")
+    missing = []
+    if labs.clearance is None:
+        missing.append("renal function")
+    if calcium is None or calcium.date < since:
+        missing.append("calcium")
+    if not missing:
+        return "current", ""
+    return "stale", f"{' and '.join(missing)} not on record in the lab look-back"
 
 
 def choose_start(ctx: Context, options: list[Ranked]) -> Ranked | None:
@@ -263,6 +285,7 @@ def pathway_facts(
         "none" if out.start_choice is None else str(kind_of(out.start_choice.regimen.drugs[0]))
     )
     current = history.current() if v["course"] == "antiresorptive" else None
+    v["dose_labs"], out.why["dose_labs"] = dose_labs(ctx, facts, current, labs)
     poor = current is not None and (current.adherence == "poor" or response.btm_suppressed is False)
     v["adherence"] = "poor" if poor else "good"
     v["response"] = _response(ctx, response) if current is not None else "adequate"
