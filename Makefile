@@ -36,6 +36,7 @@ test: lint typecheck unit
 
 docs: $(STAMP)
 	$(BIN)/python -m osteotarget.knowledge.docgen > docs/knowledge.md
+	$(BIN)/python -m osteotarget.knowledge.docgen pathway > docs/pathway.md
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b; done

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Risk, Target
 from osteotarget.model.codes import Site
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 
 def treatment_baseline(facts: Facts, history: History) -> dict[Site, float]:
@@ -51,6 +51,43 @@ def _rule_applies(
     raise KeyError(f"unknown target rule condition '{when}'")
 
 
+def primary_site(ctx: Context, facts: Facts) -> Site:
+    """The site target status is judged at: the profile's primary site (total hip), the
+    femoral neck when the hip is missing or unusable (Thomas 2020; Lewiecki 2021)."""
+    primary: Site = ctx.profile.get("targets.primary_site", "total_hip")
+    if primary in facts.latest_t:
+        return primary
+    for fallback in ctx.profile.get("targets.primary_fallback", ["femoral_neck"]):
+        if fallback in facts.latest_t:
+            return fallback  # type: ignore[no-any-return]
+    return primary
+
+
+def _no_target_met_at_baseline(
+    ctx: Context,
+    rule: dict[str, Any],
+    change_rule: dict[str, Any] | None,
+    base: float | None,
+) -> dict[str, Any]:
+    """A target already met (or within a small gain) at baseline is no target: for
+    treatment started above the change rule's threshold (-2.5), the +1.0 T rule applies
+    unless the profile's absolute target is further (Lewiecki 2021, Fig. 3)."""
+    if not change_rule or "change" in rule or base is None:
+        return rule
+    if not base > float(change_rule["threshold"]):
+        return rule
+    if float(rule["value"]) >= base + float(change_rule["change"]):
+        return rule
+    ctx.fired(
+        "targets.baseline_above",
+        f"baseline {base:+.1f} above {float(change_rule['threshold']):+.1f}: the target "
+        f"{float(rule['value']):+.1f} is less than {float(change_rule['change']):+.1f} T away; "
+        "the change target applies",
+        [str(change_rule["cite"])],
+    )
+    return change_rule
+
+
 def target_date(ctx: Context, history: History) -> date:
     months = ctx.setting("targets.reasonable_period_months").value
     courses = history.courses()
@@ -66,11 +103,19 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
     lowest = min(baseline.values()) if baseline else None
     if profile.get("targets.bmd_target", True):
         rules: list[dict[str, Any]] = list(profile.get("targets.t_score_rules", []))
-        sites: list[Site] = list(profile.get("targets.sites", ["total_hip"]))
-        primary: Site = profile.get("targets.primary_site", "total_hip")
+        primary = primary_site(ctx, facts)
+        sites: list[Site] = [primary] + [
+            s for s in profile.get("targets.sites", ["total_hip"]) if s != primary
+        ]
+        change_rule = next((r for r in rules if "change" in r), None) or dict(
+            profile.get("targets.baseline_above_change", {}) or {}
+        )
+        if change_rule and "when" not in change_rule:
+            change_rule = {**change_rule, "when": "baseline_above"}
         for index, rule in enumerate(rules):
             if not _rule_applies(rule, facts, risk, lowest):
                 continue
+            rule = _no_target_met_at_baseline(ctx, rule, change_rule, baseline.get(primary))
             path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
             ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
             cites = list(dict.fromkeys([str(rule["cite"]), *rule.get("citations", [])]))

@@ -8,9 +8,10 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+from osteotarget.base.context import Context
+from osteotarget.base.history import History
+from osteotarget.base.profile import load_profile
 from osteotarget.densitometry import assess_densitometry
-from osteotarget.engine.context import Context
-from osteotarget.engine.profiles import load_profile
 from osteotarget.knowledge import knowledge
 from osteotarget.model import parse_patient
 from osteotarget.projection import api as projection_api
@@ -18,7 +19,6 @@ from osteotarget.projection.fracture import OUTCOMES, risk_reduction
 from osteotarget.risk import facts_of
 from osteotarget.therapy import options as options_module
 from osteotarget.therapy.catalogue import regimens
-from osteotarget.therapy.history import History
 from osteotarget.therapy.safety import drug_safety
 
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "spec_examples"

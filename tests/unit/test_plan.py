@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months, age_on, months_between
 from osteotarget.engine import assess
 from osteotarget.model import parse_patient
 from osteotarget.model.record import TherapyCourse
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 
 def test_add_months_clamps_to_month_end() -> None:

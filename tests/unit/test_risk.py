@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from osteotarget.base.context import Context
+from osteotarget.base.profile import load_profile
 from osteotarget.densitometry import assess_densitometry
-from osteotarget.engine.context import Context
-from osteotarget.engine.profiles import load_profile
 from osteotarget.knowledge import knowledge
 from osteotarget.model import parse_patient
 from osteotarget.risk import facts_of, frax_values, risk_category

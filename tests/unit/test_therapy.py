@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 
 import osteotarget.therapy.options as options_module
+from osteotarget.base.context import Context
+from osteotarget.base.history import History, drug_info
+from osteotarget.base.profile import load_profile
 from osteotarget.densitometry import assess_densitometry
 from osteotarget.engine import assess
-from osteotarget.engine.context import Context
-from osteotarget.engine.profiles import load_profile
 from osteotarget.knowledge import knowledge
 from osteotarget.model import parse_patient
 from osteotarget.model.codes import DRUGS
 from osteotarget.risk import facts_of
 from osteotarget.therapy.catalogue import regimen, regimens
-from osteotarget.therapy.history import History, drug_info
 from osteotarget.therapy.safety import drug_safety
 from osteotarget.therapy.sequencing import sequence_cautions
 

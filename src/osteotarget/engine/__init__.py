@@ -3,10 +3,9 @@
 Pure: no I/O, no clock, no environment. Guideline profiles are data
 (``knowledge/profiles/*.toml``); :func:`compare_profiles` shows where they differ.
 
-The core packages (risk, targets, therapy, plan) import this package's small foundation
-(``engine.context``, ``engine.profiles``; calendar helpers live in ``osteotarget.dates``),
-so the orchestrator itself is imported lazily here: importing any core module first never
-runs into a half-built cycle.
+The core packages (risk, targets, therapy, plan) build on ``osteotarget.base`` (facts,
+history, profile, context); every import points down. The orchestrator is still imported
+lazily here so importing a core module first never runs into a half-built cycle.
 """
 
 from __future__ import annotations
@@ -20,18 +19,18 @@ ENGINE_VERSION = __version__
 DEFAULT_PROFILE = "t2t2024"
 
 if TYPE_CHECKING:
+    from osteotarget.base.profile import Profile, list_profiles, load_profile
     from osteotarget.engine.assessment import assess, assess_with_profile
     from osteotarget.engine.compare import ProfileComparison, compare_profiles
-    from osteotarget.engine.profiles import Profile, list_profiles, load_profile
 
 _LAZY = {
     "assess": "osteotarget.engine.assessment",
     "assess_with_profile": "osteotarget.engine.assessment",
     "ProfileComparison": "osteotarget.engine.compare",
     "compare_profiles": "osteotarget.engine.compare",
-    "Profile": "osteotarget.engine.profiles",
-    "list_profiles": "osteotarget.engine.profiles",
-    "load_profile": "osteotarget.engine.profiles",
+    "Profile": "osteotarget.base.profile",
+    "list_profiles": "osteotarget.base.profile",
+    "load_profile": "osteotarget.base.profile",
 }
 
 

@@ -7,26 +7,45 @@ from __future__ import annotations
 
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.history import History
+from osteotarget.base.population import uses_z_scores
+from osteotarget.base.profile import Profile, load_profile
 from osteotarget.dates import add_months
 from osteotarget.densitometry import assess_densitometry
 from osteotarget.engine import DEFAULT_PROFILE, ENGINE_VERSION
-from osteotarget.engine.context import Context
-from osteotarget.engine.profiles import Profile, load_profile
 from osteotarget.model import Patient, check_as_of
 from osteotarget.model.assessment import Alert, Assessment, CitationOut, Recommendation
 from osteotarget.plan.monitoring import monitoring
 from osteotarget.plan.next_step import next_step
 from osteotarget.plan.response import judge_response
 from osteotarget.plan.status import judge_status
-from osteotarget.plan.workup import lab_alerts, lifestyle, missing_workup, vertebral_imaging
+from osteotarget.plan.workup import (
+    advanced_kidney,
+    denosumab_gap_before_scan,
+    lab_alerts,
+    lifestyle,
+    missing_workup,
+    vertebral_imaging,
+)
 from osteotarget.risk import facts_of, risk_category
 from osteotarget.targets import set_targets, treatment_baseline
 from osteotarget.therapy.alerts import current_sequence_alert, safety_alerts
-from osteotarget.therapy.history import History
 from osteotarget.therapy.options import rank_options, safety_by_drug
 from osteotarget.therapy.safety import lab_state
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _dedupe(recs: list[Recommendation]) -> list[Recommendation]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Recommendation] = []
+    for r in recs:
+        key = (r.action, r.rationale)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
 
 
 def _cited_keys(a: Assessment) -> list[str]:
@@ -64,33 +83,60 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
         ctx.fired(
             "population",
             "most rules were derived in postmenopausal women; men and premenopausal women are "
-            "outside several sources: weigh the answer accordingly",
+            "outside several sources (drug labels are checked per drug): weigh the answer "
+            "accordingly",
             list(chosen_profile.citations),
         )
     facts = facts_of(patient, as_of, dens)
     history = History(patient, as_of)
+    z_population = uses_z_scores(ctx, facts)
+    if z_population and dens.classification is not None:
+        # ISCD: no T-score category for premenopausal women and men under 50.
+        dens = dens.model_copy(
+            update={
+                "classification": None,
+                "notes": [
+                    *dens.notes,
+                    "WHO T-score category not applied (premenopausal woman or man under 50): "
+                    "judged on Z-scores (ISCD)",
+                ],
+                "citations": [*dens.citations, "iscd2005"],
+            }
+        )
+        ctx.densitometry = dens
     risk = risk_category(ctx, facts)
     targets = set_targets(ctx, facts, risk, history)
     safety = safety_by_drug(ctx, facts, history)
-    options = rank_options(ctx, facts, history, risk, targets, safety)
+    gap = denosumab_gap_before_scan(ctx, facts, history)
+    options = rank_options(ctx, facts, history, risk, targets, safety, project=gap is None)
     baseline = treatment_baseline(facts, history)
     status = judge_status(ctx, facts, history, targets, baseline)
     response = judge_response(ctx, facts, history)
     labs = lab_state(ctx, facts)
 
-    recommendations: list[Recommendation] = []
     alerts: list[Alert] = [
         Alert(severity=f.severity, code=f.code, message=f.message, citations=f.citations)
         for f in dens.findings
     ]
-    step = next_step(ctx, facts, history, risk, status, response, options, safety)
+    step = next_step(ctx, facts, history, risk, status, response, options, safety, labs)
     lab_al, lab_recs = lab_alerts(ctx, facts, labs)
-    if history.untreated() or step.changed_therapy:
-        recommendations += missing_workup(ctx, facts)
-    recommendations += vertebral_imaging(ctx, facts)
-    recommendations += lab_recs
-    recommendations += step.recommendations
-    recommendations += lifestyle(ctx, facts)
+    # Urgency order: the pathway's primary action first (a critical safety action such as
+    # a denosumab follow-on is the table's first rows), then the supporting work-up,
+    # imaging and corrections, lifestyle last.
+    supporting: list[Recommendation] = []
+    if (
+        history.untreated()
+        or step.changed_therapy
+        or step.facts.get("population", "adult") != "adult"
+    ):
+        supporting += missing_workup(ctx, facts)
+    if gap is not None:
+        supporting.append(gap)
+    supporting += vertebral_imaging(ctx, facts)
+    supporting += lab_recs
+    advanced_ckd = step.facts.get("kidney_bone") == "suspected" or advanced_kidney(ctx, labs, facts)
+    recommendations = [*step.recommendations, *supporting, *lifestyle(ctx, facts, advanced_ckd)]
+    recommendations = _dedupe(recommendations)
     step_codes = {al.code for al in step.alerts}
     alerts += lab_al + response.alerts + step.alerts
     # One alert per code from the plan and the catalogue (e.g. the course limit the plan

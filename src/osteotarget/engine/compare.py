@@ -7,8 +7,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
+from osteotarget.base.profile import list_profiles
 from osteotarget.engine.assessment import assess
-from osteotarget.engine.profiles import list_profiles
 from osteotarget.model import Patient
 from osteotarget.model.assessment import Assessment
 

@@ -208,6 +208,14 @@ class Option(Out):
     )
     basis: Literal["projection", "expected_response"] = "projection"
     citations: list[str] = []
+    expected_t_at_horizon: float | None = Field(
+        default=None,
+        description=(
+            "Projected T-score at the primary site at the horizon (options stay "
+            "distinguishable when every probability is small); None when not projected."
+        ),
+    )
+    expected_t_site: Site | None = None
 
 
 class Recommendation(Out):
@@ -247,6 +255,12 @@ class CitationOut(Out):
 
 
 class Assessment(Out):
+    """One assessment. ``recommendations`` are ordered by urgency: ``recommendations[0]`` is
+    the most urgent, the pathway's primary action (a critical safety action such as a
+    denosumab follow-on comes before anything else); supporting work-up, imaging and
+    lifestyle advice follow. Every door (text, CDS card, web page) shows them in this
+    order and leads with the first."""
+
     patient_id: str
     as_of: date
     profile: str

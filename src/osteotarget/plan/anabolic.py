@@ -4,11 +4,11 @@ with an antiresorptive (Lewiecki 2021 Fig. 3; ACTIVExtend; labels)."""
 
 from __future__ import annotations
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.history import History, drug_info, is_bisphosphonate, kind_of
 from osteotarget.model.assessment import Alert
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import NextStep, label, rec
-from osteotarget.therapy.history import History, drug_info, kind_of
 from osteotarget.therapy.options import Ranked
 
 _CITES = ["lewiecki2021", "cosman2017", "evenity_us", "teriparatide_eu"]
@@ -19,21 +19,29 @@ def course_limit(ctx: Context, drug: str) -> float:
     return ctx.setting(f"anabolic.{key}").value
 
 
-def _consolidators(options: list[Ranked]) -> list[Ranked]:
+def _consolidators(options: list[Ranked], no_bisphosphonate: bool) -> list[Ranked]:
     single = [
         r
         for r in options
         if r.option.eligible
         and len(r.regimen.drugs) == 1
         and kind_of(r.regimen.drugs[0]) == "antiresorptive"
+        and not (no_bisphosphonate and is_bisphosphonate(r.regimen.drugs[0]))
     ]
     potent = [r for r in single if drug_info(r.regimen.drugs[0])["potency"] == "potent"]
     return potent or single
 
 
 def anabolic(
-    ctx: Context, history: History, course: TherapyCourse, options: list[Ranked], out: NextStep
+    ctx: Context,
+    history: History,
+    course: TherapyCourse,
+    options: list[Ranked],
+    out: NextStep,
+    *,
+    no_bisphosphonate: bool = False,
 ) -> None:
+    """*no_bisphosphonate*: a bisphosphonate failed before: consolidate with another class."""
     limit = course_limit(ctx, course.drug)
     months = (
         history.months_on(course)
@@ -77,7 +85,7 @@ def anabolic(
                 when=ctx.as_of,
             )
         )
-    consolidators = _consolidators(options)
+    consolidators = _consolidators(options, no_bisphosphonate)
     chosen = consolidators[0] if consolidators else None
     out.chosen = chosen
     out.changed_therapy = True
@@ -86,7 +94,8 @@ def anabolic(
             "consolidate",
             f"{course.drug} course complete: consider an antiresorptive"
             + (f" ({label(chosen)})" if chosen else "")
-            + " to consolidate and extend the gain (anabolic → antiresorptive sequence)",
+            + " to consolidate and extend the gain (anabolic → antiresorptive sequence)"
+            + ("; not a bisphosphonate after bisphosphonate failure" if no_bisphosphonate else ""),
             _CITES,
             regimen=chosen,
             when=ctx.as_of,

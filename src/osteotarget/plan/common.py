@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from osteotarget.model.assessment import Action, Alert, Recommendation, RegimenStep
+from osteotarget.plan.pathway import Row
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety
 
@@ -20,8 +21,12 @@ class NextStep:
     changed_therapy: bool = False
     chosen: Ranked | None = None
     stops: set[str] = field(default_factory=set)
-    """Drugs the plan stops, switches from, escalates from or follows on after: no next
-    dose of these is scheduled."""
+    """Drugs the plan stops (holiday, course limit, denosumab stopped): no next dose of
+    these is scheduled."""
+    row: Row | None = None
+    """The pathway row that chose the primary action."""
+    facts: dict[str, str] = field(default_factory=dict)
+    """The pathway facts the row was chosen on."""
 
 
 def rec(

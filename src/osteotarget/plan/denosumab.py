@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.history import History
+from osteotarget.dates import add_months, months_between
 from osteotarget.model.assessment import Alert, Recommendation, RegimenStep
-from osteotarget.therapy.history import History
 from osteotarget.therapy.safety import DrugSafety
 
 _DMAB = "rules.monitoring.denosumab"
@@ -83,18 +83,29 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
                 severity="critical",
                 code="denosumab_overdue",
                 message=(
-                    f"denosumab last given {last.isoformat()}: more than {overdue_months:g} months "
-                    "ago. Stopping or delaying denosumab risks rapid bone loss and multiple "
-                    "vertebral fractures"
+                    f"denosumab last given {last.isoformat()}: "
+                    f"{months_between(last, ctx.as_of):.0f} months ago (due every 6 months; "
+                    f"overdue after "
+                    f"{overdue_months:g}). Stopping or delaying denosumab risks rapid bone loss "
+                    "and multiple vertebral fractures"
                 ),
                 citations=cites,
             )
         )
-        rationale = (
-            "denosumab dose overdue: either consider giving the denosumab dose now if "
-            "denosumab is to continue (next dose shown as today), or, if it cannot be given, "
-            f"consider a follow-on {drug or 'bisphosphonate'} without delay"
-        )
+        gap = months_between(last, ctx.as_of)
+        if gap <= ctx.number(f"{_DMAB}.give_now_within_months"):
+            regimen = [RegimenStep(drug="denosumab")]
+            rationale = (
+                f"denosumab dose overdue ({gap:.0f} months since the last injection): consider "
+                "giving it now after a calcium check (next dose shown as today); if it cannot "
+                f"be given, a follow-on {drug or 'bisphosphonate'} without delay"
+            )
+        else:
+            rationale = (
+                f"denosumab not given for {gap:.0f} months: consider a follow-on "
+                f"{drug or 'bisphosphonate'} without delay (or resuming denosumab if it is to "
+                "continue), with a DXA to see where the patient stands"
+            )
     else:
         due = add_months(last, follow_months)
         severity = "critical" if ctx.as_of >= due else "warning"

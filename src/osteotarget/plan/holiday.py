@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, is_oral
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import RISK_ORDER, Action, Alert, Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import rec
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_oral
 
 _CITES = ["adler2016", "lewiecki2021"]
 
@@ -60,7 +60,16 @@ def holiday_decision(
         age_limit = ctx.setting("holiday.continue_above_age").value
         if facts.age > age_limit:
             reasons_to_continue.append(f"age {facts.age} over {age_limit:g}")
-    if ctx.profile.get("holiday.requires_target_met", False) and not status.target_met:
+    below_threshold = RISK_ORDER.index(risk.category) < RISK_ORDER.index(
+        str(ctx.profile.get("risk.treat_from", "high"))
+    )
+    # Cummings 2013: the goal is a BMD level or a fracture-risk level; a risk now below the
+    # profile's treatment threshold meets the risk-level goal.
+    if (
+        ctx.profile.get("holiday.requires_target_met", False)
+        and not status.target_met
+        and not below_threshold
+    ):
         reasons_to_continue.append("treatment target not yet met")
     ctx.fired(
         "holiday.review",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, drug_info, is_bisphosphonate, is_oral
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Alert, Monitoring
 from osteotarget.plan.common import NextStep
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, drug_info, is_bisphosphonate, is_oral
 
 _BTM = "rules.monitoring.btm"
 

@@ -1,36 +1,30 @@
-"""The next step from the therapy history (Lewiecki 2021 Fig. 3; seed 002; ASBMR 2016;
-ECTS 2021): which branch applies. The branches live in their own modules: ``start``,
-``escalate``, ``anabolic``, ``antiresorptive``, ``holiday`` and ``denosumab``.
+"""The next step: the pathway table (``knowledge/rules/pathway.toml``) picks exactly one
+primary action from the named facts; the branch modules (``start``, ``escalate``,
+``anabolic``, ``antiresorptive``, ``holiday``, ``denosumab``) only fill in its details.
 
 Every recommendation supports a clinician ("consider …"); none prescribes.
 """
 
 from __future__ import annotations
 
-from osteotarget.engine.context import Context
-from osteotarget.model.assessment import RISK_ORDER, Risk, Status
-from osteotarget.model.record import TherapyCourse
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, kind_of
+from osteotarget.base.population import z_score_words
+from osteotarget.model.assessment import Risk, Status
 from osteotarget.plan.anabolic import anabolic
-from osteotarget.plan.antiresorptive import on_antiresorptive, safety_reminders
-from osteotarget.plan.common import NextStep, rec
+from osteotarget.plan.antiresorptive import continue_current, safety_reminders
+from osteotarget.plan.common import NextStep, label, rec, why_option
 from osteotarget.plan.denosumab import denosumab_plan
-from osteotarget.plan.holiday import holiday_in_progress
+from osteotarget.plan.escalate import escalate, failed_bisphosphonate
+from osteotarget.plan.pathway import Row, load_pathway
+from osteotarget.plan.pathway_facts import PathwayFacts, pathway_facts
 from osteotarget.plan.response import Response
 from osteotarget.plan.start import start
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_bisphosphonate, is_oral, kind_of
 from osteotarget.therapy.options import Ranked
-from osteotarget.therapy.safety import DrugSafety
+from osteotarget.therapy.safety import DrugSafety, LabState
 
 __all__ = ["NextStep", "next_step"]
-
-
-def _was_holiday(ctx: Context, history: History, course: TherapyCourse) -> bool:
-    """A bisphosphonate stopped for a holiday: said so, or stopped at its review point."""
-    if "holiday" in (course.stop_reason or "").lower():
-        return True
-    route = "oral" if is_oral(course.drug) else "intravenous"
-    return history.years_on(course) >= ctx.setting(f"holiday.{route}_review_years").value
 
 
 def _below_threshold(ctx: Context, risk: Risk, out: NextStep) -> None:
@@ -43,15 +37,190 @@ def _below_threshold(ctx: Context, risk: Risk, out: NextStep) -> None:
     out.recommendations.append(
         rec(
             "reassess",
-            f"{risk.category} risk under profile {ctx.profile.name}: no drug indicated now; "
-            f"consider reassessing fracture risk within {months:g} months",
+            f"{risk.category.replace('_', ' ')} risk under profile {ctx.profile.name}: no drug "
+            f"indicated now; consider reassessing fracture risk within {months:g} months",
             [ctx.setting(key).cite],
         )
     )
-    ctx.fired(
-        "plan.no_drug",
-        f"{risk.category}: below the treatment threshold ({ctx.profile.get('risk.treat_from')})",
-        list(ctx.profile.citations),
+
+
+def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
+    course = pf.course
+    on_drug = course is not None and pf.values["course"] == "antiresorptive"
+    if course is not None and on_drug and pf.values["review"] != "not_due":
+        about = f"a bisphosphonate holiday or continuing {course.drug}"
+    elif course is not None and on_drug:
+        about = f"a change from {course.drug}"
+    elif pf.start_choice is not None:
+        about = f"starting {label(pf.start_choice)}"
+    else:
+        about = "the next step"
+    out.recommendations.append(
+        rec(
+            "reassess",
+            f"{pf.why['dxa']}: consider a DXA first (now), then decide on {about}"
+            + (f"; meanwhile continue {course.drug}" if course is not None and on_drug else ""),
+            row.citations,
+            regimen=course.drug if course is not None and on_drug else None,
+            when=ctx.as_of,
+        )
+    )
+
+
+def _correct_first(
+    ctx: Context,
+    pf: PathwayFacts,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+) -> None:
+    then = (
+        f"then consider starting {label(pf.start_choice)}"
+        if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment")
+        else "then decide on the bone treatment"
+    )
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"{pf.why['correct_first']}: consider correcting (calcium, vitamin D repletion) and "
+            "investigating the cause (malabsorption, osteomalacia, parathyroid, kidney) first; "
+            f"{then} once corrected — not another drug in its place",
+            ["leboff2022", "holick2011", "prolia_us", "reclast_us"],
+        )
+    )
+    if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment"):
+        # The intended start, dated only once the correction is done (no fallback drug).
+        start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
+        last = out.recommendations[-1]
+        if last.action in ("start", "resume"):
+            out.recommendations[-1] = last.model_copy(
+                update={
+                    "when": None,
+                    "rationale": f"after correcting {pf.why['correct_first']}: " + last.rationale,
+                }
+            )
+
+
+def _ckd_mbd(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
+    out.recommendations.append(
+        rec(
+            "refer",
+            f"{pf.why['kidney_bone']}: consider assessing kidney bone disease (CKD-MBD: "
+            "phosphate, calcium, PTH and ALP together, bone biopsy where it changes treatment) "
+            "with nephrology before any antiresorptive (KDIGO 2017); denosumab label: risk of "
+            "severe hypocalcaemia with eGFR < 30 or dialysis, worse with CKD-MBD; calcium and "
+            "vitamin D supplements only as nephrology advises",
+            ["kdigo2017", "prolia_us"],
+        )
+    )
+
+
+def _z_workup(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
+    basis = pf.why.get("population", "")
+    then = (
+        f"; with {basis}, treatment may be considered by a specialist after the work-up "
+        "(most drugs are not labelled before the menopause)"
+        if basis
+        else "; no drug start without a fragility fracture or a named cause"
+    )
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"{z_score_words(ctx)}; premenopausal woman or man under 50: consider a "
+            "secondary-cause work-up (calcium, PTH, 25(OH)D, renal and liver function, "
+            "coeliac serology, thyroid, gonadal status, medications) and specialist review" + then,
+            ["iscd2005", "camacho2020"],
+        )
+    )
+
+
+def _adherence(ctx: Context, pf: PathwayFacts, response: Response, out: NextStep) -> None:
+    course = pf.course
+    assert course is not None
+    why = (
+        "adherence recorded as poor"
+        if course.adherence == "poor"
+        else "bone turnover markers did not fall beyond their LSC"
+    )
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"{course.drug}: {why}; failure or inadequate response is judged only on adherent "
+            "treatment (IOF 2012): consider addressing adherence and how the drug is taken, or a "
+            "change of route (e.g. an oral bisphosphonate to yearly zoledronate or 6-monthly "
+            "denosumab) — not an anabolic on this basis",
+            ["diezperez2012", "diezperez2017"],
+            regimen=course.drug,
+            when=ctx.as_of,
+        )
+    )
+
+
+def _continue_unlikely(ctx: Context, pf: PathwayFacts, status: Status, out: NextStep) -> None:
+    course = pf.course
+    assert course is not None
+    margin = ctx.setting("change.min_probability_gain").value
+    closest = pf.better
+    alt = (
+        f"; closest alternative: {label(closest)} ({why_option(closest)}"
+        + (
+            f", expected T {closest.option.expected_t_at_horizon:+.1f} at the horizon"
+            if closest.option.expected_t_at_horizon is not None
+            else ""
+        )
+        + ")"
+        if closest is not None
+        else ""
+    )
+    path = pf.values["path"]
+    if path == "better_anabolic_only":
+        reason = (
+            "only an anabolic is projected to do materially better, and an anabolic is for "
+            "very high risk or after an inadequate response or failure"
+        )
+    elif path == "better_antiresorptive":
+        reason = (
+            f"{pf.values['risk'].replace('_', ' ')} risk: a change of drug for a projected gain "
+            "is proposed only at high or very high risk"
+        )
+    else:
+        reason = (
+            "no eligible option is projected to do materially better than continuing "
+            f"(margin {margin:.0%})"
+        )
+    out.recommendations.append(
+        rec(
+            "continue",
+            f"{course.drug}: responding but the target is unlikely within the period "
+            f"({status.explanation}); {reason}: consider continuing{alt}",
+            ["lewiecki2021", "lewiecki2019"],
+            regimen=course.drug,
+            when=ctx.as_of,
+        )
+    )
+
+
+def _change_for_gain(
+    ctx: Context, pf: PathwayFacts, risk: Risk, options: list[Ranked], out: NextStep
+) -> None:
+    course, chosen = pf.course, pf.better
+    assert course is not None and chosen is not None
+    base = pf.continuing.option.probability_of_target if pf.continuing else None
+    anabolic_choice = kind_of(chosen.regimen.drugs[0]) == "anabolic"
+    out.chosen = chosen
+    out.changed_therapy = True
+    out.recommendations.append(
+        rec(
+            "escalate" if anabolic_choice else "switch",
+            f"{course.drug}: responding but not on a path to the target; {label(chosen)} is "
+            f"projected to do materially better ({why_option(chosen)}"
+            + (f" vs {base:.0%} continuing" if base is not None else "")
+            + f"): consider changing to it ({risk.category.replace('_', ' ')} risk)",
+            ["lewiecki2021", "lewiecki2019", *chosen.option.citations[:2]],
+            regimen=chosen,
+            when=ctx.as_of,
+        )
     )
 
 
@@ -64,16 +233,29 @@ def next_step(
     response: Response,
     options: list[Ranked],
     safety: dict[str, DrugSafety],
+    labs: LabState,
 ) -> NextStep:
     out = NextStep()
-    treat = RISK_ORDER.index(risk.category) >= RISK_ORDER.index(
-        ctx.profile.get("risk.treat_from", "high")
-    )
-    course = history.current()
     dmab = denosumab_plan(ctx, history, safety)
     out.alerts += dmab.alerts
-    out.recommendations += dmab.recommendations
+    state = "none"
     if dmab.handled:
+        state = "stopped" if dmab.stopping else "overdue"
+    pf = pathway_facts(ctx, facts, history, risk, status, response, options, labs, state)
+    row = load_pathway(ctx.kb, ctx.profile).decide(pf.values)
+    out.row = row
+    out.facts = pf.values
+    ctx.fired(
+        "pathway",
+        f"{row.id} → {row.action}: {row.reason}"
+        + (f" (row overridden by profile {row.overridden_by})" if row.overridden_by else ""),
+        list(row.citations),
+        **pf.values,
+    )
+    course = pf.course
+    detail = row.detail
+    if detail == "denosumab":
+        out.recommendations += dmab.recommendations
         out.changed_therapy = True
         if dmab.stopping:
             out.stops.add("denosumab")
@@ -82,40 +264,108 @@ def next_step(
                 rec(
                     "reassess",
                     "target not met: once the follow-on is in place, consider reassessing the "
-                    "regimen with a DXA (an anabolic may be needed to reach the target)",
+                    "regimen with a DXA",
                     ["lewiecki2021"],
                 )
             )
-    elif history.untreated():
-        if treat:
-            start(ctx, risk, options, safety, out)
-        else:
-            _below_threshold(ctx, risk, out)
-    elif course is not None and kind_of(course.drug) == "anabolic":
-        anabolic(ctx, history, course, options, out)
-    elif course is not None:
-        on_antiresorptive(ctx, facts, history, risk, status, response, options, course, out)
-    else:
-        last = history.last()
-        assert last is not None
-        followed = history.followed_by(last, "antiresorptive")
-        if kind_of(last.drug) == "anabolic" and followed is None:
-            anabolic(ctx, history, last, options, out)
-        elif is_bisphosphonate(last.drug) and _was_holiday(ctx, history, last):
-            plan = holiday_in_progress(ctx, facts, history, risk, last, response.bmd_loss_sites)
-            out.alerts += plan.alerts
-            out.recommendations += plan.recommendations
-        elif treat:
-            start(ctx, risk, options, safety, out, resume=True)
-        else:
+    elif detail == "ckd_mbd":
+        _ckd_mbd(ctx, pf, out)
+    elif detail == "ckd_mbd_labs":
+        out.recommendations.append(
+            rec(
+                "investigate",
+                f"{pf.why['kidney_bone']}: consider checking calcium, phosphate, PTH and "
+                "alkaline phosphatase (CKD-MBD, KDIGO 2017) before any antiresorptive; "
+                "denosumab label: risk of severe hypocalcaemia with eGFR < 30 or dialysis",
+                ["kdigo2017", "prolia_us"],
+            )
+        )
+    elif detail == "correct_first":
+        _correct_first(ctx, pf, risk, options, safety, out)
+    elif detail == "z_score_workup":
+        _z_workup(ctx, pf, out)
+    elif detail in ("anabolic_course", "consolidate"):
+        assert course is not None
+        anabolic(
+            ctx,
+            history,
+            course,
+            options,
+            out,
+            no_bisphosphonate=failed_bisphosphonate(history),
+        )
+    elif detail == "reassess_indication":
+        assert course is not None
+        out.recommendations.append(
+            rec(
+                "reassess",
+                f"{course.drug}: gain below the response rule at "
+                f"{risk.category.replace('_', ' ')} risk: the escalation protocol (Hoong et al. "
+                "BMJ 2025) applies to high-risk patients; consider reassessing the indication: "
+                "continue to the review point, then a holiday, or stop with a DXA — no stronger "
+                "drug on this basis",
+                row.citations,
+                regimen=course.drug,
+                when=ctx.as_of,
+            )
+        )
+    elif detail == "labs_before_dose":
+        assert course is not None
+        out.recommendations.append(
+            rec(
+                "investigate",
+                f"{course.drug}: {pf.why['dose_labs']}: consider checking renal function "
+                "(creatinine clearance) and calcium (and 25(OH)D) before the next dose, then "
+                "give it if they allow",
+                row.citations,
+                regimen=course.drug,
+                when=ctx.as_of,
+            )
+        )
+    elif detail == "below_threshold":
+        _below_threshold(ctx, risk, out)
+    elif detail == "dxa_first":
+        _dxa_first(ctx, pf, row, out)
+    elif detail == "start":
+        start(ctx, risk, options, safety, out, resume=row.action == "resume")
+    elif detail == "holiday":
+        assert pf.holiday is not None
+        out.alerts += pf.holiday.alerts
+        out.recommendations += pf.holiday.recommendations
+    elif detail == "adherence":
+        _adherence(ctx, pf, response, out)
+    elif detail in ("escalate", "switch"):
+        assert course is not None
+        why = {
+            "failure": "treatment failure (IOF criteria)",
+            "fracture": f"fragility fracture on {course.drug} after the IOF minimum time",
+            "inadequate": f"inadequate response to {course.drug} by the profile's response rule",
+        }.get(pf.values["response"], "not on a path to the target")
+        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
+        if pf.values["response"] in ("failure", "fracture"):
             out.recommendations.append(
                 rec(
-                    "reassess",
-                    f"off treatment since {history.end_of(last).isoformat()}, "
-                    f"{risk.category} risk: consider reassessing fracture risk and BMD",
-                    ["lewiecki2021"],
+                    "investigate",
+                    "treatment failure: consider checking adherence, calcium/vitamin D and "
+                    "secondary causes",
+                    ["diezperez2012"],
                 )
             )
-    if course is not None:
-        out.recommendations += safety_reminders(ctx, history, course)
+    elif detail in ("escalate_for_gain", "switch_for_gain"):
+        _change_for_gain(ctx, pf, risk, options, out)
+    elif detail == "continue_unlikely":
+        _continue_unlikely(ctx, pf, status, out)
+    elif detail == "review" or (detail == "continue" and pf.review is not None):
+        assert pf.review is not None
+        if pf.review.action == "holiday" and course is not None:
+            out.stops.add(course.drug)
+        out.recommendations.append(pf.review)
+    elif detail == "continue":
+        assert course is not None
+        out.recommendations.append(continue_current(ctx, course, status, pf.values["response"]))
+    else:  # pragma: no cover - the table's details are checked by the tests
+        raise KeyError(f"pathway row {row.id}: unknown detail '{detail}'")
+    current = history.current()
+    if current is not None:
+        out.recommendations += safety_reminders(ctx, history, current)
     return out

@@ -1,20 +1,31 @@
 """Judging the response to the current treatment: fractures on treatment, significant BMD
 loss (beyond the LSC), the BTM adherence check, IOF 2012 treatment failure and the
-3-year inadequate-response rule (seed 002) with its AND/OR setting."""
+3-year inadequate-response rule (Hoong et al. BMJ 2025) with its AND/OR setting."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, is_bisphosphonate, is_oral, kind_of
 from osteotarget.dates import add_months, months_between
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Alert
 from osteotarget.model.record import Fracture, TherapyCourse
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, is_bisphosphonate, is_oral, kind_of
 
 _BTM = "rules.monitoring.btm"
+# `response.adequate_needs`: "hip_and_spine" = an adequate response needs the total-hip AND
+# the spine gain (Hoong et al. BMJ 2025), so either shortfall is inadequate; "hip_or_spine" =
+# one site's gain is enough (inadequate only when both fall short).
+_RULE_WORDS = {
+    "hip_and_spine": "an adequate response needs the total-hip AND the spine gain",
+    "hip_or_spine": "an adequate response needs the total-hip OR the spine gain",
+}
+
+
+def _needs(ctx: Context) -> str:
+    return str(ctx.profile.get("response.adequate_needs", "hip_and_spine"))
 
 
 @dataclass
@@ -75,9 +86,9 @@ def _btm_check(ctx: Context, facts: Facts, course: TherapyCourse) -> bool | None
 
 
 def _three_year(ctx: Context, course: TherapyCourse) -> bool:
-    """Seed 002: less than +0.2 T at total hip / +0.5 T at spine over 3 years."""
+    """Hoong et al. BMJ 2025: less than +0.2 T at total hip / +0.5 T at spine over 3 years."""
     months_needed = ctx.setting("response.three_year_months").value
-    combine = str(ctx.profile.get("response.combine", "or"))
+    combine = _needs(ctx)
     shortfalls: list[bool] = []
     details: list[str] = []
     for site, key in (
@@ -100,14 +111,14 @@ def _three_year(ctx: Context, course: TherapyCourse) -> bool:
         details.append(f"{site.replace('_', ' ')} {gain:+.1f} T (needs ≥ +{need:g})")
     if not shortfalls:
         return False
-    inadequate = all(shortfalls) if combine == "and" else any(shortfalls)
+    inadequate = all(shortfalls) if combine == "hip_or_spine" else any(shortfalls)
     ctx.fired(
         "response.three_year_rule",
-        f"over ≥ {months_needed:g} months of {course.drug}: {'; '.join(details)}; sites combined "
-        f"with {combine.upper()} (profile {ctx.profile.name}) → "
+        f"over ≥ {months_needed:g} months of {course.drug}: {'; '.join(details)}; "
+        f"{_RULE_WORDS[combine]} (profile {ctx.profile.name}) → "
         + ("inadequate response" if inadequate else "adequate response"),
-        ["drlex2025", "hoong2025", "cosman2022"],
-        combine=combine,
+        ["hoong2025", "cosman2022"],
+        adequate_needs=combine,
     )
     return inadequate
 
@@ -198,10 +209,10 @@ def judge_response(ctx: Context, facts: Facts, history: History) -> Response:
                         f"{ctx.setting('response.three_year_months').value:g} months below "
                         f"+{ctx.setting('response.total_hip_min_gain_t').value:g} at total hip / "
                         f"+{ctx.setting('response.lumbar_spine_min_gain_t').value:g} at spine "
-                        f"(profile {ctx.profile.name}, sites combined with "
-                        f"{str(ctx.profile.get('response.combine', 'or')).upper()})"
+                        f"(profile {ctx.profile.name}: "
+                        f"{_RULE_WORDS[_needs(ctx)]})"
                     ),
-                    citations=["drlex2025", "hoong2025"],
+                    citations=["hoong2025"],
                 )
             )
     return out

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.history import kind_of
 from osteotarget.model.assessment import Risk
 from osteotarget.plan.common import NextStep, correct_first, label, rec, why_option
-from osteotarget.therapy.history import kind_of
+from osteotarget.plan.pathway_facts import choose_start
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety
 
@@ -32,7 +33,8 @@ def _probability_note(ctx: Context, chosen: Ranked, eligible: list[Ranked]) -> s
             for r in eligible
             if kind_of(r.regimen.drugs[0]) == "anabolic"
             and not r.avoid
-            and (r.option.probability_of_target or 0) > p
+            and (r.option.probability_of_target or 0)
+            >= min(likely, p + ctx.setting("change.min_probability_gain").value)
         ]
         if better:
             best = max(better, key=lambda r: r.option.probability_of_target or 0)
@@ -48,9 +50,26 @@ def _probability_note(ctx: Context, chosen: Ranked, eligible: list[Ranked]) -> s
     ctx.fired(
         "plan.target_unlikely", f"best eligible regimen {p:.0%} < {likely:.0%}", ["lewiecki2021"]
     )
+    target = chosen.option.horizon_months
+    closest = max(
+        (r for r in eligible if not r.avoid),
+        key=lambda r: (
+            r.option.expected_t_at_horizon is not None,
+            r.option.expected_t_at_horizon or 0,
+            r.option.probability_of_target or 0,
+        ),
+        default=chosen,
+    )
+    shown = (
+        f"{label(closest)}, expected T {closest.option.expected_t_at_horizon:+.1f} at "
+        f"{target} months"
+        if closest.option.expected_t_at_horizon is not None
+        else label(closest)
+    )
     return (
-        f"; no eligible regimen is likely to reach the target within the reasonable period "
-        f"({p:.0%}): being on a path toward it is still worthwhile; judge the path at each DXA"
+        f"; no option is likely to reach the target within {target} months "
+        f"(best {p:.0%}); closest: {shown}; being on a path toward it is still worthwhile: "
+        "judge the path at each DXA"
     )
 
 
@@ -63,11 +82,11 @@ def start(
     *,
     resume: bool = False,
 ) -> None:
-    eligible = [r for r in options if r.option.eligible]
-    first = [r for r in eligible if r.first_line]
+    usable = [r for r in options if r.option.eligible or r.correctable]
     policy = str(ctx.profile.get("first_line.policy", ""))
     cites = [str(c) for c in ctx.profile.get("first_line.citations", [])]
-    if not eligible:
+    chosen = choose_start(ctx, options)
+    if chosen is None:
         out.recommendations.append(
             rec(
                 "refer",
@@ -77,9 +96,8 @@ def start(
             )
         )
         return
-    chosen = first[0] if first else eligible[0]
-    note = "" if first else " (no first-line regimen of this profile is eligible)"
-    note += _probability_note(ctx, chosen, eligible)
+    note = "" if chosen.first_line else " (no first-line regimen of this profile is eligible)"
+    note += _probability_note(ctx, chosen, usable)
     if chosen.option.cautions:
         note += "; cautions: " + "; ".join(chosen.option.cautions)
     corrections = correct_first(chosen, safety)
@@ -113,7 +131,7 @@ def start(
         f"{'resume with' if resume else 'start'} {label(chosen)}",
         cites,
         category=risk.category,
-        first_line=[r.regimen.key for r in first],
+        first_line=[r.regimen.key for r in options if r.first_line and r.option.eligible],
         basis=chosen.option.basis,
     )
     if risk.category == "very_high" and ctx.profile.get("monitoring.refer_very_high", False):

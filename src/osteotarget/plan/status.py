@@ -8,12 +8,12 @@ T-score slope to the target date, not by the response alone.
 
 from __future__ import annotations
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months, years_between
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import SiteStatus, Status, Target
 from osteotarget.model.codes import Site
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 
 def _met(target: Target, latest: float, baseline: float | None) -> bool | None:
@@ -63,8 +63,36 @@ def judge_status(
                         f"{t.rationale}; target date {t.by.isoformat()} passed, not met"
                     )
                 targets[index] = t.model_copy(update=update)
-    target_met = all(met_flags) if met_flags else None
+    primary = bmd_targets[0].site if bmd_targets else None
+    primary_met = next(
+        (st.target_met for st in sites if st.site == primary and st.target_met is not None),
+        None,
+    )
+    # Target status is judged at the primary site (total hip; femoral neck if the hip is
+    # missing); other sites are reported beside it and do not drive a change.
+    target_met = primary_met if primary is not None else (all(met_flags) if met_flags else None)
     on_track, why = _path(ctx, facts, history, bmd_targets, target_met)
+    others = [
+        f"{st.site.replace('_', ' ')} {st.latest_t_score:+.1f}"
+        + (
+            ""
+            if st.target_met is None
+            else (" (at target)" if st.target_met else " (not at target)")
+        )
+        for st in sites
+        if st.site != primary and st.latest_t_score is not None
+    ]
+    if primary is not None and target_met is not None:
+        lead = f"{'at' if target_met else 'not at'} target at the {primary.replace('_', ' ')}"
+        why = (
+            f"{lead}; "
+            + (
+                f"other sites (reported, not driving a change): {', '.join(others)}; "
+                if others
+                else ""
+            )
+            + why
+        )
     ctx.fired(
         "status.path",
         why,
@@ -83,7 +111,7 @@ def _path(
     target_met: bool | None,
 ) -> tuple[bool | None, str]:
     if target_met:
-        return True, "every BMD target site meets its target"
+        return True, "the primary site meets its target"
     if not targets:
         return None, "no BMD target set by this profile"
     course = history.current()
@@ -116,9 +144,19 @@ def _path(
         # The target date has passed without the target: say so, and project from now
         # rather than "by" a date already gone.
         if last.t_score >= goal:
-            ahead = f"{where} at its target; another target site is not"
+            return None, (
+                f"target date {deadline.isoformat()} passed; {where} T {last.t_score:+.1f} at "
+                f"the target's threshold ({goal:+.1f}) but not above it: path not judged, "
+                "the next DXA will show"
+            )
+        elif slope > 0 and (goal - last.t_score) / slope <= years_between(last.date, ctx.as_of):
+            return None, (
+                f"target date {deadline.isoformat()} passed (T {last.t_score:+.1f} at the last "
+                f"DXA {last.date.isoformat()} vs target {goal:+.1f}); at its rate ({slope:+.2f} "
+                f"T/year at {where}) the target may have been reached since: a DXA will show"
+            )
         elif slope > 0:
-            from_now = max(0.0, (goal - last.t_score) / slope - years_between(last.date, ctx.as_of))
+            from_now = (goal - last.t_score) / slope - years_between(last.date, ctx.as_of)
             ahead = (
                 f"at this rate ({slope:+.2f} T/year at {where}) the target would be reached in "
                 f"about {from_now:.1f} years from now (projection), after the reasonable period"

@@ -4,10 +4,11 @@ calcium / vitamin D / exercise / falls prevention, and the lab alerts."""
 
 from __future__ import annotations
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.assessment import Alert, Recommendation
-from osteotarget.risk.facts import Facts
 from osteotarget.risk.frax import latest_frax
 from osteotarget.therapy.safety import LabState
 
@@ -90,7 +91,58 @@ def vertebral_imaging(ctx: Context, facts: Facts) -> list[Recommendation]:
     ]
 
 
-def lifestyle(ctx: Context, facts: Facts) -> list[Recommendation]:
+def advanced_kidney(ctx: Context, labs: LabState, facts: Facts) -> bool:
+    """eGFR/CrCl below the advanced-CKD cut-off (last known value) or dialysis."""
+    value = labs.clearance if labs.clearance is not None else labs.stale_clearance
+    return facts.has_condition("dialysis") or (
+        value is not None and value < ctx.number(f"{_LABS}.advanced_ckd_below")
+    )
+
+
+def denosumab_gap_before_scan(
+    ctx: Context, facts: Facts, history: History
+) -> Recommendation | None:
+    """The last DXA precedes a long gap in denosumab (a dose overdue, or stopped without a
+    follow-on): bone is lost after stopping (ECTS 2021), so the scan no longer shows where
+    the patient stands and cannot be projected; a DXA is asked for."""
+    courses = [c for c in history.courses() if c.drug == "denosumab"]
+    if not courses:
+        return None
+    course = courses[-1]
+    if history.followed_by(course, "antiresorptive") or history.followed_by(course, "anabolic"):
+        return None
+    last = history.last_dose(course)
+    if last is None:
+        return None
+    overdue = add_months(last, ctx.number("rules.monitoring.denosumab.overdue_after_months"))
+    if ctx.as_of <= overdue:
+        return None
+    scans = [v.date for v in facts.patient.dxa if v.date <= ctx.as_of]
+    gap_start = add_months(last, ctx.number("rules.monitoring.denosumab.follow_on_after_months"))
+    if scans and max(scans) > gap_start:
+        return None
+    ctx.fired(
+        "projection.denosumab_gap",
+        f"last DXA {max(scans).isoformat() if scans else 'none'} precedes the gap in denosumab "
+        f"(last dose {last.isoformat()}): not projected",
+        ["tsourdi2021"],
+    )
+    return Recommendation(
+        action="reassess",
+        rationale=(
+            f"the last DXA ({max(scans).isoformat() if scans else 'none on record'}) precedes "
+            f"the gap since the last denosumab dose ({last.isoformat()}): bone is lost after "
+            "stopping, so no projection is made from it; consider a DXA now (and vertebral "
+            "imaging) to judge where the patient stands"
+        ),
+        when=ctx.as_of,
+        citations=["tsourdi2021", "lewiecki2021"],
+    )
+
+
+def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Recommendation]:
+    """*advanced_ckd*: eGFR < 30 or dialysis: calcium and vitamin D only as nephrology
+    advises (KDIGO 2017), no fixed intake advice."""
     ca = "rules.lifestyle.calcium"
     vd = "rules.lifestyle.vitamin_d"
     sex = facts.patient.sex
@@ -118,6 +170,18 @@ def lifestyle(ctx: Context, facts: Facts) -> list[Recommendation]:
             citations=[str(c) for c in ctx.kb.get("rules.lifestyle.exercise.citations")],
         ),
     ]
+    if advanced_ckd:
+        recs = [
+            Recommendation(
+                action="lifestyle",
+                rationale=(
+                    "advanced CKD (eGFR < 30 or dialysis): consider calcium and vitamin D "
+                    "intake as nephrology advises (CKD-MBD), not a fixed supplement dose"
+                ),
+                citations=["kdigo2017"],
+            ),
+            *recs[2:],
+        ]
     falls = [f for f in facts.patient.falls if f.date <= ctx.as_of]
     if falls:
         recs.append(

@@ -117,15 +117,24 @@ def render_assessment(a: Assessment) -> str:
                 f"{st.drug}{f' {st.months} mo' if st.months else ''}" for st in o.regimen
             )
             p = "—" if o.probability_of_target is None else f"{o.probability_of_target:.0%}"
+            expected = (
+                f", expected T {o.expected_t_at_horizon:+.1f} "
+                f"({(o.expected_t_site or '').replace('_', ' ')})"
+                if o.expected_t_at_horizon is not None
+                else ""
+            )
             flag = "" if o.eligible else f" [not eligible: {'; '.join(o.excluded_because)}]"
             flag = (" [first-line]" if o.first_line else "") + flag
             lines.append(
-                f"  {o.rank or '-'}. {regimen}: P(target in {o.horizon_months} mo) {p}{flag}"
+                f"  {o.rank or '-'}. {regimen}: P(target in {o.horizon_months} mo) {p}"
+                f"{expected}{flag}"
             )
             lines.extend(f"       caution: {c}" for c in o.cautions)
+        if any(o.probability_of_target is None for o in a.options):
+            lines.append("  (— = not projected: no projection for this regimen or record; see Why)")
         lines.append("")
     if a.recommendations:
-        lines.append("Next steps (for the clinician to weigh):")
+        lines.append("Next steps (most urgent first, for the clinician to weigh):")
         for r in a.recommendations:
             when = f" ({r.when})" if r.when else ""
             regimen = f" [{' → '.join(st.drug for st in r.regimen)}]" if r.regimen else ""

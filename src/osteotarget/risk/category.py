@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.population import uses_z_scores, z_score_words
 from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory
 from osteotarget.risk.criteria import Inputs, evaluate
-from osteotarget.risk.facts import Facts
 from osteotarget.risk.frax import frax_for_category, frax_values
 
 
 def _citations(rule: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([str(rule["cite"]), *[str(c) for c in rule.get("citations", [])]]))
+
+
+_T_SCORE_CRITERIA = ("t_score", "t_score_ever", "frax")
 
 
 def _uses(rules: list[dict[str, Any]], criterion: str) -> bool:
@@ -24,6 +28,7 @@ def _uses(rules: list[dict[str, Any]], criterion: str) -> bool:
 
 def risk_category(ctx: Context, facts: Facts) -> Risk:
     frax = frax_values(ctx, facts)
+    z_population = uses_z_scores(ctx, facts)
     inputs = Inputs(
         facts=facts,
         frax={o: frax_for_category(ctx, frax, o) for o in ("mof", "hip")},
@@ -32,12 +37,17 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
             if _uses(ctx.profile.get("risk.rules", []), "fracture_on_treatment")
             else 0.0
         ),
+        t_from_lowest_ever=ctx.profile.get("risk.t_score_basis", "latest") == "lowest_ever",
     )
     category: RiskCategory = "low"
     imminent = False
     reasons: list[Reason] = []
     rules: list[dict[str, Any]] = list(ctx.profile.get("risk.rules", []))
+    skipped = 0
     for index, rule in enumerate(rules):
+        if z_population and any(_uses([rule], c) for c in _T_SCORE_CRITERIA):
+            skipped += 1
+            continue
         result = evaluate(rule, inputs)
         if not result.fired:
             continue
@@ -65,6 +75,19 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
             rule=path,
             **result.inputs,
         )
+    if z_population:
+        reasons.append(
+            Reason(
+                code="z_score_population",
+                text=(
+                    "premenopausal woman or man under 50: judged on Z-scores, not T-scores "
+                    f"({skipped} T-score/FRAX criteria of the profile not applied); "
+                    + z_score_words(ctx)
+                ),
+                citations=["iscd2005"],
+            )
+        )
+        ctx.fired("risk.z_score_population", z_score_words(ctx), ["iscd2005"])
     if not reasons:
         reasons.append(Reason(code="low:none", text="low: no risk criterion of this profile fired"))
     if frax and ctx.profile.get("risk.frax_for_category") == "none":

@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.dates import add_months, months_between
 from osteotarget.model.codes import SITES
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -36,6 +36,9 @@ class Inputs:
     frax: Mapping[str, float | None]
     min_treatment_months: float = 0.0
     """IOF 2012: a fracture counts as "on treatment" only after this long on the course."""
+    t_from_lowest_ever: bool = False
+    """AACE 2020: once made, the diagnosis persists: T-score criteria read the lowest T-score
+    at any DXA, so the category does not fall as a treated T-score rises."""
 
     @property
     def history(self) -> History:
@@ -57,11 +60,13 @@ def _months(rule: Mapping[str, Any]) -> float | None:
 def _t_score(rule: Mapping[str, Any], i: Inputs) -> Result:
     sites = list(rule.get("sites", SITES))
     op, value = str(rule["op"]), float(rule["value"])
-    seen = {s: t for s, t in i.facts.latest_t.items() if s in sites}
+    source = i.facts.lowest_t_ever(sites) if i.t_from_lowest_ever else i.facts.latest_t
+    seen = {s: t for s, t in source.items() if s in sites}
     hits = {s: t for s, t in seen.items() if _OPS[op](t, value)}
     where = ", ".join(f"{_SITE_WORDS.get(s, s)} {t:+.1f}" for s, t in sorted(hits.items()))
+    ever = " at any DXA" if i.t_from_lowest_ever else ""
     return Result(
-        bool(hits), f"T-score {op} {value:+.1f} ({where or 'no site'})", {"t_scores": seen}
+        bool(hits), f"T-score {op} {value:+.1f}{ever} ({where or 'no site'})", {"t_scores": seen}
     )
 
 

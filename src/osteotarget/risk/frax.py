@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
 from osteotarget.model.assessment import Reason, RiskFraxValue
 from osteotarget.model.record import DxaVisit, Frax
-from osteotarget.risk.facts import Facts
 
 _GC = "rules.frax_adjustments.glucocorticoid_dose"
 _OFFSET = "rules.frax_adjustments.spine_femoral_neck_offset"

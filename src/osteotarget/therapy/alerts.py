@@ -3,8 +3,8 @@ anabolic course limits, and the sequence caution of the regimen the plan suggest
 
 from __future__ import annotations
 
+from osteotarget.base.history import History
 from osteotarget.model.assessment import Alert
-from osteotarget.therapy.history import History
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety, LabState
 from osteotarget.therapy.sequencing import sequence_cautions
@@ -24,7 +24,12 @@ def safety_alerts(
                 severity="warning",
                 code="renal_contraindication",
                 message=(
-                    f"{labs.clearance_test} {labs.clearance:g} mL/min"
+                    (
+                        f"{labs.clearance_test} {labs.clearance:g} mL/min"
+                        if labs.clearance is not None
+                        else f"last {labs.stale_test} {labs.stale_clearance:g} mL/min on "
+                        f"{labs.stale_date.isoformat() if labs.stale_date else '?'} (recheck)"
+                    )
                     + (f" ({labs.renal_note})" if labs.renal_note else "")
                     + ": "
                     + ", ".join(f"{drug} ({s.renal_note})" for drug, s in renal.items())

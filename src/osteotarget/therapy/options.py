@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from osteotarget.engine.context import Context
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History
 from osteotarget.knowledge import knowledge
 from osteotarget.model.assessment import Option, Risk, Target
 from osteotarget.projection import forecast_options
-from osteotarget.risk.facts import Facts
 from osteotarget.therapy.catalogue import Regimen, regimens
-from osteotarget.therapy.history import History
 from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
 from osteotarget.therapy.sequencing import SequenceCaution, sequence_cautions
 
@@ -29,6 +29,11 @@ class Ranked:
     first_line: bool
     avoid: bool
     sequence: tuple[SequenceCaution, ...] = ()
+    correctable: bool = False
+    """Excluded only for reasons corrected before a start (low calcium, low vitamin D)."""
+
+
+_CORRECTABLE = ("hypocalcaemia", "vitamin_d_low")
 
 
 @cache
@@ -104,19 +109,34 @@ def rank_options(
     risk: Risk,
     targets: list[Target],
     safety: dict[str, DrugSafety],
+    *,
+    project: bool = True,
 ) -> list[Ranked]:
+    """*project*: False when the record cannot be projected (e.g. the last scan precedes a
+    long denosumab gap): options are then ranked by expected response and say so."""
     candidates = list(_candidates())
     horizon = int(ctx.setting("targets.reasonable_period_months").value)
     first_line: list[str] = list(ctx.profile.get(f"first_line.{risk.category}", []))
-    projected = _projected(ctx, candidates, targets, horizon)
+    projected = _projected(ctx, candidates, targets, horizon) if project else None
+    if not project:
+        ctx.fired(
+            "options.basis",
+            "not projected: the last DXA precedes a long gap in denosumab (bone loss after "
+            "stopping is not modelled); options ranked by expected response; a DXA is needed",
+            ["tsourdi2021", "lewiecki2021"],
+        )
+    primary = next((t.site for t in targets if t.site is not None), None)
     prior = history.drugs_taken()
     ranked: list[Ranked] = []
     for index, reg in enumerate(candidates):
         excluded: list[str] = []
         cautions: list[str] = []
         cites: list[str] = []
+        correctable = True
         for drug in dict.fromkeys(reg.drugs):
             s = safety[drug]
+            fixable = {t for code in _CORRECTABLE for t in s.by_code.get(code, [])}
+            correctable = correctable and all(t in fixable for t in s.excluded)
             excluded += [f"{drug}: {t}" for t in s.excluded]
             cautions += [f"{drug}: {t}" for t in s.cautions]
             cites += s.citations
@@ -138,7 +158,11 @@ def rank_options(
                     f"drugs.regimens.{reg.key}.expected_total_hip_percent",
                     reg.expected_total_hip.evidence,
                 )
+        at_horizon = [p for p in points if p.site == primary and p.month <= horizon]
+        expected_t = max(at_horizon, key=lambda p: p.month).t_score if at_horizon else None
         option = Option(
+            expected_t_at_horizon=expected_t,
+            expected_t_site=primary if expected_t is not None else None,
             regimen=list(reg.steps),
             probability_of_target=probability,
             horizon_months=horizon,
@@ -149,7 +173,16 @@ def rank_options(
             basis=basis,
             citations=list(dict.fromkeys(cites)),
         )
-        ranked.append(Ranked(reg, option, reg.key in first_line, avoid, tuple(seq)))
+        ranked.append(
+            Ranked(
+                reg,
+                option,
+                reg.key in first_line,
+                avoid,
+                tuple(seq),
+                bool(excluded) and correctable,
+            )
+        )
 
     by_preference = ctx.profile.get("first_line.order") == "preference"
 
@@ -170,6 +203,7 @@ def rank_options(
                 r.first_line,
                 r.avoid,
                 r.sequence,
+                r.correctable,
             )
         )
     return out

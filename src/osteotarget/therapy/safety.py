@@ -5,14 +5,15 @@ PTH-analogue exclusions and course limits, pregnancy)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from osteotarget.base.context import Context
+from osteotarget.base.facts import Facts
+from osteotarget.base.history import History, drug_info
 from osteotarget.dates import add_months
-from osteotarget.engine.context import Context
 from osteotarget.model.codes import LabTest
 from osteotarget.model.record import Lab
-from osteotarget.risk.facts import Facts
-from osteotarget.therapy.history import History, drug_info
 
 _PTH = ("teriparatide", "abaloparatide")
 _LABS = "rules.labs"
@@ -46,6 +47,11 @@ class LabState:
     vitamin_d_low: bool
     vitamin_d: float | None
     renal_note: str = ""
+    stale_clearance: float | None = None
+    """The last-known renal value when none is current: a value that excluded a drug keeps
+    excluding it until a newer result says otherwise."""
+    stale_test: str = ""
+    stale_date: date | None = None
 
     @property
     def renal_current(self) -> bool:
@@ -75,8 +81,13 @@ def lab_state(ctx: Context, facts: Facts) -> LabState:
     ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
     vd_low = vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_sufficient")
     note = ""
+    last_known = max(
+        (lab for lab in (crcl_any, egfr_any) if lab is not None),
+        key=lambda lab: (lab.date, lab.test == "creatinine_clearance"),
+        default=None,
+    )
     if renal is None:
-        stale = max((lab.date for lab in (crcl_any, egfr_any) if lab is not None), default=None)
+        stale = last_known.date if last_known is not None else None
         note = (
             f"last renal function {stale.isoformat()}, older than "
             f"{ctx.number(f'{_LABS}.lab_lookback_months'):g} months"
@@ -98,6 +109,15 @@ def lab_state(ctx: Context, facts: Facts) -> LabState:
         vitamin_d_low=vd_low,
         vitamin_d=vd_value,
         renal_note=note,
+        stale_clearance=(
+            last_known.canonical_value if renal is None and last_known is not None else None
+        ),
+        stale_test=(
+            ("creatinine clearance" if last_known.test == "creatinine_clearance" else "eGFR")
+            if last_known is not None
+            else ""
+        ),
+        stale_date=last_known.date if renal is None and last_known is not None else None,
     )
 
 
@@ -115,6 +135,57 @@ def _label(code: str, labs: LabState) -> str:
     if code == "vitamin_d_low":
         return f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency"
     return code.replace("_", " ")
+
+
+def populations_of(ctx: Context, facts: Facts) -> list[str]:
+    """The labelled populations this patient belongs to (``rules.labels``)."""
+    patient = facts.patient
+    out: list[str] = []
+    if patient.sex == "male":
+        out.append("men")
+    elif patient.menopause is not None:
+        if patient.menopause.status == "postmenopausal":
+            out.append("postmenopausal_women")
+    elif facts.age >= ctx.number("rules.population.assume_postmenopausal_from_age"):
+        out.append("postmenopausal_women")
+    if patient.risk_factors.glucocorticoids.current:
+        out.append("glucocorticoid")
+    return out
+
+
+_POPULATION_WORDS = {
+    "postmenopausal_women": "postmenopausal women",
+    "men": "men",
+    "glucocorticoid": "glucocorticoid-induced osteoporosis",
+}
+
+
+def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafety) -> None:
+    """Outside every labelled population of the profile's region: excluded or an off-label
+    caution, as the profile says."""
+    labels = ctx.kb.table("rules.labels.drugs")
+    if drug not in labels:
+        return
+    entry = labels[drug]
+    region = str(ctx.profile.get("labels.region", "either"))
+    regions = ("us", "eu") if region == "either" else (region,)
+    allowed = {p for r in regions for p in entry.get(r, [])}
+    mine = populations_of(ctx, facts)
+    tags = [str(entry.get(f"{r}_evidence", "unverified")) for r in regions]
+    weakest = min(tags, key=("unverified", "secondary", "verified").index)
+    ctx.note_evidence(f"rules.labels.drugs.{drug}", weakest)
+    if allowed.intersection(mine):
+        return
+    where = " or ".join(r.upper() for r in regions)
+    shown = ", ".join(_POPULATION_WORDS.get(p, p) for p in sorted(allowed)) or "none on file"
+    action = str(ctx.profile.get("labels.outside", "exclude"))
+    safety.add(
+        "exclude" if action == "exclude" else "caution",
+        f"outside the {where} labelled population ({shown}): "
+        + ("not offered (profile)" if action == "exclude" else "off-label use"),
+        str(entry["source"]),
+        "labelled_population",
+    )
 
 
 def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
@@ -211,6 +282,23 @@ def drug_safety(
         labs = lab_state(ctx, facts)
     safety = DrugSafety(drug=drug)
     renal: dict[str, Any] | None = info.get("renal")
+    _labelled_population(ctx, facts, drug, safety)
+    if renal is not None and labs.clearance is None and labs.stale_clearance is not None:
+        path = f"drugs.drugs.{drug}.renal.min_clearance"
+        cut = ctx.number(path)
+        if labs.stale_clearance < cut:
+            action = str(renal["action"])
+            safety.renal_note = f"last value below {cut:g}: recheck"
+            safety.add(
+                action,
+                f"last {labs.stale_test} {labs.stale_clearance:g} on "
+                f"{labs.stale_date.isoformat() if labs.stale_date else 'an earlier date'} "
+                f"(< {cut:g} mL/min; older than the lab look-back): still counts until a newer "
+                f"value says otherwise; recheck before {drug}",
+                ctx.kb.quantity(path).cite,
+                "renal_contraindication",
+            )
+            renal = None
     if renal is not None and labs.clearance is None:
         unit = ctx.kb.quantity(f"drugs.drugs.{drug}.renal.min_clearance").unit or ""
         measure = "eGFR" if "1.73" in unit else "creatinine clearance"
@@ -237,12 +325,6 @@ def drug_safety(
                 ctx.kb.quantity(path).cite,
                 "renal_contraindication",
             )
-    if "female_only" in info and facts.patient.sex != "female":
-        safety.add(
-            "exclude",
-            "for postmenopausal women only",
-            str(info["female_only"]["cite"]),
-        )
     for index, entry in enumerate(info.get("contraindications", [])):
         code = str(entry["condition"])
         if _condition_present(code, facts, labs):

@@ -65,7 +65,7 @@ def _optional(module: str, name: str) -> Any:
 
 def available_profiles() -> list[dict[str, Any]]:
     """Profiles the engine knows (from its registry when it has one)."""
-    lister = _optional("osteotarget.engine.profiles", "list_profiles")
+    lister = _optional("osteotarget.base.profile", "list_profiles")
     if callable(lister):
         out: list[dict[str, Any]] = []
         for item in lister():

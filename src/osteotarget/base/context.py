@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from osteotarget.engine.profiles import Profile
+from osteotarget.base.profile import Profile
 from osteotarget.knowledge import KnowledgeBase, Quantity
 from osteotarget.model.assessment import Densitometry, TraceStep
 from osteotarget.model.record import Patient

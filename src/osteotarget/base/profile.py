@@ -1,0 +1,89 @@
+"""Guideline profiles as data: ``knowledge/profiles/NAME.toml`` over ``rules/profile_defaults``.
+
+A profile overrides the defaults table by table (lists are replaced). Every number a
+profile holds stays a cited quantity; :meth:`Profile.quantity` finds it in the profile
+file first, then in the defaults, so the answer can name where a value came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from osteotarget.knowledge import KnowledgeBase, Quantity, knowledge
+
+_DEFAULTS = "rules.profile_defaults"
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if (
+            isinstance(value, Mapping)
+            and isinstance(out.get(key), Mapping)
+            and "value" not in value
+        ):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    title: str
+    description: str
+    data: Mapping[str, Any]
+    citations: tuple[str, ...]
+    kb: KnowledgeBase
+    own: Mapping[str, Any]
+
+    def get(self, path: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def source_of(self, path: str) -> str:
+        """The knowledge path holding *path*: the profile file if it sets it, else defaults."""
+        node: Any = self.own
+        for part in path.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return f"{_DEFAULTS}.{path}"
+            node = node[part]
+        return f"profiles.{self.name}.{path}"
+
+    def quantity_path(self, path: str) -> str:
+        own = f"profiles.{self.name}.{path}"
+        return own if own in self.kb.quantities else f"{_DEFAULTS}.{path}"
+
+    def quantity(self, path: str) -> Quantity:
+        return self.kb.quantity(self.quantity_path(path))
+
+
+def list_profiles() -> list[str]:
+    """Names of every guideline profile on file, sorted."""
+    return sorted(knowledge().table("profiles"))
+
+
+def load_profile(name: str) -> Profile:
+    """The named profile merged over the defaults; KeyError names the known profiles."""
+    kb = knowledge()
+    profiles = kb.table("profiles")
+    if name not in profiles:
+        raise KeyError(f"unknown profile '{name}' (known: {', '.join(sorted(profiles))})")
+    raw = profiles[name]
+    data = _merge(kb.table(_DEFAULTS), raw)
+    return Profile(
+        name=name,
+        title=str(raw.get("title", name)),
+        description=str(raw.get("description", "")),
+        data=data,
+        citations=tuple(str(c) for c in raw.get("citations", [])),
+        kb=kb,
+        own=raw,
+    )
