@@ -1,0 +1,97 @@
+"""The columnar layout of patient records: one row per patient, nested lists as in the JSON
+record (docs/record-format.md), restricted to the fields the population kernel reads.
+
+Parquet written by ``osteotarget synth`` has this shape already; NDJSON is read with the
+same schema (fields the kernel does not read are skipped, missing ones are null).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+_MEASUREMENT = pl.Struct({"site": pl.String, "t_score": pl.Float64})
+SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.String(),
+    "sex": pl.String(),
+    "birth_date": pl.Date(),
+    "dxa": pl.List(pl.Struct({"date": pl.Date, "measurements": pl.List(_MEASUREMENT)})),
+    "fractures": pl.List(
+        pl.Struct(
+            {"date": pl.Date, "site": pl.String, "fragility": pl.Boolean, "source": pl.String}
+        )
+    ),
+    "falls": pl.List(pl.Struct({"date": pl.Date, "injurious": pl.Boolean})),
+    "frax": pl.List(pl.Struct({"date": pl.Date})),
+    "therapies": pl.List(
+        pl.Struct(
+            {
+                "drug": pl.String,
+                "start": pl.Date,
+                "end": pl.Date,
+                "doses": pl.List(pl.Date),
+                "stop_reason": pl.String,
+            }
+        )
+    ),
+    "labs": pl.List(pl.Struct({"date": pl.Date, "test": pl.String})),
+}
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """Any frame of records → exactly :data:`SCHEMA` (missing columns/fields null)."""
+    exprs = []
+    for name, dtype in SCHEMA.items():
+        if name in frame.columns:
+            exprs.append(_conform(pl.col(name), frame.schema[name], dtype).alias(name))
+        else:
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(exprs)
+
+
+def _conform(expr: pl.Expr, source: Any, target: Any) -> pl.Expr:
+    """An expression turning *source*-typed values into *target*-typed ones, field by field."""
+    if isinstance(target, pl.List) and isinstance(source, pl.List):
+        inner = _conform(pl.element(), source.inner, target.inner)
+        return expr.list.eval(inner).cast(target)
+    if isinstance(target, pl.Struct) and isinstance(source, pl.Struct):
+        present = {f.name: f.dtype for f in source.fields}
+        parts = [
+            _conform(expr.struct.field(f.name), present[f.name], f.dtype).alias(f.name)
+            if f.name in present
+            else pl.lit(None, dtype=f.dtype).alias(f.name)
+            for f in target.fields
+        ]
+        return pl.struct(parts)
+    if isinstance(target, pl.List | pl.Struct):
+        return pl.lit(None, dtype=target)
+    if target == pl.Date and source == pl.String:
+        return expr.str.to_date("%Y-%m-%d", strict=False)
+    return expr.cast(target, strict=False)
+
+
+def read_records(path: Path) -> pl.DataFrame:
+    """Parquet (``.parquet``) or NDJSON records → the columnar layout."""
+    if path.suffix == ".parquet":
+        present = pl.read_parquet_schema(path)
+        frame = pl.read_parquet(path, columns=[c for c in SCHEMA if c in present])
+        return conform(frame)
+    return pl.read_ndjson(path, schema=SCHEMA, ignore_errors=False)
+
+
+def from_records(records: Iterable[dict[str, Any]]) -> pl.DataFrame:
+    """Record dicts (e.g. the registry's stored records) → the columnar layout."""
+    text = "".join(json.dumps(r, default=str) + "\n" for r in records)
+    if not text:
+        return pl.DataFrame(schema=SCHEMA)
+    return pl.read_ndjson(io.BytesIO(text.encode()), schema=SCHEMA)
+
+
+def to_arrow(frame: pl.DataFrame) -> pa.Table:
+    return frame.to_arrow()
