@@ -1,6 +1,6 @@
 # Sourced by .ci/run (as root, on a fresh Debian machine) before `make test`.
-# Installs and starts PostgreSQL and Chromium (and a headless JRE for Spark) from Debian's packages, creates a test database
-# and exports OSTEOTARGET_TEST_POSTGRES_URL. Idempotent: a second run only checks.
+# Installs and starts PostgreSQL and Chromium (and a headless JRE for Spark) from Debian's
+# packages, creates a test database and exports OSTEOTARGET_TEST_POSTGRES_URL. Idempotent: a second run only checks.
 # (Sourced: no `set -e` changes here beyond what .ci/run sets; functions keep names private.)
 
 _ot_services() {

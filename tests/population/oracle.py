@@ -10,8 +10,9 @@ Compared assessment fields (see docs/population.md, "Oracle"):
 * alert ``denosumab_stopped_without_follow_on`` ⇔ kernel ``denosumab_stopped``; its
   severity ``critical`` ⇔ kernel ``denosumab_stopped_critical``
 * ``monitoring.next_dose`` = kernel ``next_dose`` for a patient on a current course when
-  the assessment recommends no ``switch``, ``escalate``, ``stop``, ``consolidate`` or ``holiday`` (the
-  plan then stops the drug; off treatment the date is the new regimen's first dose)
+  the assessment recommends no ``switch``, ``escalate``, ``stop``, ``consolidate`` or
+  ``holiday`` (the plan then stops the drug; off treatment the date is the new regimen's
+  first dose)
 * alert ``holiday_review_due`` ⇒ kernel ``holiday_review_due``; kernel ⇒ that alert or a
   ``resume`` recommendation (the engine resumes at high risk or after BMD loss)
 * untreated patients: an ``investigate`` recommendation about the work-up ⇔ kernel
