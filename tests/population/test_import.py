@@ -191,5 +191,9 @@ def test_fhir_bundle_is_imported_through_the_fhir_adapter(
         registry.close()
 
 
-def test_missing_file_is_refused(tmp_path: Path) -> None:
+def test_missing_file_is_refused_and_templates_are_written(tmp_path: Path) -> None:
     assert main(["import", str(tmp_path / "nope.ndjson")]) == 2
+    assert main(["import"]) == 2
+    assert main(["import", "--templates", str(tmp_path / "t")]) == 0
+    assert (tmp_path / "t" / "dxa.csv").read_text().startswith("patient_id,date,manufacturer")
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(f"{t}.csv" for t in TABLES)

@@ -36,7 +36,14 @@ def add_parser(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "import", help="import records (NDJSON, FHIR Bundle/Bulk NDJSON, CSV) into the registry"
     )
-    parser.add_argument("files", nargs="+", type=Path, help="input files")
+    parser.add_argument("files", nargs="*", type=Path, help="input files")
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write an empty CSV template per table (patients.csv, dxa.csv, ...) into DIR",
+    )
     parser.add_argument("--format", choices=FORMATS, default=None, help="default: by content")
     parser.add_argument("--database-url", default=None, help="default: OSTEOTARGET_DATABASE_URL")
     parser.add_argument(
@@ -158,6 +165,16 @@ def _reject_rows(error: RecordError) -> list[list[str]]:
     ]
 
 
+def _write_templates(folder: Path) -> int:
+    from osteotarget.population.tabular import TABLES, template
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        (folder / f"{table}.csv").write_text(template(table), encoding="utf-8")
+    print(f"osteotarget: wrote {len(TABLES)} CSV templates to {folder}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -165,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
     from osteotarget.store import Registry
 
     paths: list[Path] = args.files
+    if args.templates is not None:
+        return _write_templates(args.templates)
+    if not paths:
+        return usage_error("import: give one or more input files (or --templates DIR)")
     for path in paths:
         if not path.is_file():
             return usage_error(f"input file '{path}' not found")

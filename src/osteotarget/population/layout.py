@@ -82,7 +82,43 @@ def read_records(path: Path) -> pl.DataFrame:
         present = pl.read_parquet_schema(path)
         frame = pl.read_parquet(path, columns=[c for c in SCHEMA if c in present])
         return conform(frame)
-    return pl.read_ndjson(path, schema=SCHEMA, ignore_errors=False)
+    return _read_ndjson(path)
+
+
+def _as_text(kind: Any) -> Any:
+    """The JSON shape of a layout type: dates are ISO strings until :func:`conform`."""
+    if isinstance(kind, pl.List):
+        return pl.List(_as_text(kind.inner))
+    if isinstance(kind, pl.Struct):
+        return pl.Struct({f.name: _as_text(f.dtype) for f in kind.fields})
+    return pl.String() if kind == pl.Date else kind
+
+
+def _plain_arrow(kind: pa.DataType) -> pa.DataType:
+    """Arrow types the JSON reader converts to: plain (not large/view) strings and lists."""
+    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return pa.string()
+    if pa.types.is_large_list(kind) or pa.types.is_list(kind):
+        return pa.list_(_plain_arrow(kind.value_type))
+    if pa.types.is_struct(kind):
+        return pa.struct([pa.field(f.name, _plain_arrow(f.type)) for f in kind])
+    return kind
+
+
+def _read_ndjson(path: Path) -> pl.DataFrame:
+    """NDJSON through Arrow's multithreaded JSON reader, parsing only the fields the kernel
+    reads (others skipped), then dates parsed by :func:`conform`."""
+    import pyarrow.json as pj
+
+    text_schema = pl.DataFrame(schema={k: _as_text(v) for k, v in SCHEMA.items()})
+    schema = pa.schema(
+        [pa.field(f.name, _plain_arrow(f.type)) for f in text_schema.to_arrow().schema]
+    )
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    table = pj.read_json(path, parse_options=options)
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return conform(frame)
 
 
 def from_records(records: Iterable[dict[str, Any]]) -> pl.DataFrame:

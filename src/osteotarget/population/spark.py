@@ -60,6 +60,7 @@ def session(master: str | None = None) -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", "2g")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
     )
     return builder.getOrCreate()
 
