@@ -70,7 +70,8 @@ def _rows(
         rows = rows.filter(rows["priority"] <= priority)
     if patient:
         rows = rows.filter(rows["patient_id"].str.contains(patient, literal=True))
-    rows = rows.sort(sort, "patient_id", descending=descending, nulls_last=True)
+    keys = list(dict.fromkeys([sort, "priority", "due", "patient_id"]))
+    rows = rows.sort(keys, descending=descending, nulls_last=True)
     out = rows.to_dicts()
     for row in out:
         row["due"] = row["due"].isoformat() if row["due"] else ""
@@ -248,7 +249,7 @@ def bar_chart(chart_id: str, bars: list[tuple[str, float, str, str]], maximum: f
 def _charts(summary: dict[str, Any]) -> tuple[str, str]:
     shares = [
         (
-            i["name"] if len(i["name"]) <= 52 else i["name"][:50] + "…",
+            i["name"] if len(i["name"]) <= 46 else i["name"][:44] + "…",
             float(i["percent"]),
             f"{i['percent']:g}% ({i['numerator']}/{i['denominator']})",
             _BAND_COLOURS.get(i["band"] or "", _NEUTRAL),
