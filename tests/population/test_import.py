@@ -11,15 +11,20 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
 
 from osteotarget.adapters import fhir_out
 from osteotarget.cli import main
 from osteotarget.model import parse_patient
 from osteotarget.population.tabular import TABLES, template
 from osteotarget.store import Registry
-from tests.population.conftest import records_of
+from tests.population.conftest import AS_OF, records_of
 
 
 def _url(tmp_path: Path) -> str:
@@ -197,3 +202,58 @@ def test_missing_file_is_refused_and_templates_are_written(tmp_path: Path) -> No
     assert main(["import", "--templates", str(tmp_path / "t")]) == 0
     assert (tmp_path / "t" / "dxa.csv").read_text().startswith("patient_id,date,manufacturer")
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+
+
+PG_URL = os.environ.get("OSTEOTARGET_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="OSTEOTARGET_TEST_POSTGRES_URL is not set"),
+            ],
+        ),
+    ]
+)
+def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh registry: an SQLite file, or its own schema in the PostgreSQL test database."""
+    if request.param == "sqlite":
+        yield _url(tmp_path)
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    joiner = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def test_import_then_worklist_and_kpi_over_the_registry(
+    registry_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = records_of(60, 23)
+    source = tmp_path / "in.ndjson"
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert main(["import", str(source), "--database-url", registry_url]) == 0
+    assert main(["import", str(source), "--database-url", registry_url]) == 0
+    assert "unchanged 60" in capsys.readouterr().err
+    out = tmp_path / "w.csv"
+    as_of = AS_OF.isoformat()
+    args = ["--registry", "--database-url", registry_url, "--as-of", as_of]
+    assert main(["worklist", *args, "--out", str(out)]) == 0
+    from_registry = sorted(out.read_text().splitlines())
+    file_out = tmp_path / "f.csv"
+    assert main(["worklist", str(source), "--as-of", as_of, "--out", str(file_out)]) == 0
+    assert from_registry == sorted(file_out.read_text().splitlines())
+    capsys.readouterr()
+    assert main(["kpi", *args, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["patients"] == 60
