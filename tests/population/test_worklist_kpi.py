@@ -246,3 +246,20 @@ def test_assess_ndjson_prints_one_assessment_per_line(
     assert main(["assess", str(source), "--as-of", AS_OF.isoformat(), "--format", "json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["patient_id"] for line in lines] == [p["id"] for p in PATIENTS[:3]]
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("not json", "parse"),
+        ('{"id": "x", "sex": "female", "birth_date": "19xx"}', "birth_date"),
+        ('{"id": "x", "birth_date": "1950-01-01"}', "sex"),
+    ],
+)
+def test_unreadable_records_are_refused_naming_the_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, named: str
+) -> None:
+    source = tmp_path / "bad.ndjson"
+    source.write_text(json.dumps(PATIENTS[0]) + "\n" + line + "\n")
+    assert main(["worklist", str(source), "--out", str(tmp_path / "w.csv")]) == 2
+    assert named in capsys.readouterr().err

@@ -77,12 +77,30 @@ def _conform(expr: pl.Expr, source: Any, target: Any) -> pl.Expr:
 
 
 def read_records(path: Path) -> pl.DataFrame:
-    """Parquet (``.parquet``) or NDJSON records → the columnar layout."""
+    """Parquet (``.parquet``) or NDJSON records → the columnar layout.
+
+    Records are read as stored by ``import`` (validated); the reader refuses what it cannot
+    read (bad JSON, a type that changes) and a record without its required fields, naming
+    the row. Range and consistency checks are the record model's (``import``/``assess``)."""
     if path.suffix == ".parquet":
         present = pl.read_parquet_schema(path)
         frame = pl.read_parquet(path, columns=[c for c in SCHEMA if c in present])
-        return conform(frame)
-    return _read_ndjson(path)
+        return require_fields(conform(frame), str(path))
+    return require_fields(_read_ndjson(path), str(path))
+
+
+REQUIRED = ("id", "sex", "birth_date")
+
+
+def require_fields(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Refuse (ValueError naming row and field) a record missing a required field."""
+    for name in REQUIRED:
+        missing = frame.select(pl.col(name).is_null().arg_true()).to_series()
+        if len(missing):
+            raise ValueError(
+                f"{source}: record {int(missing[0]) + 1}: {name} is missing or not valid"
+            )
+    return frame
 
 
 def _as_text(kind: Any) -> Any:
