@@ -166,6 +166,7 @@ def synth_table(n: int, seed: int, as_of: date) -> pa.Table:
         }
     )
 
+    fractures, latest_fracture = _fractures(rng, n, today)
     columns: dict[str, pa.Array] = {
         "id": _ids(seed, n),
         "sex": _cat(("male", "female"), female),
@@ -175,9 +176,9 @@ def synth_table(n: int, seed: int, as_of: date) -> pa.Table:
         "menopause": menopause,
         "risk_factors": risk_factors,
         "dxa": _dxa(rng, n, today),
-        "fractures": _fractures(rng, n, today),
+        "fractures": fractures,
         "falls": _falls(rng, n, today),
-        "therapies": _therapies(rng, n, today),
+        "therapies": _therapies(rng, n, today, latest_fracture),
         "labs": _labs(rng, n, today),
     }
     return pa.table(columns)
@@ -242,16 +243,21 @@ def _dxa(rng: np.random.Generator, n: int, today: int) -> pa.ListArray:
     )
 
 
-def _fractures(rng: np.random.Generator, n: int, today: int) -> pa.ListArray:
+def _fractures(rng: np.random.Generator, n: int, today: int) -> tuple[pa.ListArray, np.ndarray]:
+    """The fractures, and each patient's latest fracture day (-1 when none)."""
     k = _table("fractures")
     counts = _counts(rng, n, k["count_weights"])
     total = int(counts.sum())
     when = today - np.floor(rng.uniform(0, k["max_years_ago"], total) * _DAYS_PER_YEAR)
+    latest = np.full(n, -1, dtype=np.int64)
+    if total:
+        owner = np.repeat(np.arange(n), counts)
+        np.maximum.at(latest, owner, when.astype(np.int64))
     site = rng.choice(len(_FRACTURE_SITES), total, p=_weights(k["site_weights"]))
     morphometric = (site == _FRACTURE_SITES.index("vertebral")) & _share(
         rng, k["vertebral_morphometric_share"], total
     )
-    return _list(
+    listed = _list(
         counts,
         _struct(
             {
@@ -262,6 +268,7 @@ def _fractures(rng: np.random.Generator, n: int, today: int) -> pa.ListArray:
             }
         ),
     )
+    return listed, latest
 
 
 def _falls(rng: np.random.Generator, n: int, today: int) -> pa.ListArray:
@@ -298,7 +305,9 @@ def _dose_interval_days() -> dict[str, float]:
     return out
 
 
-def _therapies(rng: np.random.Generator, n: int, today: int) -> pa.ListArray:
+def _therapies(
+    rng: np.random.Generator, n: int, today: int, latest_fracture: np.ndarray
+) -> pa.ListArray:
     k = _table("therapy")
     wanted = _counts(rng, n, k["courses_weights"])
     limits = _course_limit_months()
@@ -312,6 +321,10 @@ def _therapies(rng: np.random.Generator, n: int, today: int) -> pa.ListArray:
     start = np.empty(drug.shape, dtype=np.int64)
     end = np.empty(drug.shape, dtype=np.int64)
     cursor = today - np.floor(rng.uniform(0, k["first_start_max_years_ago"], n) * _DAYS_PER_YEAR)
+    # A share of fracture patients start treatment in the weeks after the fracture (FLS).
+    after = latest_fracture + np.floor(rng.uniform(0, k["start_after_fracture_weeks_max"] * 7, n))
+    linked = (latest_fracture >= 0) & _share(rng, k["started_after_fracture_share"], n)
+    cursor = np.where(linked, after, cursor)
     for c in range(_MAX_COURSES):
         start[:, c] = cursor
         end[:, c] = cursor + np.floor(months[:, c] * _DAYS_PER_MONTH)
