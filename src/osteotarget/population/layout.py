@@ -123,7 +123,7 @@ def _plain_arrow(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
-def _read_ndjson(path: Path) -> pl.DataFrame:
+def _read_ndjson(path: Path | io.BytesIO) -> pl.DataFrame:
     """NDJSON through Arrow's multithreaded JSON reader, parsing only the fields the kernel
     reads (others skipped), then dates parsed by :func:`conform`."""
     import pyarrow.json as pj
@@ -144,7 +144,7 @@ def from_records(records: Iterable[dict[str, Any]]) -> pl.DataFrame:
     text = "".join(json.dumps(r, default=str) + "\n" for r in records)
     if not text:
         return pl.DataFrame(schema=SCHEMA)
-    return pl.read_ndjson(io.BytesIO(text.encode()), schema=SCHEMA)
+    return require_fields(_read_ndjson(io.BytesIO(text.encode())), "records")
 
 
 def to_arrow(frame: pl.DataFrame) -> pa.Table:
