@@ -1,12 +1,14 @@
 # Sourced by .ci/run (as root, on a fresh Debian machine) before `make test`.
-# Installs and starts PostgreSQL and Chromium from Debian's packages, creates a test database
-# and exports OSTEOTARGET_TEST_POSTGRES_URL. Idempotent: a second run only checks.
+# Installs and starts PostgreSQL and Chromium (and a headless JRE for Spark) from Debian's
+# packages, creates a test database and exports OSTEOTARGET_TEST_POSTGRES_URL. Idempotent: a second run only checks.
 # (Sourced: no `set -e` changes here beyond what .ci/run sets; functions keep names private.)
 
 _ot_services() {
   local need=()
   command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
   [ -x /usr/bin/chromium ] || need+=(chromium)
+  # Spark (population --engine spark and its tests) needs a Java runtime: Debian's headless JRE.
+  command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
   if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq

@@ -11,11 +11,21 @@ import sys
 from collections.abc import Sequence
 
 from osteotarget import __version__
-from osteotarget.commands import assess, profiles, project, schema, serve
+from osteotarget.commands import (
+    assess,
+    import_,
+    kpi,
+    profiles,
+    project,
+    schema,
+    serve,
+    synth,
+    worklist,
+)
 from osteotarget.commands._common import refuse, usage_error
 from osteotarget.model import RecordError
 
-COMMANDS = (assess, project, serve, profiles, schema)
+COMMANDS = (assess, project, serve, profiles, schema, import_, synth, worklist, kpi)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,7 @@
-"""`osteotarget assess RECORD.json [--as-of DATE] [--profile NAME] [--format text|json]`."""
+"""`osteotarget assess RECORD.json [--as-of DATE] [--profile NAME] [--format text|json]`.
+
+With an NDJSON file (``.ndjson``/``.jsonl``) and ``--format json`` the output is NDJSON:
+one assessment per line, in input order; a refused line is reported on stderr."""
 
 from __future__ import annotations
 
@@ -53,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError:
         return usage_error(f"record file '{path}' is not UTF-8 text")
     status = 0
+    # Many records in (NDJSON): NDJSON out, one assessment (or comparison) per line.
+    many = path.suffix in {".ndjson", ".jsonl"}
+    indent = None if many else 2
     for item in loaded:
         if isinstance(item, RecordError):
             status = refuse(item)
@@ -61,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             if getattr(args, "compare_profiles", False):
                 comparison = compare_profiles(item, as_of)
                 if args.format == "json":
-                    sys.stdout.write(comparison.model_dump_json(indent=2) + "\n")
+                    sys.stdout.write(comparison.model_dump_json(indent=indent) + "\n")
                 else:
                     sys.stdout.write(_comparison_text(comparison) + "\n")
                 continue
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyError as exc:
             return usage_error(str(exc).strip("'\""))
         if args.format == "json":
-            sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+            sys.stdout.write(result.model_dump_json(indent=indent) + "\n")
         else:
             sys.stdout.write(render_assessment(result) + "\n")
     return status

@@ -27,7 +27,7 @@ from osteotarget import __version__
 from osteotarget.model import RecordError
 from osteotarget.security import AuthError, CdsVerifier
 from osteotarget.store import Registry
-from osteotarget.web import api, cds, clinic, pages
+from osteotarget.web import api, cds, clinic, pages, worklists
 from osteotarget.web.deps import AuditContext, Service
 from osteotarget.web.problems import (
     ApiProblem,
@@ -162,6 +162,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app.include_router(cds.router)
     app.include_router(pages.router)
     clinic.install(app)
+    app.include_router(worklists.router)
     static = resources.files("osteotarget.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
