@@ -43,6 +43,10 @@ class PatientVersionRow(Base):
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    __table_args__ = (
+        Index("ux_patient_versions_patient_version", "patient_id", "version", unique=True),
+    )
+
 
 class AssessmentRow(Base):
     __tablename__ = "assessments"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -23,24 +22,22 @@ from osteotarget.model import (
     parse_patient,
 )
 from osteotarget.model.assessment import Assessment
+from osteotarget.model.bounds import IsoDate
 from osteotarget.security import issue_token
 from osteotarget.store import ROLES, StoredPatient
-from osteotarget.store.registry import record_of
-from osteotarget.web.deps import Caller, audited, service
+from osteotarget.store.writes import record_of, replace_with
+from osteotarget.web.deps import Caller, PatientId, audited, if_match, service, set_etag
 from osteotarget.web.engine import (
     ProjectionRequest,
     available_profiles,
     project,
     run_assessment,
 )
-from osteotarget.web.problems import PROBLEM_JSON, ApiProblem
+from osteotarget.web.problems import ERRORS, PROBLEM, WRITE_ERRORS, ApiProblem
 
 router = APIRouter(prefix="/api")
 
-PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "RFC 9457 problem details"}
-ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
-PatientId = Annotated[str, Field(min_length=1, max_length=200)]
-AsOf = Annotated[date | None, Query(description="assessment date (default: today)")]
+AsOf = Annotated[IsoDate | None, Query(description="assessment date (default: today)")]
 Profile = Annotated[str | None, Query(max_length=80, description="guideline profile")]
 
 
@@ -69,7 +66,7 @@ class Additions(BaseModel):
 class WhatIf(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = None
+    as_of: IsoDate | None = None
     profile: str | None = Field(default=None, max_length=80)
     add: Additions = Additions()
 
@@ -94,12 +91,19 @@ def _stored(request: Request, patient_id: str) -> StoredPatient:
     return stored
 
 
-def _write(request: Request, patient: Patient, actor: str, source: str) -> WriteOut:
-    registry = service(request).registry
-    outcome = registry.put_patient(patient, actor, source)
-    stored = registry.get_patient(patient.id)
-    assert stored is not None
-    return WriteOut(id=patient.id, outcome=outcome, version=stored.version)
+def _write(
+    request: Request, response: Response, patient: Patient, actor: str, source: str
+) -> WriteOut:
+    """Create or replace a whole record: one versioned write, ``If-Match`` honoured."""
+    result = service(request).registry.update(
+        patient.id,
+        replace_with(patient),
+        expected_version=if_match(request),
+        principal=actor,
+        source=source,
+    )
+    set_etag(response, result.version)
+    return WriteOut(id=patient.id, outcome=result.outcome, version=result.version)
 
 
 @router.get("/health", tags=["service"])
@@ -134,34 +138,42 @@ def list_patients(
     return {"total": total, "items": items}
 
 
-@router.post("/patients", tags=["patients"], responses=ERRORS, status_code=201)
+@router.post("/patients", tags=["patients"], responses=WRITE_ERRORS, status_code=201)
 def create_patient(
     request: Request, response: Response, caller: Caller, record: Annotated[Patient, Body()]
 ) -> WriteOut:
     """Create (201) or replace (200) a record; the same record again changes nothing."""
     caller.require("coordinator")
     audited(request, caller, "write_patient", record.id)
-    out = _write(request, record, caller.name, "api")
+    out = _write(request, response, record, caller.name, "api")
     if out.outcome != "created":
         response.status_code = 200
     return out
 
 
-@router.put("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
+@router.put("/patients/{patient_id}", tags=["patients"], responses=WRITE_ERRORS)
 def replace_patient(
-    request: Request, caller: Caller, patient_id: PatientId, record: Annotated[Patient, Body()]
+    request: Request,
+    response: Response,
+    caller: Caller,
+    patient_id: PatientId,
+    record: Annotated[Patient, Body()],
 ) -> WriteOut:
     caller.require("coordinator")
     audited(request, caller, "write_patient", patient_id)
     if record.id != patient_id:
         raise RecordError([Problem("id", "does not match the id in the URL", record.id)])
-    return _write(request, record, caller.name, "api")
+    return _write(request, response, record, caller.name, "api")
 
 
 @router.get("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
-def get_patient(request: Request, caller: Caller, patient_id: PatientId) -> PatientOut:
+def get_patient(
+    request: Request, response: Response, caller: Caller, patient_id: PatientId
+) -> PatientOut:
+    """The record, its version (also the ``ETag`` to send back as ``If-Match``)."""
     audited(request, caller, "read_patient", patient_id)
     stored = _stored(request, patient_id)
+    set_etag(response, stored.version)
     return PatientOut(
         record=record_of(stored.patient),
         version=stored.version,
@@ -177,41 +189,6 @@ def patient_history(
     audited(request, caller, "read_history", patient_id)
     _stored(request, patient_id)
     return service(request).registry.patient_history(patient_id)
-
-
-def _add(request: Request, caller: Any, patient_id: str, field: str, item: Any) -> WriteOut:
-    caller.require("clinician")
-    audited(request, caller, f"add_{field}", patient_id)
-    stored = _stored(request, patient_id)
-    record = record_of(stored.patient)
-    record.setdefault(field, []).append(item.model_dump(mode="json", exclude_none=True))
-    patient = parse_patient(record, patient_id)
-    return _write(request, patient, caller.name, "api")
-
-
-@router.post("/patients/{patient_id}/dxa", tags=["patients"], responses=ERRORS)
-def add_dxa(request: Request, caller: Caller, patient_id: PatientId, visit: DxaVisit) -> WriteOut:
-    """Add one DXA visit (scan) to the record."""
-    return _add(request, caller, patient_id, "dxa", visit)
-
-
-@router.post("/patients/{patient_id}/fractures", tags=["patients"], responses=ERRORS)
-def add_fracture(
-    request: Request, caller: Caller, patient_id: PatientId, fracture: Fracture
-) -> WriteOut:
-    return _add(request, caller, patient_id, "fractures", fracture)
-
-
-@router.post("/patients/{patient_id}/therapies", tags=["patients"], responses=ERRORS)
-def add_therapy(
-    request: Request, caller: Caller, patient_id: PatientId, therapy: TherapyCourse
-) -> WriteOut:
-    return _add(request, caller, patient_id, "therapies", therapy)
-
-
-@router.post("/patients/{patient_id}/labs", tags=["patients"], responses=ERRORS)
-def add_lab(request: Request, caller: Caller, patient_id: PatientId, lab: Lab) -> WriteOut:
-    return _add(request, caller, patient_id, "labs", lab)
 
 
 @router.post(

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request, Response
 
+from osteotarget.model.bounds import ID_MAX_LENGTH, ID_PATTERN, ID_RULE
 from osteotarget.security import AuthError, CdsVerifier, Principal, verify_token
 from osteotarget.store import KEY_PREFIX, Registry
+from osteotarget.web.problems import ApiProblem
 from osteotarget.web.settings import Settings
 
 SESSION_COOKIE = "osteotarget_session"
@@ -67,3 +69,36 @@ Caller = Annotated[Principal, Depends(authenticate)]
 def audited(request: Request, principal: Principal, action: str, patient_id: str | None) -> None:
     """Mark this request for the audit trail; the middleware writes it with the final status."""
     request.state.audit = AuditContext(principal, action, patient_id)
+
+
+# A patient id in a URL: refused at the door (422 naming ``patient_id``) unless it is in
+# the safe alphabet every stored id is in (osteotarget.model.bounds).
+PatientId = Annotated[
+    str, Path(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, description=ID_RULE)
+]
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+def if_match(request: Request) -> int | None:
+    """The record version an ``If-Match: "v<n>"`` header names (None without one, or for
+    ``*``). Anything else cannot match a version of the record: 412."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    text = header.strip().removeprefix("W/")
+    if text.startswith('"v') and text.endswith('"') and text[2:-1].isdigit():
+        digits = text[2:-1]
+        if len(digits) <= 12:
+            return int(digits)
+    raise ApiProblem(
+        412,
+        "Precondition failed",
+        'If-Match must be one ETag of this record, such as "v3" (from GET)',
+    )
