@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from osteotarget.model import (
     Condition,
@@ -36,6 +36,7 @@ from osteotarget.model import (
     parse_patient,
 )
 from osteotarget.model.bounds import IsoDate
+from osteotarget.model.validate import problems_from
 from osteotarget.security import Principal
 from osteotarget.store import PatientNotFound
 from osteotarget.store.writes import record_of
@@ -221,9 +222,13 @@ def _register(field: str, model: type[BaseModel]) -> None:
             merged = merge_patch(entries[index], changes)
             try:
                 new = _dump(model.model_validate(merged))
-            except ValueError as exc:
+            except ValidationError as exc:
                 raise RecordError(
-                    [Problem(f"{field}[{index}]", str(exc).splitlines()[0][:200])], patient_id
+                    [
+                        Problem(f"{field}[{index}].{p.field}", p.message, p.value)
+                        for p in problems_from(exc)
+                    ],
+                    patient_id,
                 ) from None
             entries[index] = new
             return new
