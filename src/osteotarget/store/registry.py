@@ -48,6 +48,7 @@ from osteotarget.store.models import (
     JtiRow,
     PatientRow,
     PatientVersionRow,
+    RevokedTokenRow,
 )
 from osteotarget.store.writes import (
     Change,
@@ -78,6 +79,16 @@ def hash_key(key: str) -> str:
 class Client:
     name: str
     role: str
+    key_fingerprint: str = ""  # names the current key; a rotated key ends its tokens
+
+
+def _clean(text: str, limit: int) -> str:
+    """Audit text any database stores: no NUL (PostgreSQL refuses it), valid UTF-8."""
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def fingerprint(key_hash: str) -> str:
+    return key_hash[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,7 +488,33 @@ class Registry:
                     ClientRow.key_hash == hash_key(key), ClientRow.revoked_at.is_(None)
                 )
             )
-            return None if row is None else Client(row.name, row.role)
+            return None if row is None else Client(row.name, row.role, fingerprint(row.key_hash))
+
+    def token_state(self, name: str, token_id: str) -> tuple[Client | None, bool]:
+        """The client a token names, as it is now (None if unknown or revoked), and whether
+        the token itself was ended (logout)."""
+        with self.session() as session:
+            row = session.scalar(
+                select(ClientRow).where(ClientRow.name == name, ClientRow.revoked_at.is_(None))
+            )
+            ended = session.get(RevokedTokenRow, token_id) is not None
+            client = None if row is None else Client(row.name, row.role, fingerprint(row.key_hash))
+            return client, ended
+
+    def end_token(self, token_id: str, subject: str, expires_at: datetime) -> None:
+        """End one token before its expiry (logout); kept until it would have expired."""
+        stamp = now()
+        with self._write_lock, self._writer.begin() as conn:
+            conn.execute(delete(RevokedTokenRow).where(RevokedTokenRow.expires_at < stamp))
+            exists = conn.execute(
+                select(RevokedTokenRow.jti).where(RevokedTokenRow.jti == token_id)
+            ).first()
+            if exists is None:
+                conn.execute(
+                    insert(cast(Table, RevokedTokenRow.__table__)).values(
+                        jti=token_id[:64], subject=subject[:200], expires_at=expires_at
+                    )
+                )
 
     def revoke_client(self, name: str) -> bool:
         with self.writing() as session:
@@ -519,15 +556,15 @@ class Registry:
             conn.execute(
                 insert(_AUDIT).values(
                     at=now(),
-                    actor=actor,
-                    role=role,
-                    action=action,
-                    patient_id=patient_id,
-                    method=method,
-                    path=path[:500],
-                    remote=remote[:100],
+                    actor=_clean(actor, 200),
+                    role=_clean(role, 20),
+                    action=_clean(action, 40),
+                    patient_id=None if patient_id is None else _clean(patient_id, 200),
+                    method=_clean(method, 10),
+                    path=_clean(path, 500),
+                    remote=_clean(remote, 100),
                     status=status,
-                    detail=detail,
+                    detail=_clean(detail, 2000),
                 )
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,7 +26,15 @@ from osteotarget.model.bounds import IsoDate
 from osteotarget.security import issue_token
 from osteotarget.store import ROLES, StoredPatient
 from osteotarget.store.writes import record_of, replace_with
-from osteotarget.web.deps import Caller, PatientId, audited, if_match, service, set_etag
+from osteotarget.web.deps import (
+    Caller,
+    PatientId,
+    audit_credential,
+    audited,
+    if_match,
+    service,
+    set_etag,
+)
 from osteotarget.web.engine import (
     ProjectionRequest,
     available_profiles,
@@ -36,6 +44,7 @@ from osteotarget.web.engine import (
 from osteotarget.web.problems import ERRORS, PROBLEM, WRITE_ERRORS, ApiProblem
 
 router = APIRouter(prefix="/api")
+TOKEN_MINUTES = 60
 
 AsOf = Annotated[IsoDate | None, Query(description="assessment date (default: today)")]
 Profile = Annotated[str | None, Query(max_length=80, description="guideline profile")]
@@ -118,12 +127,20 @@ def profiles(caller: Caller) -> list[dict[str, Any]]:
 
 @router.post("/token", tags=["security"], responses=ERRORS)
 def token(request: Request, caller: Caller) -> dict[str, Any]:
-    """Exchange a credential for a short-lived bearer JWT carrying the same role."""
-    return {
-        "access_token": issue_token(service(request).settings.secret, caller.name, caller.role),
-        "token_type": "Bearer",
-        "expires_in": 3600,
-    }
+    """Exchange a credential for a short-lived bearer JWT carrying the client's current role.
+
+    Renewing with a token works only while its client is not revoked, still has the key the
+    token was issued for and still has the token's role (checked on every use)."""
+    minutes = TOKEN_MINUTES
+    issued = issue_token(
+        service(request).settings.secret,
+        caller.name,
+        caller.role,
+        minutes,
+        key_fingerprint=caller.key_fingerprint,
+    )
+    audit_credential(request, caller, "issue_token", caller.name)
+    return {"access_token": issued, "token_type": "Bearer", "expires_in": minutes * 60}
 
 
 @router.get("/patients", tags=["patients"], responses=ERRORS)
@@ -367,4 +384,19 @@ def add_client(request: Request, caller: Caller, client: NewClient) -> dict[str,
     caller.require("admin")
     assert client.role in ROLES
     key = service(request).registry.add_client(client.name, client.role)
+    audit_credential(request, caller, "create_client", client.name, 201)
     return {"name": client.name, "role": client.role, "api_key": key}
+
+
+@router.delete("/clients/{name}", tags=["security"], responses=ERRORS)
+def revoke_client(
+    request: Request,
+    caller: Caller,
+    name: Annotated[str, Path(min_length=1, max_length=200)],
+) -> dict[str, Any]:
+    """Revoke a client: its key, bearer tokens and browser sessions stop working at once."""
+    caller.require("admin")
+    if not service(request).registry.revoke_client(name):
+        raise ApiProblem(404, "Not found", "no client with this name")
+    audit_credential(request, caller, "revoke_client", name)
+    return {"name": name, "revoked": True}

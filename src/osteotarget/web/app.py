@@ -16,7 +16,7 @@ from importlib import resources
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -28,7 +28,7 @@ from osteotarget.model import RecordError
 from osteotarget.security import AuthError, CdsVerifier
 from osteotarget.store import PatientNotFound, Registry, VersionConflict
 from osteotarget.web import api, cds, health, items, pages
-from osteotarget.web.deps import AuditContext, Service
+from osteotarget.web.deps import AuditContext, Service, audit_refusal
 from osteotarget.web.guards import BodyGuard, CdsLoadShedder, SecurityHeaders
 from osteotarget.web.problems import (
     UNAVAILABLE_ERRORS,
@@ -141,7 +141,16 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app.add_exception_handler(RecordError, on_record_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ApiProblem, on_api_problem)
-    app.add_exception_handler(AuthError, on_auth_error)
+
+    async def on_auth_error_audited(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AuthError)
+        try:
+            await run_in_threadpool(audit_refusal, request, exc)
+        except Exception as failure:  # the refusal stands even if the audit row cannot
+            log.error("refusal not audited (%s)", type(failure).__name__)
+        return await on_auth_error(request, exc)
+
+    app.add_exception_handler(AuthError, on_auth_error_audited)
     app.add_exception_handler(pages.LoginRequired, pages.on_login_required)
     app.add_exception_handler(VersionConflict, on_version_conflict)
     app.add_exception_handler(PatientNotFound, on_patient_not_found)
