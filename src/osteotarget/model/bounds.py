@@ -56,7 +56,7 @@ def id_problem(value: object) -> str | None:
     return None
 
 
-def _iso_date(value: Any) -> date:
+def parse_iso_date(value: Any) -> date:
     if isinstance(value, date):
         parsed = value
     elif isinstance(value, str) and _ISO_DATE.match(value):
@@ -74,7 +74,7 @@ def _iso_date(value: Any) -> date:
 
 IsoDate = Annotated[
     date,
-    BeforeValidator(_iso_date),
+    BeforeValidator(parse_iso_date),
     WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
 ]
 
