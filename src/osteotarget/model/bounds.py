@@ -29,6 +29,8 @@ _ID = re.compile(ID_PATTERN)
 MIN_YEAR = 1850
 MAX_YEAR = 2200
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The same bounds for the published schema: YYYY-MM-DD with a year MIN_YEAR..MAX_YEAR.
+YEAR_BOUNDED_PATTERN = r"^(18[5-9][0-9]|19[0-9]{2}|20[0-9]{2}|21[0-9]{2}|2200)-[0-9]{2}-[0-9]{2}$"
 
 MAX_DEPTH = 64
 MAX_STRING = 65_536
@@ -75,7 +77,7 @@ def parse_iso_date(value: Any) -> date:
 IsoDate = Annotated[
     date,
     BeforeValidator(parse_iso_date),
-    WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": YEAR_BOUNDED_PATTERN}),
 ]
 
 

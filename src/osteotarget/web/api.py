@@ -45,6 +45,7 @@ from osteotarget.web.problems import ERRORS, PROBLEM, WRITE_ERRORS, ApiProblem
 
 router = APIRouter(prefix="/api")
 TOKEN_MINUTES = 60
+CLIENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,199}$"
 
 AsOf = Annotated[IsoDate | None, Query(description="assessment date (default: today)")]
 Profile = Annotated[str | None, Query(max_length=80, description="guideline profile")]
@@ -89,7 +90,7 @@ class StoredAssessment(BaseModel):
 class NewClient(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=CLIENT_NAME_PATTERN)
     role: str = Field(pattern="^(clinician|coordinator|admin)$")
 
 
@@ -155,7 +156,22 @@ def list_patients(
     return {"total": total, "items": items}
 
 
-@router.post("/patients", tags=["patients"], responses=WRITE_ERRORS, status_code=201)
+_PATIENT_LINKS = {
+    name: {"operationId": name, "parameters": {"patient_id": "$response.body#/id"}}
+    for name in ("get_patient", "replace_patient", "add_labs_entry", "add_falls_entry")
+}
+
+
+@router.post(
+    "/patients",
+    tags=["patients"],
+    responses={
+        **WRITE_ERRORS,
+        200: {"model": WriteOut, "description": "replaced or unchanged", "links": _PATIENT_LINKS},
+        201: {"description": "created", "links": _PATIENT_LINKS},
+    },
+    status_code=201,
+)
 def create_patient(
     request: Request, response: Response, caller: Caller, record: Annotated[Patient, Body()]
 ) -> WriteOut:
@@ -168,7 +184,12 @@ def create_patient(
     return out
 
 
-@router.put("/patients/{patient_id}", tags=["patients"], responses=WRITE_ERRORS)
+@router.put(
+    "/patients/{patient_id}",
+    tags=["patients"],
+    responses=WRITE_ERRORS,
+    operation_id="replace_patient",
+)
 def replace_patient(
     request: Request,
     response: Response,
@@ -183,7 +204,9 @@ def replace_patient(
     return _write(request, response, record, caller.name, "api")
 
 
-@router.get("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
+@router.get(
+    "/patients/{patient_id}", tags=["patients"], responses=ERRORS, operation_id="get_patient"
+)
 def get_patient(
     request: Request, response: Response, caller: Caller, patient_id: PatientId
 ) -> PatientOut:
@@ -286,14 +309,67 @@ def assessment_as_fhir(
     return fhir_out.assessment_to_bundle(result)
 
 
-RAW_BODY = {
+IMPORT_BODY = {
     "requestBody": {
         "content": {
+            "application/json": {
+                "schema": {"oneOf": [{"type": "array", "items": {}}, {"type": "object"}]}
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        }
+    }
+}
+FHIR_BODY = {
+    "requestBody": {
+        "content": {
+            "application/fhir+json": {"schema": {"type": "object"}},
             "application/json": {"schema": {"type": "object"}},
             "application/x-ndjson": {"schema": {"type": "string"}},
         }
     }
 }
+
+
+def _entries_of(text: str, json_body: bool) -> list[Patient | RecordError]:
+    """A JSON array of records (or one record), else NDJSON; each bad one is reported."""
+    stripped = text.lstrip()
+    if json_body or stripped.startswith("["):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ApiProblem(
+                400, "Bad request", "not valid JSON", [Problem("body", exc.msg)]
+            ) from None
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list):
+            raise ApiProblem(
+                422,
+                "Invalid request",
+                "the body must be a JSON array of records, one record, or NDJSON",
+                [Problem("body", "is not a JSON array or object")],
+            )
+        items: list[Patient | RecordError] = []
+        for index, entry in enumerate(data):
+            try:
+                items.append(parse_patient(entry, f"[{index}]"))
+            except RecordError as err:
+                items.append(err)
+        return items
+    return list(iter_ndjson(iter(text.splitlines())))
+
+
+def _is_json_text(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 async def _body_text(request: Request) -> str:
@@ -306,35 +382,19 @@ async def _body_text(request: Request) -> str:
         ) from None
 
 
-@router.post("/import", tags=["import"], responses=ERRORS, openapi_extra=RAW_BODY)
+@router.post("/import", tags=["import"], responses=ERRORS, openapi_extra=IMPORT_BODY)
 async def import_records(request: Request, caller: Caller) -> dict[str, Any]:
     """Records as NDJSON (one per line) or a JSON array; one transaction, bad ones reported."""
     caller.require("coordinator")
     audited(request, caller, "import_records", None)
     text = await _body_text(request)
-    stripped = text.lstrip()
-    items: list[Patient | RecordError]
-    if stripped.startswith("["):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ApiProblem(
-                400, "Bad request", "not valid JSON", [Problem("body", exc.msg)]
-            ) from None
-        items = []
-        for index, entry in enumerate(data):
-            try:
-                items.append(parse_patient(entry, f"[{index}]"))
-            except RecordError as err:
-                items.append(err)
-    else:
-        items = list(iter_ndjson(iter(text.splitlines())))
+    items = _entries_of(text, _is_json(request))
     registry = service(request).registry
     report = await run_in_threadpool(registry.import_records, items, caller.name, "import")
     return report.as_dict()
 
 
-@router.post("/fhir/import", tags=["fhir"], responses=ERRORS, openapi_extra=RAW_BODY)
+@router.post("/fhir/import", tags=["fhir"], responses=ERRORS, openapi_extra=FHIR_BODY)
 async def import_fhir(request: Request, caller: Caller) -> dict[str, Any]:
     """A FHIR R4 Bundle (JSON) or NDJSON of resources into patient records.
 
@@ -345,7 +405,9 @@ async def import_fhir(request: Request, caller: Caller) -> dict[str, Any]:
     try:
         resources = fhir_in.parse_resources(text)
     except fhir_in.FhirInputError as exc:
-        raise ApiProblem(400, "Bad request", str(exc), [Problem("body", str(exc))]) from None
+        # Not JSON at all: 400. Well-formed JSON the importer cannot read as FHIR: 422.
+        status, title = (422, "Invalid request") if _is_json_text(text) else (400, "Bad request")
+        raise ApiProblem(status, title, str(exc), [Problem("body", str(exc))]) from None
     converted = fhir_in.records_from_resources(resources)
     registry = service(request).registry
     report = await run_in_threadpool(
@@ -378,24 +440,38 @@ def list_clients(request: Request, caller: Caller) -> list[dict[str, Any]]:
     return service(request).registry.list_clients()
 
 
-@router.post("/clients", tags=["security"], responses=ERRORS, status_code=201)
+@router.post("/clients", tags=["security"], responses={**ERRORS, 409: PROBLEM}, status_code=201)
 def add_client(request: Request, caller: Caller, client: NewClient) -> dict[str, str]:
     """Create a client; its key is shown once and stored only as a hash."""
     caller.require("admin")
     assert client.role in ROLES
-    key = service(request).registry.add_client(client.name, client.role)
+    registry = service(request).registry
+    if any(c["name"] == client.name for c in registry.list_clients()):
+        # Never a silent re-key of an existing client (that would lock it out).
+        raise ApiProblem(
+            409, "Conflict", "a client with this name exists", [Problem("name", "exists")]
+        )
+    key = registry.add_client(client.name, client.role)
     audit_credential(request, caller, "create_client", client.name, 201)
     return {"name": client.name, "role": client.role, "api_key": key}
 
 
-@router.delete("/clients/{name}", tags=["security"], responses=ERRORS)
+@router.delete("/clients/{name}", tags=["security"], responses={**ERRORS, 409: PROBLEM})
 def revoke_client(
     request: Request,
     caller: Caller,
-    name: Annotated[str, Path(min_length=1, max_length=200)],
+    name: Annotated[str, Path(min_length=1, max_length=200, pattern=CLIENT_NAME_PATTERN)],
 ) -> dict[str, Any]:
     """Revoke a client: its key, bearer tokens and browser sessions stop working at once."""
     caller.require("admin")
+    if name == caller.name:
+        # An admin who revokes itself locks everyone out if it was the last one.
+        raise ApiProblem(
+            409,
+            "Conflict",
+            "a client cannot revoke itself; ask another admin",
+            [Problem("name", "is the calling client")],
+        )
     if not service(request).registry.revoke_client(name):
         raise ApiProblem(404, "Not found", "no client with this name")
     audit_credential(request, caller, "revoke_client", name)

@@ -249,26 +249,40 @@ def _register(field: str, model: type[BaseModel]) -> None:
 
     base = f"/patients/{{patient_id}}/{field}"
     one = base + "/{item}"
-    router.add_api_route(
-        base, list_entries, methods=["GET"], tags=tags, responses=ERRORS,
-        summary=f"List the {field} entries with their item_id",
-    )  # fmt: skip
-    router.add_api_route(
-        base, add, methods=["POST"], tags=tags, responses=WRITE_ERRORS,
-        summary=f"Add one {label} entry (a new record version)",
-    )  # fmt: skip
-    router.add_api_route(
-        one, replace, methods=["PUT"], tags=tags, responses=WRITE_ERRORS,
-        summary=f"Correct one {label} entry (replace it)",
-    )  # fmt: skip
-    router.add_api_route(
-        one, patch, methods=["PATCH"], tags=tags, responses=WRITE_ERRORS,
-        summary=f"Correct one {label} entry (JSON merge patch)",
-    )  # fmt: skip
-    router.add_api_route(
-        one, remove, methods=["DELETE"], tags=tags, responses=WRITE_ERRORS,
-        summary=f"Remove one {label} entry",
-    )  # fmt: skip
+    # OpenAPI links: the item_id an add answers with is the {item} of the writes after it
+    # (schemathesis follows them in its stateful phase).
+    follow = {
+        f"{verb}_{field}": {
+            "operationId": f"{verb}_{field}_entry",
+            "parameters": {
+                "patient_id": "$request.path.patient_id",
+                "item": "$response.body#/item_id",
+            },
+        }
+        for verb in ("correct", "patch", "remove")
+    }
+    added: dict[int | str, Any] = {200: {"description": "the entry was added", "links": follow}}
+    routes: list[tuple[str, Callable[..., Any], str, str, dict[int | str, Any], str]] = [
+        (base, list_entries, "GET", f"list_{field}", ERRORS, f"List the {field} entries"),
+        (base, add, "POST", f"add_{field}_entry", {**WRITE_ERRORS, **added},
+         f"Add one {label} entry (a new record version)"),
+        (one, replace, "PUT", f"correct_{field}_entry", WRITE_ERRORS,
+         f"Correct one {label} entry (replace it)"),
+        (one, patch, "PATCH", f"patch_{field}_entry", WRITE_ERRORS,
+         f"Correct one {label} entry (JSON merge patch)"),
+        (one, remove, "DELETE", f"remove_{field}_entry", WRITE_ERRORS,
+         f"Remove one {label} entry"),
+    ]  # fmt: skip
+    for path, endpoint, method, operation_id, responses, summary in routes:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            tags=tags,
+            responses=responses,
+            summary=summary,
+            operation_id=operation_id,
+        )
 
 
 for _field, _model in KINDS.items():
