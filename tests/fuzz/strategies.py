@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.service.conftest import example_records
 
 # Examples per property: small in `make test`, large in `make fuzz` (FUZZ_EXAMPLES=...).
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 
 NASTY_STRINGS = [
     "",
