@@ -37,7 +37,8 @@ def run_assessment(patient: Patient, as_of: date | None, profile: str | None) ->
         if cached is not None:
             _cache.move_to_end(key)
     if cached is not None:
-        hit: Assessment = pickle.loads(cached)
+        # Bytes this process pickled itself (the memo), never input: not a B301 risk.
+        hit: Assessment = pickle.loads(cached)  # nosec B301
         return hit
     try:
         result = assess(patient, when, name)
