@@ -35,10 +35,11 @@ security: $(STAMP) audit-deps
 audit-deps: $(STAMP)
 	@out="$$(timeout 120 $(BIN)/pip-audit -r requirements.lock --no-deps --disable-pip \
 	    --progress-spinner off 2>&1)"; rc=$$?; \
-	if [ $$rc -eq 0 ]; then echo "$$out" | tail -n 3; \
-	elif echo "$$out" | grep -q "known vulnerabilit"; then echo "$$out"; exit 1; \
-	else echo "pip-audit: SKIPPED - vulnerability data (PyPI JSON API / OSV) is not reachable"; \
-	  echo "$$out" | grep -m 1 -E "not found on PyPI|Error|error" || true; fi
+	if echo "$$out" | grep -qE "Found [0-9]+ known vulnerabilit"; then echo "$$out"; exit 1; \
+	elif [ $$rc -ne 0 ] || echo "$$out" | grep -q "could not be audited"; then \
+	  echo "pip-audit: SKIPPED - vulnerability data (PyPI JSON API / OSV) is not reachable" \
+	    "($$(echo "$$out" | grep -c "could not be audited") packages could not be looked up)"; \
+	else echo "$$out" | tail -n 3; fi
 
 # Pin the current environment (after changing dependencies in pyproject.toml).
 lock: $(STAMP)

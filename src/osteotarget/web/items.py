@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
+from fastapi import Path as FastApiPath
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from osteotarget.model import (
@@ -55,7 +56,7 @@ KINDS: dict[str, type[BaseModel]] = {
     "conditions": Condition,
     "function": FunctionScore,
 }
-ItemId = Annotated[str, Field(pattern="^[0-9a-f]{16}$", description="an entry's item_id")]
+ItemId = Annotated[str, FastApiPath(pattern="^[0-9a-f]{16}$", description="an entry's item_id")]
 
 
 class ItemWriteOut(BaseModel):
