@@ -311,21 +311,23 @@ def assessment_as_fhir(
 
 IMPORT_BODY = {
     "requestBody": {
+        "required": True,
         "content": {
             "application/json": {
                 "schema": {"oneOf": [{"type": "array", "items": {}}, {"type": "object"}]}
             },
             "application/x-ndjson": {"schema": {"type": "string"}},
-        }
+        },
     }
 }
 FHIR_BODY = {
     "requestBody": {
+        "required": True,
         "content": {
             "application/fhir+json": {"schema": {"type": "object"}},
             "application/json": {"schema": {"type": "object"}},
             "application/x-ndjson": {"schema": {"type": "string"}},
-        }
+        },
     }
 }
 
@@ -388,6 +390,8 @@ async def import_records(request: Request, caller: Caller) -> dict[str, Any]:
     caller.require("coordinator")
     audited(request, caller, "import_records", None)
     text = await _body_text(request)
+    if not text.strip():
+        raise ApiProblem(400, "Bad request", "the body is empty", [Problem("body", "is empty")])
     items = _entries_of(text, _is_json(request))
     registry = service(request).registry
     report = await run_in_threadpool(registry.import_records, items, caller.name, "import")
