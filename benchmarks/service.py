@@ -1,7 +1,9 @@
 """Service benchmark (loopback only, bounded): CDS Hooks patient-view latency under
-concurrent load, and FHIR NDJSON import throughput.
+concurrent load, concurrent record writers (every write counted), FHIR NDJSON import
+throughput, and the server's memory before and after.
 
     .venv/bin/python benchmarks/service.py [--rate 100] [--seconds 10] [--patients 300]
+        [--clients 8] [--writes 25]
 
 The server runs in its own process (``osteotarget serve --workers N``) on 127.0.0.1 with a
 fresh SQLite registry in a temporary folder; the load generator (httpx, asyncio) sends patient-view
@@ -90,6 +92,88 @@ def distinct(bodies: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
     return out
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the workers), in MB (Linux)."""
+    pids = {pid}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                pids.add(int(entry.name))
+    total = 0
+    for one in pids:
+        try:
+            for line in (Path("/proc") / str(one) / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def writers(args: argparse.Namespace, base: str, api_key: str) -> int:
+    """``clients`` writers adding lab entries to one record at once, then every write
+    counted: none lost, no duplicated version."""
+    headers = {"X-API-Key": api_key}
+    record = dict(records()[0])
+    record["id"] = "bench-writers"
+    record["labs"] = []
+    httpx.post(base + "/api/patients", json=record, headers=headers, timeout=30)
+    url = base + "/api/patients/bench-writers/labs"
+
+    async def writer(client: httpx.AsyncClient, number: int, out: list[float]) -> int:
+        errors = 0
+        for n in range(args.writes):
+            day = datetime(2000, 1, 1) + timedelta(days=number * 1000 + n)
+            lab = {
+                "date": day.date().isoformat(),
+                "test": "calcium",
+                "value": 2.3,
+                "unit": "mmol/L",
+            }
+            started = time.perf_counter()
+            response = await client.post(url, json=lab)
+            if response.status_code == 200:
+                out.append((time.perf_counter() - started) * 1000)
+            else:
+                errors += 1
+        return errors
+
+    async def all_writers() -> tuple[list[float], int, float]:
+        latencies: list[float] = []
+        async with httpx.AsyncClient(headers=headers, timeout=60) as client:
+            started = time.perf_counter()
+            errors = await asyncio.gather(
+                *(writer(client, i, latencies) for i in range(args.clients))
+            )
+            return latencies, sum(errors), time.perf_counter() - started
+
+    latencies, errors, wall = asyncio.run(all_writers())
+    stored = httpx.get(base + "/api/patients/bench-writers", headers=headers, timeout=30).json()
+    history = httpx.get(
+        base + "/api/patients/bench-writers/history", headers=headers, timeout=30
+    ).json()
+    versions = [h["version"] for h in history]
+    total = args.clients * args.writes
+    lost = len(latencies) - len(stored["record"].get("labs", []))
+    duplicated = len(versions) - len(set(versions))
+    print(
+        f"record writers: {args.clients} clients x {args.writes} lab adds on one record: "
+        f"{total} requests in {wall:.1f} s ({total / wall:.0f} req/s), errors {errors}, "
+        f"lost {lost}, duplicated versions {duplicated}"
+    )
+    if latencies:
+        print(
+            "    latency ms: "
+            + "  ".join(f"p{q} {percentile(latencies, q):.1f}" for q in (50, 99))
+            + f"  max {max(latencies):.1f}"
+        )
+    return 0 if errors == 0 and lost == 0 and duplicated == 0 else 1
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
@@ -142,6 +226,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the timed run")
     parser.add_argument("--patients", type=int, default=300, help="patients in the NDJSON import")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent record writers")
+    parser.add_argument("--writes", type=int, default=25, help="writes per writer")
     args = parser.parse_args()
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -182,7 +268,11 @@ def main() -> int:
                     raise RuntimeError("server did not start")
                 time.sleep(0.1)
             print(f"server: osteotarget serve --workers {args.workers}, SQLite, 127.0.0.1")
-            return run(args, base, key, api_key)
+            before = rss_mb(server.pid)
+            code = run(args, base, key, api_key)
+            code = max(code, writers(args, base, api_key))
+            print(f"server memory (RSS): before {before:.0f} MB, after {rss_mb(server.pid):.0f} MB")
+            return code
         finally:
             server.terminate()
             server.wait(10)

@@ -49,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return refuse(exc)
     except OSError as exc:
         return usage_error(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except (ValueError, ArithmeticError, RecursionError) as exc:
+        # Input no specific check caught: still bad input (exit 2), never a traceback.
+        return usage_error(f"refused: {type(exc).__name__}: {str(exc)[:200]}")
+    except Exception as exc:
+        print(f"osteotarget: internal error ({type(exc).__name__}); please report", file=sys.stderr)
+        return 1
     return code
 
 

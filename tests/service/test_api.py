@@ -22,6 +22,8 @@ PUBLIC = {
     ("POST", "/login"),
     ("POST", "/logout"),
     ("GET", "/api/health"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/cds-services"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),

@@ -1,19 +1,28 @@
-"""Schemathesis against /openapi.json: generated requests never get a 5xx (bounded run)."""
+"""Schemathesis against /openapi.json with every check, stateful links included.
+
+`make test` runs a bounded pass (SCHEMATHESIS_EXAMPLES, default 4 per operation, without
+the exhaustive coverage phase); `make fuzz` runs 200+ examples per operation and every phase.
+Before: 1 server error, 10 undocumented status codes, 5 invalid requests accepted, 11 valid
+requests refused, 4 Allow mismatches.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
 
 from osteotarget.store import Registry
 from osteotarget.web import Settings, create_app
 from tests.service.conftest import LiveServer, example_records
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = os.environ.get("SCHEMATHESIS_EXAMPLES", "4")
+PHASES = os.environ.get("SCHEMATHESIS_PHASES", "examples,fuzzing,stateful")
 
 
 @pytest.fixture(scope="module")
@@ -31,38 +40,30 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     registry.close()
 
 
-def test_no_server_errors(fuzz_target: tuple[str, str]) -> None:
-    """Every operation, a few generated cases each (pytest plugin not used: it does not
-    support this pytest version), checked with schemathesis's not_a_server_error."""
+def test_every_schemathesis_check_passes(fuzz_target: tuple[str, str]) -> None:
     url, key = fuzz_target
-    schema = schemathesis.openapi.from_url(url + "/openapi.json")
-    failures: list[str] = []
-    statuses: dict[int, int] = {}
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=10,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def run(case: Any) -> None:
-            response = case.call(headers={"X-API-Key": key}, timeout=30)
-            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}")
-            case.validate_response(response, checks=[not_a_server_error])
-
-        try:
-            run()
-        except Exception as exc:  # collect every operation's failure, then report all
-            failures.append(f"{operation.label}: {type(exc).__name__} {str(exc)[:300]}")
-    print("schemathesis statuses:", dict(sorted(statuses.items())))
-    assert operations >= 20
-    assert sum(statuses.values()) >= 2 * operations
-    assert not failures, "\n".join(failures)
+    command = [
+        str(Path(sys.executable).with_name("st")),
+        "run",
+        url + "/openapi.json",
+        "--checks",
+        "all",
+        "--header",
+        f"X-API-Key: {key}",
+        "--max-examples",
+        EXAMPLES,
+        "--phases",
+        PHASES,
+        "--continue-on-failure",
+        "--generation-deterministic",
+        "--request-timeout",
+        "30",
+        "--no-color",
+        "--suppress-health-check",
+        "filter_too_much",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3000)
+    summary = done.stdout[done.stdout.find("SUMMARY") - 40 :]
+    print(summary)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert "Tested: " in done.stdout

@@ -176,3 +176,65 @@ def test_the_service_runs_on_this_backend(registry: Registry) -> None:
         assert len(c.get(f"/api/patients/{record['id']}/assessments").json()) == 1
         audit = c.get("/api/audit", params={"patient_id": record["id"]}).json()
         assert {e["action"] for e in audit} >= {"write_patient", "read_patient", "assess"}
+
+
+def test_update_is_one_versioned_read_modify_write(registry: Registry) -> None:
+    """Registry.update: the function other code calls to change a record."""
+    from osteotarget.store import PatientNotFound, VersionConflict
+
+    base = parse_patient(example_records()[0])
+
+    def needs_record(current: Any) -> Any:
+        if current is None:
+            raise PatientNotFound(base.id)
+        return current.model_copy(update={"weight_kg": 58.0})
+
+    with pytest.raises(PatientNotFound):
+        registry.update(base.id, needs_record, principal="t", source="test")
+    created = registry.update(base.id, lambda _: base, principal="t", source="test")
+    assert (created.outcome, created.version) == ("created", 1)
+    with pytest.raises(VersionConflict) as conflict:
+        registry.update(base.id, needs_record, expected_version=5, principal="t", source="test")
+    assert conflict.value.current == 1
+    changed = registry.update(base.id, needs_record, expected_version=1, principal="u", source="x")
+    assert (changed.outcome, changed.version) == ("updated", 2)
+    same = registry.update(base.id, needs_record, principal="u", source="x")
+    assert (same.outcome, same.version) == ("unchanged", 2)
+    assert [h["changed_by"] for h in registry.patient_history(base.id)] == ["t", "u"]
+
+
+def test_migration_0002_renumbers_duplicated_versions_and_keeps_them(tmp_path: Path) -> None:
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("osteotarget.store") / "migrations")
+    )
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0001")
+    engine = create_engine(url)
+    stamp = "2026-01-01 00:00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO patients VALUES ('p1', '{}', 'h', 2, 'api', :s, :s)"),
+            {"s": stamp},
+        )
+        for version in (1, 2, 2):  # two writers both wrote version 2
+            conn.execute(
+                text(
+                    "INSERT INTO patient_versions (patient_id, version, record, record_hash,"
+                    " changed_by, changed_at) VALUES ('p1', :v, '{}', 'h', 'w', :s)"
+                ),
+                {"v": version, "s": stamp},
+            )
+    engine.dispose()
+    registry = Registry(url)
+    registry.migrate()
+    assert [h["version"] for h in registry.patient_history("p1")] == [1, 2, 3]
+    with registry.engine.begin() as conn:
+        assert conn.execute(text("SELECT version FROM patients")).scalar() == 3
+    registry.close()

@@ -7,15 +7,17 @@ import sys
 from datetime import date
 
 from osteotarget.model import RecordError
+from osteotarget.model.bounds import parse_iso_date
 
 EXIT_BAD_INPUT = 2
 
 
 def iso_date(text: str) -> date:
+    """An ISO 8601 calendar date within the year bounds of every other door."""
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an ISO date (YYYY-MM-DD)") from None
+        return parse_iso_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def refuse(error: RecordError) -> int:

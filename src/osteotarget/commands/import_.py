@@ -22,11 +22,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from osteotarget.commands._common import EXIT_BAD_INPUT, usage_error
 from osteotarget.model import Patient, Problem, RecordError, iter_ndjson
+from osteotarget.store.writes import record_of
 
 FORMATS = ("ndjson", "fhir", "csv")
 _ACTOR = "cli-import"
@@ -120,15 +122,23 @@ def read_items(paths: list[Path], fmt: str) -> Iterator[Patient | RecordError]:
 # ---- writing ------------------------------------------------------------------------------
 
 
-def write_batch(registry: Any, patients: list[Patient], source: str) -> dict[str, int]:
-    """THE write into the registry (one seam: a versioned write API / record merge plugs in
-    here). Idempotent: an identical record is reported unchanged."""
-    report = registry.import_records(patients, actor=_ACTOR, source=source)
-    return {
+def write_batch(
+    registry: Any, patients: list[Patient], source: str
+) -> tuple[dict[str, int], list[RecordError]]:
+    """THE write into the registry: each record merged into the stored history item by item
+    (never a replace: docs/api.md), each patient a new version through the registry's
+    versioned write. Idempotent: a record already held is reported unchanged."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    report, _merged = registry.merge_records(
+        {p.id: record_of(p) for p in patients}, _ACTOR, source, imported_at=stamp
+    )
+    counts = {
         "created": len(report.created),
         "updated": len(report.updated),
         "unchanged": len(report.unchanged),
+        "refused": len(report.refused),
     }
+    return counts, list(report.refused)
 
 
 # ---- checkpoint ---------------------------------------------------------------------------
@@ -212,8 +222,11 @@ def run(args: argparse.Namespace) -> int:
 
             def flush() -> None:
                 if batch:
-                    for name, n in write_batch(registry, batch, f"import:{fmt}").items():
+                    counts, refused = write_batch(registry, batch, f"import:{fmt}")
+                    for name, n in counts.items():
                         totals[name] += n
+                    for error in refused:  # the merged record was refused: nothing written
+                        rejects.writerows(_reject_rows(error))
                     batch.clear()
                 handle.flush()
                 _save_checkpoint(checkpoint, key, position, totals)

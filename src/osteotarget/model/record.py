@@ -20,6 +20,13 @@ from pydantic import (
 )
 
 from osteotarget.knowledge import knowledge
+from osteotarget.model.bounds import (
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    ID_RULE,
+    IsoDate,
+    check_entry_counts,
+)
 from osteotarget.model.codes import (
     Adherence,
     ConditionCode,
@@ -127,7 +134,7 @@ class VertebralFractureAssessment(Record):
 
 
 class DxaVisit(Record):
-    date: date
+    date: IsoDate
     device: Device
     measurements: list[Measurement] = Field(min_length=1)
     vfa: VertebralFractureAssessment | None = None
@@ -147,14 +154,14 @@ class DxaVisit(Record):
 
 
 class Fracture(Record):
-    date: date
+    date: IsoDate
     site: FractureSite
     fragility: Flag = True
     source: FractureSource = "clinical"
 
 
 class Fall(Record):
-    date: date
+    date: IsoDate
     injurious: Flag = False
 
 
@@ -163,7 +170,7 @@ class Glucocorticoids(Record):
     prednisolone_mg_per_day: Number | None = Field(
         default=None, json_schema_extra=_range_schema("prednisolone_mg_per_day")
     )
-    start: date | None = None
+    start: IsoDate | None = None
 
     @field_validator("prednisolone_mg_per_day")
     @classmethod
@@ -191,7 +198,7 @@ class RiskFactors(Record):
 
 
 class Frax(Record):
-    date: date
+    date: IsoDate
     country: str = Field(min_length=2)
     with_bmd: Flag
     mof: Number = Field(json_schema_extra=_range_schema("frax_percent"))
@@ -212,9 +219,9 @@ class Frax(Record):
 
 class TherapyCourse(Record):
     drug: Drug
-    start: date
-    end: date | None = None
-    doses: list[date] = []
+    start: IsoDate
+    end: IsoDate | None = None
+    doses: list[IsoDate] = []
     adherence: Adherence = "unknown"
     stop_reason: str | None = None
 
@@ -245,7 +252,7 @@ class TherapyCourse(Record):
 
 
 class Lab(Record):
-    date: date
+    date: IsoDate
     test: LabTest
     value: Number = Field(ge=0)
     unit: str
@@ -267,8 +274,8 @@ class Lab(Record):
 
 class Condition(Record):
     code: ConditionCode
-    onset: date | None = None
-    resolved: date | None = None
+    onset: IsoDate | None = None
+    resolved: IsoDate | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> Condition:
@@ -278,7 +285,7 @@ class Condition(Record):
 
 
 class FunctionScore(Record):
-    date: date
+    date: IsoDate
     instrument: str = Field(min_length=1)
     score: Number
     context: FunctionContext = "current"
@@ -310,9 +317,9 @@ _ORDER: dict[str, Any] = {
 class Patient(Record):
     """One patient's record. Lists are kept in date order once loaded."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, description=ID_RULE)
     sex: Sex
-    birth_date: date
+    birth_date: IsoDate
     height_cm: Number | None = Field(default=None, json_schema_extra=_range_schema("height_cm"))
     weight_kg: Number | None = Field(default=None, json_schema_extra=_range_schema("weight_kg"))
     menopause: Menopause | None = None
@@ -327,6 +334,11 @@ class Patient(Record):
     function: list[FunctionScore] = []
 
     _events: list[tuple[str, date]] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_lists(cls, data: Any) -> Any:
+        return check_entry_counts(data)
 
     def __eq__(self, other: object) -> bool:
         # Equal records are equal whatever order their lists were given in: the private

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from osteotarget.model.bounds import BoundsError, loads_bounded
 from osteotarget.model.record import Patient
 
 
@@ -78,6 +79,11 @@ def parse_patient(data: Any, source: str = "") -> Patient:
         return Patient.model_validate(data)
     except ValidationError as exc:
         raise RecordError(problems_from(exc), source) from None
+    except (ArithmeticError, LookupError, TypeError, RecursionError) as exc:
+        # A value no check above foresaw: still a refusal of the input, never a crash.
+        raise RecordError(
+            [Problem("record", f"could not be read ({type(exc).__name__})")], source
+        ) from None
 
 
 def check_as_of(patient: Patient, as_of: date) -> None:
@@ -99,13 +105,16 @@ def check_as_of(patient: Patient, as_of: date) -> None:
 
 
 def load_json(text: str, source: str = "") -> Patient:
+    """One record from JSON text, within the bounds of :mod:`osteotarget.model.bounds`."""
     try:
-        data = json.loads(text)
+        data = loads_bounded(text)
     except json.JSONDecodeError as exc:
         raise RecordError(
             [Problem(f"line {exc.lineno} column {exc.colno}", f"not valid JSON: {exc.msg}")],
             source,
         ) from None
+    except BoundsError as exc:
+        raise RecordError([Problem(exc.field, exc.message)], source) from None
     return parse_patient(data, source)
 
 

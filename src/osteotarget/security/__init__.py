@@ -2,6 +2,7 @@
 
 from osteotarget.security.cdshooks import CdsVerifier, TrustedIssuer
 from osteotarget.security.principal import (
+    MAX_TOKEN_MINUTES,
     ROLE_RANK,
     AuthError,
     Principal,
@@ -10,6 +11,7 @@ from osteotarget.security.principal import (
 )
 
 __all__ = [
+    "MAX_TOKEN_MINUTES",
     "ROLE_RANK",
     "AuthError",
     "CdsVerifier",

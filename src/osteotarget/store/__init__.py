@@ -10,14 +10,24 @@ from osteotarget.store.registry import (
     default_url,
     hash_key,
 )
+from osteotarget.store.writes import (
+    PatientNotFound,
+    RegistryBusy,
+    VersionConflict,
+    WriteResult,
+)
 
 __all__ = [
     "KEY_PREFIX",
     "ROLES",
     "Client",
     "ImportReport",
+    "PatientNotFound",
     "Registry",
+    "RegistryBusy",
     "StoredPatient",
+    "VersionConflict",
+    "WriteResult",
     "default_url",
     "hash_key",
 ]

@@ -43,6 +43,10 @@ class PatientVersionRow(Base):
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    __table_args__ = (
+        Index("ux_patient_versions_patient_version", "patient_id", "version", unique=True),
+    )
+
 
 class AssessmentRow(Base):
     __tablename__ = "assessments"
@@ -115,3 +119,13 @@ class FeedbackRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     actor: Mapped[str] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RevokedTokenRow(Base):
+    """Tokens ended before their expiry (logout), kept until they would have expired."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

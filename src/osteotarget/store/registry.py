@@ -11,16 +11,17 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     Connection,
     Engine,
@@ -31,7 +32,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    update,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from osteotarget.model import Patient, Problem, RecordError, parse_patient
 from osteotarget.model.assessment import Assessment
+from osteotarget.model.merge import MergeResult, merge_each
 from osteotarget.store.models import (
     AssessmentRow,
     AuditRow,
@@ -47,31 +49,26 @@ from osteotarget.store.models import (
     JtiRow,
     PatientRow,
     PatientVersionRow,
+    RevokedTokenRow,
+)
+from osteotarget.store.writes import (
+    Change,
+    WriteResult,
+    now,
+    record_of,
+    replace_with,
+    with_retries,
+    write_version,
 )
 
 # The tables behind the ORM classes, for plain Core statements on the hot write paths.
 _PATIENTS = cast(Table, PatientRow.__table__)
-_PATIENT_VERSIONS = cast(Table, PatientVersionRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
 _JTI = cast(Table, JtiRow.__table__)
 
 ROLES = ("clinician", "coordinator", "admin")
 KEY_PREFIX = "ot_"
 JTI_PURGE_SECONDS = 60.0
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def canonical(record: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The stored form of a validated record and its content hash."""
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
-    return json.loads(text), hashlib.sha256(text.encode()).hexdigest()
-
-
-def record_of(patient: Patient) -> dict[str, Any]:
-    return patient.model_dump(mode="json", exclude_none=True)
 
 
 def hash_key(key: str) -> str:
@@ -83,6 +80,16 @@ def hash_key(key: str) -> str:
 class Client:
     name: str
     role: str
+    key_fingerprint: str = ""  # names the current key; a rotated key ends its tokens
+
+
+def _clean(text: str, limit: int) -> str:
+    """Audit text any database stores: no NUL (PostgreSQL refuses it), valid UTF-8."""
+    return text.replace("\x00", "\\0").encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def fingerprint(key_hash: str) -> str:
+    return key_hash[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,26 +132,60 @@ def default_url(base: Path | None = None) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Transactions are begun by the "begin" listeners below, not by the driver.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+# Faults: a database that does not answer is a 503 within seconds, never a hung request.
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_MS = 15_000
+SQLITE_BUSY_MS = 5_000
+POOL_TIMEOUT_SECONDS = 10
+
+
+def make_engine(url: str, *, immediate: bool = False) -> Engine:
+    """An engine with pre-ping, connect and statement timeouts. ``immediate`` (SQLite):
+    transactions take the write lock when they begin (``BEGIN IMMEDIATE``), so a writer
+    never reads a snapshot it then cannot write over."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=8, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_MS / 1000},
+            pool_size=8,
+            pool_pre_ping=True,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql(begin)
+
+        event.listen(engine, "begin", _begin)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    options = f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS}"
+    given = parsed.query.get("options")  # keep the URL's own options (e.g. a search_path)
+    if given:
+        options = " ".join([*(given if isinstance(given, tuple) else [given]), options])
+        parsed = parsed.difference_update_query(["options"])
     return create_engine(
-        parsed, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        parsed,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        hide_parameters=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": options},
     )
 
 
@@ -154,7 +195,13 @@ class Registry:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        sqlite = self.engine.dialect.name == "sqlite"
+        # Writes: on SQLite a second engine whose transactions begin IMMEDIATE; on
+        # PostgreSQL the same engine, rows locked with SELECT ... FOR UPDATE.
+        self._writer = make_engine(url, immediate=True) if sqlite else self.engine
+        self._lock_rows = not sqlite
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
         self._last_purge = 0.0
         self._write_lock: AbstractContextManager[Any] = (
             threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
@@ -172,8 +219,37 @@ class Registry:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def head_revision(self) -> str:
+        script_location = str(resources.files("osteotarget.store") / "migrations")
+        config = Config()
+        config.set_main_option("script_location", script_location)
+        head = ScriptDirectory.from_config(config).get_current_head()
+        return str(head)
+
+    def readiness(self) -> dict[str, dict[str, Any]]:
+        """Can this registry serve? Each check says ok and why (no secrets, no URL)."""
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            checks["database"] = {"ok": True, "detail": f"{self.engine.dialect.name} answers"}
+        except Exception as exc:  # any failure is a reason not to be ready
+            checks["database"] = {
+                "ok": False,
+                "detail": f"{self.engine.dialect.name} unavailable ({type(exc).__name__})",
+            }
+            return checks
+        head = self.head_revision()
+        checks["schema"] = {
+            "ok": current == head,
+            "detail": f"at migration {current}, newest is {head}",
+        }
+        return checks
+
     def close(self) -> None:
         self.engine.dispose()
+        self._writer.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -185,131 +261,72 @@ class Registry:
     def writing(self) -> Iterator[Session]:
         """A write transaction. On SQLite, writers in this process take turns on a lock
         rather than meeting SQLite's sleeping busy handler (or a stale-snapshot error)."""
-        with self._write_lock, self._sessions.begin() as session:
+        with self._write_lock, self._write_sessions.begin() as session:
             yield session
 
     # ---- patients ------------------------------------------------------------------------
 
-    def _write(self, session: Session, patient: Patient, actor: str, source: str) -> str:
-        record, digest = canonical(record_of(patient))
-        row = session.get(PatientRow, patient.id)
-        stamp = now()
-        if row is None:
-            row = PatientRow(
-                id=patient.id,
-                record=record,
-                record_hash=digest,
-                version=1,
-                source=source,
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            session.add(row)
-            outcome = "created"
-        elif row.record_hash == digest:
-            return "unchanged"
-        else:
-            row.record = record
-            row.record_hash = digest
-            row.version += 1
-            row.updated_at = stamp
-            row.source = source
-            outcome = "updated"
-        session.add(
-            PatientVersionRow(
-                patient_id=patient.id,
-                version=row.version,
-                record=record,
-                record_hash=digest,
-                changed_by=actor,
-                changed_at=stamp,
-            )
-        )
-        return outcome
-
-    @staticmethod
-    def _write_one(
-        conn: Connection,
+    def update(
+        self,
         patient_id: str,
-        record: dict[str, Any],
-        digest: str,
-        actor: str,
+        change: Change,
+        *,
+        expected_version: int | None = None,
+        principal: str,
         source: str,
+    ) -> WriteResult:
+        """The one versioned read-modify-write of a record.
+
+        ``change`` gets the current record (``None`` if there is none) and returns the new
+        one (raise :class:`PatientNotFound` if it needs a record, or a ``RecordError`` to
+        refuse: nothing is written). It may run more than once: when another writer got in
+        first it is applied again to the newer record, so it must be a pure function of its
+        argument. ``expected_version`` (the API's ``If-Match``; 0 for "must not exist")
+        turns a concurrent change into :class:`VersionConflict` instead of a merge. Each
+        change is a new version in the history, changed by ``principal``."""
+
+        def attempt() -> WriteResult:
+            with self._write_lock, self._writer.begin() as conn:
+                return write_version(
+                    conn,
+                    patient_id,
+                    change,
+                    expected_version=expected_version,
+                    actor=principal,
+                    source=source,
+                    lock_rows=self._lock_rows,
+                )
+
+        return with_retries(attempt)
+
+    def put_patient(
+        self,
+        patient: Patient,
+        actor: str,
+        source: str = "api",
+        expected_version: int | None = None,
     ) -> str:
-        """As :meth:`_write` for one record, with Core statements (the hot path of every
-        CDS Hooks call for a new patient: no ORM unit of work for two inserts)."""
-        current = conn.execute(
-            select(_PATIENTS.c.record_hash, _PATIENTS.c.version).where(_PATIENTS.c.id == patient_id)
-        ).first()
-        stamp = now()
-        if current is None:
-            version = 1
-            conn.execute(
-                insert(_PATIENTS).values(
-                    id=patient_id,
-                    record=record,
-                    record_hash=digest,
-                    version=version,
-                    source=source,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-            )
-            outcome = "created"
-        elif current.record_hash == digest:
-            return "unchanged"
-        else:
-            version = current.version + 1
-            conn.execute(
-                update(_PATIENTS)
-                .where(_PATIENTS.c.id == patient_id)
-                .values(
-                    record=record,
-                    record_hash=digest,
-                    version=version,
-                    updated_at=stamp,
-                    source=source,
-                )
-            )
-            outcome = "updated"
-        conn.execute(
-            insert(_PATIENT_VERSIONS).values(
-                patient_id=patient_id,
-                version=version,
-                record=record,
-                record_hash=digest,
-                changed_by=actor,
-                changed_at=stamp,
-            )
-        )
-        return outcome
-
-    def put_patient(self, patient: Patient, actor: str, source: str = "api") -> str:
-        """Create or replace one record; ``created``, ``updated`` or ``unchanged``.
-
-        Two writers creating the same new patient at once: the loser retries and then
-        finds the winner's row (unchanged, or a new version)."""
-        record, digest = canonical(record_of(patient))
-        for attempt in range(3):
-            try:
-                with self._write_lock, self.engine.begin() as conn:
-                    return self._write_one(conn, patient.id, record, digest, actor, source)
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        """Create or replace one record; ``created``, ``updated`` or ``unchanged``."""
+        return self.update(
+            patient.id,
+            replace_with(patient),
+            expected_version=expected_version,
+            principal=actor,
+            source=source,
+        ).outcome
 
     def import_records(
         self, items: Iterable[Patient | RecordError], actor: str, source: str
     ) -> ImportReport:
-        """One transaction for the good records; each bad one is reported, none is guessed at."""
-        report = ImportReport()
+        """One transaction for the good records; each bad one is reported, none is guessed at.
+        Concurrent imports of the same ids: the loser retries and finds the winner's rows."""
+        refused: list[RecordError] = []
         good: dict[str, Patient] = {}
         for item in items:
             if isinstance(item, RecordError):
-                report.refused.append(item)
+                refused.append(item)
             elif item.id in good and record_of(good[item.id]) != record_of(item):
-                report.refused.append(
+                refused.append(
                     RecordError(
                         [
                             Problem(
@@ -321,11 +338,75 @@ class Registry:
                 )
             else:
                 good[item.id] = item
-        with self.writing() as session:
-            for patient in good.values():
-                outcome = self._write(session, patient, actor, source)
-                getattr(report, outcome).append(patient.id)
-        return report
+
+        def attempt() -> ImportReport:
+            report = ImportReport(refused=list(refused))
+            with self._write_lock, self._writer.begin() as conn:
+                for patient in good.values():
+                    result = write_version(
+                        conn,
+                        patient.id,
+                        replace_with(patient),
+                        expected_version=None,
+                        actor=actor,
+                        source=source,
+                        lock_rows=self._lock_rows,
+                    )
+                    getattr(report, result.outcome).append(patient.id)
+            return report
+
+        return with_retries(attempt)
+
+    def merge_records(
+        self,
+        incoming: Mapping[str, dict[str, Any]],
+        actor: str,
+        source: str,
+        *,
+        imported_at: str,
+        sources: Mapping[str, dict[str, list[str]]] | None = None,
+    ) -> tuple[ImportReport, dict[str, MergeResult]]:
+        """Merge each incoming record into the stored one item by item (never a replace:
+        :mod:`osteotarget.model.merge`), each patient a new version through the same
+        versioned write as :meth:`update`, all in one transaction. A merged record the model
+        refuses is reported and nothing of it is written; the others are kept."""
+        sources = sources or {}
+
+        def attempt() -> tuple[ImportReport, dict[str, MergeResult]]:
+            report = ImportReport()
+            merged: dict[str, MergeResult] = {}
+            with self._write_lock, self._writer.begin() as conn:
+                for pid in incoming:
+
+                    def change(current: Patient | None, pid: str = pid) -> Patient:
+                        stored = record_of(current) if current is not None else None
+                        result = merge_each(
+                            {pid: incoming[pid]},
+                            lambda _id: stored,
+                            source,
+                            imported_at,
+                            {pid: sources.get(pid, {})},
+                        )[pid]
+                        merged[pid] = result
+                        return parse_patient(result.record, f"{source}[{pid}]")
+
+                    try:
+                        result = write_version(
+                            conn,
+                            pid,
+                            change,
+                            expected_version=None,
+                            actor=actor,
+                            source=source,
+                            lock_rows=self._lock_rows,
+                        )
+                    except RecordError as exc:
+                        report.refused.append(exc)
+                        continue
+                    getattr(report, result.outcome).append(pid)
+            return report, merged
+
+        return with_retries(attempt)
 
     def import_dicts(self, records: Iterable[Any], actor: str, source: str) -> ImportReport:
         def parsed() -> Iterator[Patient | RecordError]:
@@ -459,7 +540,33 @@ class Registry:
                     ClientRow.key_hash == hash_key(key), ClientRow.revoked_at.is_(None)
                 )
             )
-            return None if row is None else Client(row.name, row.role)
+            return None if row is None else Client(row.name, row.role, fingerprint(row.key_hash))
+
+    def token_state(self, name: str, token_id: str) -> tuple[Client | None, bool]:
+        """The client a token names, as it is now (None if unknown or revoked), and whether
+        the token itself was ended (logout)."""
+        with self.session() as session:
+            row = session.scalar(
+                select(ClientRow).where(ClientRow.name == name, ClientRow.revoked_at.is_(None))
+            )
+            ended = session.get(RevokedTokenRow, token_id) is not None
+            client = None if row is None else Client(row.name, row.role, fingerprint(row.key_hash))
+            return client, ended
+
+    def end_token(self, token_id: str, subject: str, expires_at: datetime) -> None:
+        """End one token before its expiry (logout); kept until it would have expired."""
+        stamp = now()
+        with self._write_lock, self._writer.begin() as conn:
+            conn.execute(delete(RevokedTokenRow).where(RevokedTokenRow.expires_at < stamp))
+            exists = conn.execute(
+                select(RevokedTokenRow.jti).where(RevokedTokenRow.jti == token_id)
+            ).first()
+            if exists is None:
+                conn.execute(
+                    insert(cast(Table, RevokedTokenRow.__table__)).values(
+                        jti=token_id[:64], subject=subject[:200], expires_at=expires_at
+                    )
+                )
 
     def revoke_client(self, name: str) -> bool:
         with self.writing() as session:
@@ -497,19 +604,19 @@ class Registry:
         detail: str = "",
     ) -> None:
         # Core insert: one row per request, no ORM unit of work needed.
-        with self._write_lock, self.engine.begin() as conn:
+        with self._write_lock, self._writer.begin() as conn:
             conn.execute(
                 insert(_AUDIT).values(
                     at=now(),
-                    actor=actor,
-                    role=role,
-                    action=action,
-                    patient_id=patient_id,
-                    method=method,
-                    path=path[:500],
-                    remote=remote[:100],
+                    actor=_clean(actor, 200),
+                    role=_clean(role, 20),
+                    action=_clean(action, 40),
+                    patient_id=None if patient_id is None else _clean(patient_id, 200),
+                    method=_clean(method, 10),
+                    path=_clean(path, 500),
+                    remote=_clean(remote, 100),
                     status=status,
-                    detail=detail,
+                    detail=_clean(detail, 2000),
                 )
             )
 
@@ -544,7 +651,7 @@ class Registry:
         stamp = now()
         purge = time.monotonic() - self._last_purge > JTI_PURGE_SECONDS
         try:
-            with self._write_lock, self.engine.begin() as conn:
+            with self._write_lock, self._writer.begin() as conn:
                 if purge:
                     conn.execute(delete(JtiRow).where(JtiRow.expires_at < stamp))
                 conn.execute(

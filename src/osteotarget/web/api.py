@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,25 +23,32 @@ from osteotarget.model import (
     parse_patient,
 )
 from osteotarget.model.assessment import Assessment
-from osteotarget.model.merge import merge_each
+from osteotarget.model.bounds import IsoDate
 from osteotarget.security import issue_token
 from osteotarget.store import ROLES, StoredPatient
-from osteotarget.store.registry import record_of
-from osteotarget.web.deps import Caller, audited, service
+from osteotarget.store.writes import record_of, replace_with
+from osteotarget.web.deps import (
+    Caller,
+    PatientId,
+    audit_credential,
+    audited,
+    if_match,
+    service,
+    set_etag,
+)
 from osteotarget.web.engine import (
     ProjectionRequest,
     available_profiles,
     project,
     run_assessment,
 )
-from osteotarget.web.problems import PROBLEM_JSON, ApiProblem
+from osteotarget.web.problems import ERRORS, PROBLEM, WRITE_ERRORS, ApiProblem
 
 router = APIRouter(prefix="/api")
+TOKEN_MINUTES = 60
+CLIENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,199}$"
 
-PROBLEM = {"content": {PROBLEM_JSON: {}}, "description": "RFC 9457 problem details"}
-ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 422: PROBLEM}
-PatientId = Annotated[str, Field(min_length=1, max_length=200)]
-AsOf = Annotated[date | None, Query(description="assessment date (default: today)")]
+AsOf = Annotated[IsoDate | None, Query(description="assessment date (default: today)")]
 Profile = Annotated[str | None, Query(max_length=80, description="guideline profile")]
 
 
@@ -70,7 +77,7 @@ class Additions(BaseModel):
 class WhatIf(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: date | None = None
+    as_of: IsoDate | None = None
     profile: str | None = Field(default=None, max_length=80)
     add: Additions = Additions()
 
@@ -84,7 +91,7 @@ class StoredAssessment(BaseModel):
 class NewClient(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=CLIENT_NAME_PATTERN)
     role: str = Field(pattern="^(clinician|coordinator|admin)$")
 
 
@@ -95,12 +102,19 @@ def _stored(request: Request, patient_id: str) -> StoredPatient:
     return stored
 
 
-def _write(request: Request, patient: Patient, actor: str, source: str) -> WriteOut:
-    registry = service(request).registry
-    outcome = registry.put_patient(patient, actor, source)
-    stored = registry.get_patient(patient.id)
-    assert stored is not None
-    return WriteOut(id=patient.id, outcome=outcome, version=stored.version)
+def _write(
+    request: Request, response: Response, patient: Patient, actor: str, source: str
+) -> WriteOut:
+    """Create or replace a whole record: one versioned write, ``If-Match`` honoured."""
+    result = service(request).registry.update(
+        patient.id,
+        replace_with(patient),
+        expected_version=if_match(request),
+        principal=actor,
+        source=source,
+    )
+    set_etag(response, result.version)
+    return WriteOut(id=patient.id, outcome=result.outcome, version=result.version)
 
 
 @router.get("/health", tags=["service"])
@@ -115,12 +129,20 @@ def profiles(caller: Caller) -> list[dict[str, Any]]:
 
 @router.post("/token", tags=["security"], responses=ERRORS)
 def token(request: Request, caller: Caller) -> dict[str, Any]:
-    """Exchange a credential for a short-lived bearer JWT carrying the same role."""
-    return {
-        "access_token": issue_token(service(request).settings.secret, caller.name, caller.role),
-        "token_type": "Bearer",
-        "expires_in": 3600,
-    }
+    """Exchange a credential for a short-lived bearer JWT carrying the client's current role.
+
+    Renewing with a token works only while its client is not revoked, still has the key the
+    token was issued for and still has the token's role (checked on every use)."""
+    minutes = TOKEN_MINUTES
+    issued = issue_token(
+        service(request).settings.secret,
+        caller.name,
+        caller.role,
+        minutes,
+        key_fingerprint=caller.key_fingerprint,
+    )
+    audit_credential(request, caller, "issue_token", caller.name)
+    return {"access_token": issued, "token_type": "Bearer", "expires_in": minutes * 60}
 
 
 @router.get("/patients", tags=["patients"], responses=ERRORS)
@@ -135,34 +157,64 @@ def list_patients(
     return {"total": total, "items": items}
 
 
-@router.post("/patients", tags=["patients"], responses=ERRORS, status_code=201)
+_PATIENT_LINKS = {
+    name: {"operationId": name, "parameters": {"patient_id": "$response.body#/id"}}
+    for name in ("get_patient", "replace_patient", "add_labs_entry", "add_falls_entry")
+}
+
+
+@router.post(
+    "/patients",
+    tags=["patients"],
+    responses={
+        **WRITE_ERRORS,
+        200: {"model": WriteOut, "description": "replaced or unchanged", "links": _PATIENT_LINKS},
+        201: {"description": "created", "links": _PATIENT_LINKS},
+    },
+    status_code=201,
+)
 def create_patient(
     request: Request, response: Response, caller: Caller, record: Annotated[Patient, Body()]
 ) -> WriteOut:
     """Create (201) or replace (200) a record; the same record again changes nothing."""
     caller.require("coordinator")
     audited(request, caller, "write_patient", record.id)
-    out = _write(request, record, caller.name, "api")
+    out = _write(request, response, record, caller.name, "api")
     if out.outcome != "created":
         response.status_code = 200
     return out
 
 
-@router.put("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
+@router.put(
+    "/patients/{patient_id}",
+    tags=["patients"],
+    responses=WRITE_ERRORS,
+    operation_id="replace_patient",
+)
 def replace_patient(
-    request: Request, caller: Caller, patient_id: PatientId, record: Annotated[Patient, Body()]
+    request: Request,
+    response: Response,
+    caller: Caller,
+    patient_id: PatientId,
+    record: Annotated[Patient, Body()],
 ) -> WriteOut:
     caller.require("coordinator")
     audited(request, caller, "write_patient", patient_id)
     if record.id != patient_id:
         raise RecordError([Problem("id", "does not match the id in the URL", record.id)])
-    return _write(request, record, caller.name, "api")
+    return _write(request, response, record, caller.name, "api")
 
 
-@router.get("/patients/{patient_id}", tags=["patients"], responses=ERRORS)
-def get_patient(request: Request, caller: Caller, patient_id: PatientId) -> PatientOut:
+@router.get(
+    "/patients/{patient_id}", tags=["patients"], responses=ERRORS, operation_id="get_patient"
+)
+def get_patient(
+    request: Request, response: Response, caller: Caller, patient_id: PatientId
+) -> PatientOut:
+    """The record, its version (also the ``ETag`` to send back as ``If-Match``)."""
     audited(request, caller, "read_patient", patient_id)
     stored = _stored(request, patient_id)
+    set_etag(response, stored.version)
     return PatientOut(
         record=record_of(stored.patient),
         version=stored.version,
@@ -178,41 +230,6 @@ def patient_history(
     audited(request, caller, "read_history", patient_id)
     _stored(request, patient_id)
     return service(request).registry.patient_history(patient_id)
-
-
-def _add(request: Request, caller: Any, patient_id: str, field: str, item: Any) -> WriteOut:
-    caller.require("clinician")
-    audited(request, caller, f"add_{field}", patient_id)
-    stored = _stored(request, patient_id)
-    record = record_of(stored.patient)
-    record.setdefault(field, []).append(item.model_dump(mode="json", exclude_none=True))
-    patient = parse_patient(record, patient_id)
-    return _write(request, patient, caller.name, "api")
-
-
-@router.post("/patients/{patient_id}/dxa", tags=["patients"], responses=ERRORS)
-def add_dxa(request: Request, caller: Caller, patient_id: PatientId, visit: DxaVisit) -> WriteOut:
-    """Add one DXA visit (scan) to the record."""
-    return _add(request, caller, patient_id, "dxa", visit)
-
-
-@router.post("/patients/{patient_id}/fractures", tags=["patients"], responses=ERRORS)
-def add_fracture(
-    request: Request, caller: Caller, patient_id: PatientId, fracture: Fracture
-) -> WriteOut:
-    return _add(request, caller, patient_id, "fractures", fracture)
-
-
-@router.post("/patients/{patient_id}/therapies", tags=["patients"], responses=ERRORS)
-def add_therapy(
-    request: Request, caller: Caller, patient_id: PatientId, therapy: TherapyCourse
-) -> WriteOut:
-    return _add(request, caller, patient_id, "therapies", therapy)
-
-
-@router.post("/patients/{patient_id}/labs", tags=["patients"], responses=ERRORS)
-def add_lab(request: Request, caller: Caller, patient_id: PatientId, lab: Lab) -> WriteOut:
-    return _add(request, caller, patient_id, "labs", lab)
 
 
 @router.post(
@@ -293,14 +310,69 @@ def assessment_as_fhir(
     return fhir_out.assessment_to_bundle(result)
 
 
-RAW_BODY = {
+IMPORT_BODY = {
     "requestBody": {
+        "required": True,
         "content": {
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {
+                "schema": {"oneOf": [{"type": "array", "items": {}}, {"type": "object"}]}
+            },
             "application/x-ndjson": {"schema": {"type": "string"}},
-        }
+        },
     }
 }
+FHIR_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/fhir+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def _entries_of(text: str, json_body: bool) -> list[Patient | RecordError]:
+    """A JSON array of records (or one record), else NDJSON; each bad one is reported."""
+    stripped = text.lstrip()
+    if json_body or stripped.startswith("["):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ApiProblem(
+                400, "Bad request", "not valid JSON", [Problem("body", exc.msg)]
+            ) from None
+        if isinstance(data, dict):
+            data = [data]
+        if not isinstance(data, list):
+            raise ApiProblem(
+                422,
+                "Invalid request",
+                "the body must be a JSON array of records, one record, or NDJSON",
+                [Problem("body", "is not a JSON array or object")],
+            )
+        items: list[Patient | RecordError] = []
+        for index, entry in enumerate(data):
+            try:
+                items.append(parse_patient(entry, f"[{index}]"))
+            except RecordError as err:
+                items.append(err)
+        return items
+    return list(iter_ndjson(iter(text.splitlines())))
+
+
+def _is_json_text(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 async def _body_text(request: Request) -> str:
@@ -313,35 +385,21 @@ async def _body_text(request: Request) -> str:
         ) from None
 
 
-@router.post("/import", tags=["import"], responses=ERRORS, openapi_extra=RAW_BODY)
+@router.post("/import", tags=["import"], responses=ERRORS, openapi_extra=IMPORT_BODY)
 async def import_records(request: Request, caller: Caller) -> dict[str, Any]:
     """Records as NDJSON (one per line) or a JSON array; one transaction, bad ones reported."""
     caller.require("coordinator")
     audited(request, caller, "import_records", None)
     text = await _body_text(request)
-    stripped = text.lstrip()
-    items: list[Patient | RecordError]
-    if stripped.startswith("["):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ApiProblem(
-                400, "Bad request", "not valid JSON", [Problem("body", exc.msg)]
-            ) from None
-        items = []
-        for index, entry in enumerate(data):
-            try:
-                items.append(parse_patient(entry, f"[{index}]"))
-            except RecordError as err:
-                items.append(err)
-    else:
-        items = list(iter_ndjson(iter(text.splitlines())))
+    if not text.strip():
+        raise ApiProblem(400, "Bad request", "the body is empty", [Problem("body", "is empty")])
+    items = _entries_of(text, _is_json(request))
     registry = service(request).registry
     report = await run_in_threadpool(registry.import_records, items, caller.name, "import")
     return report.as_dict()
 
 
-@router.post("/fhir/import", tags=["fhir"], responses=ERRORS, openapi_extra=RAW_BODY)
+@router.post("/fhir/import", tags=["fhir"], responses=ERRORS, openapi_extra=FHIR_BODY)
 async def import_fhir(request: Request, caller: Caller) -> dict[str, Any]:
     """A FHIR R4 Bundle (JSON) or NDJSON of resources into patient records.
 
@@ -352,18 +410,17 @@ async def import_fhir(request: Request, caller: Caller) -> dict[str, Any]:
     try:
         resources = fhir_in.parse_resources(text)
     except fhir_in.FhirInputError as exc:
-        raise ApiProblem(400, "Bad request", str(exc), [Problem("body", str(exc))]) from None
+        # Not JSON at all: 400. Well-formed JSON the importer cannot read as FHIR: 422.
+        status, title = (422, "Invalid request") if _is_json_text(text) else (400, "Bad request")
+        raise ApiProblem(status, title, str(exc), [Problem("body", str(exc))]) from None
     converted = fhir_in.records_from_resources(resources)
     registry = service(request).registry
 
-    def merge_and_write() -> dict[str, Any]:  # i9: merge, don't replace (docs/api.md)
-        def stored(pid: str) -> dict[str, Any] | None:
-            found = registry.get_patient(pid)
-            return record_of(found.patient) if found else None
-
+    def merge_and_write() -> dict[str, Any]:  # merge, don't replace (docs/api.md)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        merged = merge_each(converted.records, stored, "fhir", stamp, converted.sources)
-        report = registry.import_dicts([m.record for m in merged.values()], caller.name, "fhir")
+        report, merged = registry.merge_records(
+            converted.records, caller.name, "fhir", imported_at=stamp, sources=converted.sources
+        )
         return {
             **report.as_dict(),
             "unmapped": [i.as_dict() for i in converted.issues],
@@ -398,10 +455,39 @@ def list_clients(request: Request, caller: Caller) -> list[dict[str, Any]]:
     return service(request).registry.list_clients()
 
 
-@router.post("/clients", tags=["security"], responses=ERRORS, status_code=201)
+@router.post("/clients", tags=["security"], responses={**ERRORS, 409: PROBLEM}, status_code=201)
 def add_client(request: Request, caller: Caller, client: NewClient) -> dict[str, str]:
     """Create a client; its key is shown once and stored only as a hash."""
     caller.require("admin")
     assert client.role in ROLES
-    key = service(request).registry.add_client(client.name, client.role)
+    registry = service(request).registry
+    if any(c["name"] == client.name for c in registry.list_clients()):
+        # Never a silent re-key of an existing client (that would lock it out).
+        raise ApiProblem(
+            409, "Conflict", "a client with this name exists", [Problem("name", "exists")]
+        )
+    key = registry.add_client(client.name, client.role)
+    audit_credential(request, caller, "create_client", client.name, 201)
     return {"name": client.name, "role": client.role, "api_key": key}
+
+
+@router.delete("/clients/{name}", tags=["security"], responses={**ERRORS, 409: PROBLEM})
+def revoke_client(
+    request: Request,
+    caller: Caller,
+    name: Annotated[str, Path(min_length=1, max_length=200, pattern=CLIENT_NAME_PATTERN)],
+) -> dict[str, Any]:
+    """Revoke a client: its key, bearer tokens and browser sessions stop working at once."""
+    caller.require("admin")
+    if name == caller.name:
+        # An admin who revokes itself locks everyone out if it was the last one.
+        raise ApiProblem(
+            409,
+            "Conflict",
+            "a client cannot revoke itself; ask another admin",
+            [Problem("name", "is the calling client")],
+        )
+    if not service(request).registry.revoke_client(name):
+        raise ApiProblem(404, "Not found", "no client with this name")
+    audit_credential(request, caller, "revoke_client", name)
+    return {"name": name, "revoked": True}

@@ -16,7 +16,7 @@ from importlib import resources
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -26,18 +26,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from osteotarget import __version__
 from osteotarget.model import RecordError
 from osteotarget.security import AuthError, CdsVerifier
-from osteotarget.store import Registry
-from osteotarget.web import api, cds, clinic, pages, worklists
-from osteotarget.web.deps import AuditContext, Service
+from osteotarget.store import PatientNotFound, Registry, VersionConflict
+from osteotarget.web import api, cds, clinic, health, items, pages, worklists
+from osteotarget.web.deps import AuditContext, Service, audit_refusal
+from osteotarget.web.guards import BodyGuard, CdsLoadShedder, SecurityHeaders
 from osteotarget.web.problems import (
+    UNAVAILABLE_ERRORS,
     ApiProblem,
     on_api_problem,
     on_auth_error,
     on_http_error,
+    on_patient_not_found,
     on_record_error,
+    on_unavailable,
     on_unexpected,
     on_validation_error,
-    problem_response,
+    on_version_conflict,
 )
 from osteotarget.web.settings import Settings
 
@@ -83,53 +87,21 @@ class AuditMiddleware:
             context = scope.get("state", {}).get("audit")
             if isinstance(context, AuditContext):
                 client = scope.get("client")
-                await run_in_threadpool(
-                    self.registry.audit,
-                    actor=context.principal.name,
-                    role=context.principal.role,
-                    action=context.action,
-                    patient_id=context.patient_id,
-                    method=scope["method"],
-                    path=scope["path"],
-                    remote=str(client[0]) if client else "",
-                    status=status,
-                    detail=context.principal.kind,
-                )
-
-
-class CdsLoadShedder:
-    """CDS Hooks answers are useless after the EHR's deadline (the spec asks for well under
-    500 ms): beyond ``limit`` hook calls in flight, answer 503 at once (the EHR shows no
-    cards) instead of queueing into seconds of latency."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-        self.in_flight = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].startswith("/cds-services/")
-        ):
-            await self.app(scope, receive, send)
-            return
-        if self.in_flight >= self.limit:
-            response = problem_response(
-                Request(scope),
-                503,
-                "Service unavailable",
-                "too many CDS Hooks calls in flight; try again",
-                headers={"Retry-After": "1"},
-            )
-            await response(scope, receive, send)
-            return
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
+                try:
+                    await run_in_threadpool(
+                        self.registry.audit,
+                        actor=context.principal.name,
+                        role=context.principal.role,
+                        action=context.action,
+                        patient_id=context.patient_id,
+                        method=scope["method"],
+                        path=scope["path"],
+                        remote=str(client[0]) if client else "",
+                        status=status,
+                        detail=context.detail or context.principal.kind,
+                    )
+                except Exception as exc:  # the answer is sent; the database may be down
+                    log.error("audit entry not written (%s)", type(exc).__name__)
 
 
 def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
@@ -158,7 +130,9 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         "CDS Hooks and FHIR R4. Every patient route needs an API key or a bearer token.",
     )
     app.state.service = Service(settings, registry, verifier)
+    app.include_router(health.router)
     app.include_router(api.router)
+    app.include_router(items.router)
     app.include_router(cds.router)
     app.include_router(pages.router)
     clinic.install(app)
@@ -169,13 +143,32 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app.add_exception_handler(RecordError, on_record_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ApiProblem, on_api_problem)
-    app.add_exception_handler(AuthError, on_auth_error)
+
+    async def on_auth_error_audited(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AuthError)
+        try:
+            await run_in_threadpool(audit_refusal, request, exc)
+        except Exception as failure:  # the refusal stands even if the audit row cannot
+            log.error("refusal not audited (%s)", type(failure).__name__)
+        return await on_auth_error(request, exc)
+
+    app.add_exception_handler(AuthError, on_auth_error_audited)
     app.add_exception_handler(pages.LoginRequired, pages.on_login_required)
+    app.add_exception_handler(VersionConflict, on_version_conflict)
+    app.add_exception_handler(PatientNotFound, on_patient_not_found)
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, on_unavailable)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
 
     app.add_middleware(AuditMiddleware, registry=registry)
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        max_import_bytes=settings.max_import_bytes,
+    )
     app.add_middleware(CdsLoadShedder, limit=settings.cds_max_in_flight)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

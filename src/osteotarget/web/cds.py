@@ -26,7 +26,7 @@ from osteotarget.model import Patient, Problem, RecordError, parse_patient
 from osteotarget.model.merge import merge_records
 from osteotarget.security import AuthError, Principal
 from osteotarget.store import KEY_PREFIX
-from osteotarget.store.registry import record_of
+from osteotarget.store.writes import record_of
 from osteotarget.web.deps import audited, authenticate, service
 from osteotarget.web.engine import run_assessment
 from osteotarget.web.pages import PageCaller

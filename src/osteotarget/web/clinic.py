@@ -31,8 +31,8 @@ from osteotarget.report import answer_first, cited_in_summary, plain_regimen
 from osteotarget.report.pdf import PdfUnavailable, html_to_pdf
 from osteotarget.report.summary import plain_action, sentence
 from osteotarget.security import AuthError, Principal
-from osteotarget.store import StoredPatient
-from osteotarget.store.registry import record_of
+from osteotarget.store import StoredPatient, VersionConflict
+from osteotarget.store.writes import record_of, replace_with
 from osteotarget.web.chart import (
     ExpectedPath,
     chart_rows,
@@ -51,7 +51,7 @@ from osteotarget.web.forms import (
     new_patient_record,
     split_path,
 )
-from osteotarget.web.pages import PageCaller
+from osteotarget.web.pages import FormCaller, PageCaller
 from osteotarget.web.pages import templates as page_templates
 from osteotarget.web.problems import ApiProblem
 
@@ -482,15 +482,28 @@ class Saved:
 def save_record(
     request: Request, caller: Principal, record: dict[str, Any], opened_version: int | None
 ) -> Saved:
-    """Validate and store a whole record as a new version (audit trail: the registry's
-    history plus the audited request). ``opened_version`` None: a new patient."""
+    """Validate and store a whole record as a new version through the registry's one
+    versioned write (audit trail: the registry's history plus the audited request).
+    ``opened_version``: the version the form was opened on (None: a new patient); a record
+    changed since then is never overwritten."""
     registry = service(request).registry
     patient_id = str(record.get("id", ""))
-    current = registry.get_patient(patient_id) if patient_id else None
-    if opened_version is None and current is not None:
-        return Saved(None, [Problem("id", "is already in the registry", patient_id)])
-    if opened_version is not None and (current is None or current.version != opened_version):
-        found = "deleted" if current is None else f"now at version {current.version}"
+    try:
+        patient = parse_patient(record, patient_id)
+    except RecordError as exc:
+        return Saved(None, list(exc.problems))
+    try:
+        result = registry.update(
+            patient.id,
+            replace_with(patient),
+            expected_version=0 if opened_version is None else opened_version,
+            principal=caller.name,
+            source="web",
+        )
+    except VersionConflict as exc:
+        if opened_version is None:
+            return Saved(None, [Problem("id", "is already in the registry", patient_id)])
+        found = "deleted" if exc.current == 0 else f"now at version {exc.current}"
         return Saved(
             None,
             [
@@ -502,13 +515,7 @@ def save_record(
                 )
             ],
         )
-    try:
-        patient = parse_patient(record, patient_id)
-    except RecordError as exc:
-        return Saved(None, list(exc.problems))
-    registry.put_patient(patient, caller.name, "web")
-    stored = registry.get_patient(patient.id)
-    return Saved(stored.version if stored else None, [])
+    return Saved(result.version, [])
 
 
 def record_problems_of(record: dict[str, Any]) -> list[Problem]:
@@ -678,7 +685,7 @@ def _save_item(
 
 
 @router.post("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
-async def add_item(request: Request, caller: PageCaller, patient_id: str, kind: str) -> Response:
+async def add_item(request: Request, caller: FormCaller, patient_id: str, kind: str) -> Response:
     values = await _form_values(request)
     stored = _load(request, caller, patient_id, f"add_{kind}")
     section = _section(kind)
@@ -692,7 +699,7 @@ async def add_item(request: Request, caller: PageCaller, patient_id: str, kind: 
 
 @router.post("/patients/{patient_id}/record/{kind}/{index}", response_class=HTMLResponse)
 async def correct_item(
-    request: Request, caller: PageCaller, patient_id: str, kind: str, index: int
+    request: Request, caller: FormCaller, patient_id: str, kind: str, index: int
 ) -> Response:
     values = await _form_values(request)
     stored = _load(request, caller, patient_id, f"correct_{kind}")
@@ -709,7 +716,7 @@ async def correct_item(
 
 @router.post("/patients/{patient_id}/record/{kind}/{index}/remove", response_class=HTMLResponse)
 async def remove_item(
-    request: Request, caller: PageCaller, patient_id: str, kind: str, index: int
+    request: Request, caller: FormCaller, patient_id: str, kind: str, index: int
 ) -> Response:
     values = await _form_values(request)
     stored = _load(request, caller, patient_id, f"remove_{kind}")
@@ -747,7 +754,7 @@ def new_patient_form(request: Request, caller: PageCaller) -> Response:
 
 
 @router.post("/patients-new", response_class=HTMLResponse)
-async def create_patient(request: Request, caller: PageCaller) -> Response:
+async def create_patient(request: Request, caller: FormCaller) -> Response:
     values = await _form_values(request)
     audited(request, caller, "create_patient_page", values.get("id") or None)
     refused = _forbidden(request, caller, "coordinator")

@@ -37,7 +37,8 @@ def run_assessment(patient: Patient, as_of: date | None, profile: str | None) ->
         if cached is not None:
             _cache.move_to_end(key)
     if cached is not None:
-        hit: Assessment = pickle.loads(cached)
+        # Bytes this process pickled itself (the memo), never input: not a B301 risk.
+        hit: Assessment = pickle.loads(cached)  # nosec B301
         return hit
     try:
         result = assess(patient, when, name)
@@ -85,7 +86,7 @@ class SiteBaseline(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     site: Site
-    t_score: float = Field(ge=-7, le=7)
+    t_score: float = Field(ge=-7, le=7, strict=True)
 
 
 class ProjectionRequest(BaseModel):
@@ -95,8 +96,8 @@ class ProjectionRequest(BaseModel):
 
     sites: list[SiteBaseline] = Field(min_length=1, max_length=4)
     regimen: str = Field(min_length=1, max_length=200, examples=["romosozumab:12,denosumab:24"])
-    target: float = Field(ge=-7, le=7, description="T-score target")
-    months: int = Field(ge=1, le=240, description="horizon")
+    target: float = Field(ge=-7, le=7, strict=True, description="T-score target")
+    months: int = Field(ge=1, le=240, strict=True, description="horizon")
     previous: Drug | None = None
 
 

@@ -3,6 +3,9 @@ patient page and the clinician's other pages are in :mod:`osteotarget.web.clinic
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from importlib import resources
 from typing import Annotated
 
@@ -10,12 +13,21 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from osteotarget.security import AuthError, Principal, issue_token
-from osteotarget.web.deps import SESSION_COOKIE, audited, authenticate, service
+from osteotarget.security import AuthError, Principal, issue_token, verify_token
+from osteotarget.web.deps import (
+    SESSION_COOKIE,
+    audit_credential,
+    audit_refusal,
+    audited,
+    authenticate,
+    service,
+    session_principal,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(resources.files("osteotarget.web") / "templates"))
 SESSION_MINUTES = 480
+CSRF_COOKIE = "osteotarget_csrf"
 
 
 class LoginRequired(Exception):
@@ -29,10 +41,33 @@ def page_caller(request: Request) -> Principal:
     try:
         return authenticate(request)
     except AuthError as exc:
+        audit_refusal(request, exc)
         raise LoginRequired(exc.detail, exc.forbidden) from None
 
 
 PageCaller = Annotated[Principal, Depends(page_caller)]
+
+
+async def form_caller(request: Request) -> Principal:
+    """A page form's POST: the signed-in session plus the form's anti-forgery token (bound
+    to the session, so a page of another site cannot know it); or a machine credential
+    (API key or bearer header), which a browser never sends on its own."""
+    if request.headers.get("x-api-key") or request.headers.get("authorization"):
+        return page_caller(request)
+    session = request.cookies.get(SESSION_COOKIE, "")
+    sent = str((await request.form()).get("csrf", ""))
+    if not session or not sent or not hmac.compare_digest(sent, csrf_token(request)):
+        exc = AuthError("this form must come from this site's own signed-in page: reload it")
+        audit_refusal(request, exc)
+        raise LoginRequired(exc.detail, forbidden=bool(session))
+    try:
+        return session_principal(request, session)
+    except AuthError as exc:
+        audit_refusal(request, exc)
+        raise LoginRequired(exc.detail, exc.forbidden) from None
+
+
+FormCaller = Annotated[Principal, Depends(form_caller)]
 
 
 async def on_login_required(request: Request, exc: Exception) -> Response:
@@ -69,10 +104,42 @@ def _safe_next(target: str) -> str:
     return target if local else "/patients"
 
 
+def _login_page(request: Request, next: str, error: str, status: int, csrf: str) -> Response:
+    response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"next": _safe_next(next), "error": error, "user": None, "csrf": csrf},
+        status_code=status,
+    )
+    _set_csrf_cookie(request, response, csrf)
+    return response
+
+
+def _set_csrf_cookie(request: Request, response: Response, value: str) -> None:
+    response.set_cookie(
+        CSRF_COOKIE,
+        value,
+        max_age=SESSION_MINUTES * 60,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, next: str = "/patients") -> Response:
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    return _login_page(request, next, "", 200, csrf)
+
+
+def _refuse_page(request: Request, detail: str, actor: str = "") -> Response:
+    audit_refusal(request, AuthError(detail, forbidden=True, actor=actor))
     return templates.TemplateResponse(
-        request, "login.html", {"next": _safe_next(next), "error": "", "user": None}
+        request,
+        "error.html",
+        {"title": "Refused", "detail": detail, "user": None},
+        status_code=403,
     )
 
 
@@ -80,18 +147,29 @@ def login_form(request: Request, next: str = "/patients") -> Response:
 def login(
     request: Request,
     api_key: Annotated[str, Form(max_length=500)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/patients",
 ) -> Response:
+    """Sign in with an API key. The form must carry the token its own page set in a
+    cookie (double submit): a cross-site page can make the browser post, not read it."""
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    if not expected or not hmac.compare_digest(csrf, expected):
+        return _refuse_page(request, "The sign-in form has expired; open it again.")
     svc = service(request)
     client = svc.registry.client_for_key(api_key.strip())
     if client is None:
-        return templates.TemplateResponse(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": "That API key is not valid.", "user": None},
-            status_code=401,
-        )
-    token = issue_token(svc.settings.secret, client.name, client.role, SESSION_MINUTES)
+        audit_refusal(request, AuthError("sign-in with a key that is not valid"))
+        return _login_page(request, next, "That API key is not valid.", 401, expected)
+    token = issue_token(
+        svc.settings.secret,
+        client.name,
+        client.role,
+        SESSION_MINUTES,
+        key_fingerprint=client.key_fingerprint,
+        session=True,
+    )
+    principal = Principal(client.name, client.role, "session")
+    audit_credential(request, principal, "login", client.name)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -101,11 +179,39 @@ def login(
         samesite="strict",
         secure=request.url.scheme == "https",
     )
+    _set_csrf_cookie(request, response, secrets.token_urlsafe(24))  # a new one per session
     return response
 
 
+def csrf_token(request: Request) -> str:
+    """The token forms of a signed-in page carry: bound to this session, so a page of
+    another site cannot know it (templates: ``{{ csrf_token(request) }}``)."""
+    session = request.cookies.get(SESSION_COOKIE, "")
+    if not session:
+        return request.cookies.get(CSRF_COOKIE, "")
+    secret = service(request).settings.secret.encode()
+    return hmac.new(secret, b"csrf:" + session.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+templates.env.globals["csrf_token"] = csrf_token
+
+
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Sign out: the session token is ended server-side, not only forgotten by the browser."""
+    session = request.cookies.get(SESSION_COOKIE, "")
+    if session:
+        if not hmac.compare_digest(csrf, csrf_token(request)):
+            return _refuse_page(request, "Sign-out must come from this site's own page.")
+        try:
+            principal = verify_token(service(request).settings.secret, session)
+        except AuthError:
+            principal = None
+        if principal is not None and principal.expires is not None:
+            service(request).registry.end_token(
+                principal.token_id, principal.name, principal.expires
+            )
+            audit_credential(request, principal, "logout", principal.name)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -20,6 +20,8 @@ class Settings:
     fhir_timeout_seconds: float = 5.0
     threads: int = 8
     cds_max_in_flight: int = 16
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_import_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def from_env(cls, database_url: str, demo: bool = False) -> Settings:
@@ -41,4 +43,6 @@ class Settings:
             demo=demo,
             threads=int(os.environ.get("OSTEOTARGET_THREADS", "8")),
             cds_max_in_flight=int(os.environ.get("OSTEOTARGET_CDS_MAX_IN_FLIGHT", "16")),
+            max_body_bytes=int(os.environ.get("OSTEOTARGET_MAX_BODY_BYTES", str(4 << 20))),
+            max_import_bytes=int(os.environ.get("OSTEOTARGET_MAX_IMPORT_BYTES", str(64 << 20))),
         )
