@@ -13,7 +13,9 @@ OVERDUE = "example-denosumab-overdue"
 
 
 def test_answer_first_fits_one_screen(clinic: Clinic, page: Any) -> None:
-    page.goto(f"{clinic.url}/patients/{OVERDUE}")
+    # A dose one month late (2024-03-01): critical alert AND projected options. On today's
+    # date, 40 months without denosumab, no projection is made from the 2023 scan (issue 8).
+    page.goto(f"{clinic.url}/patients/{OVERDUE}?as_of=2024-03-01")
     assert page.locator("#patient-id").inner_text() == OVERDUE
     critical = page.locator("#alerts .alert.critical")
     assert critical.count() >= 1 and critical.first.get_attribute("data-code")

@@ -58,9 +58,10 @@ def test_expected_t_is_the_lowest_site_at_the_horizon() -> None:
 
 
 def test_answer_first_for_the_overdue_denosumab_example() -> None:
-    """Denosumab overdue (Tsourdi 2021 rebound): the critical alert leads the page."""
+    """Denosumab overdue (Tsourdi 2021 rebound): the critical alert leads the page. Read on
+    2024-03-01 (one month late), when the 2023 scan can still be projected."""
     record = json.loads((DEMO / "denosumab-overdue.json").read_text())
-    a = assess(Patient.model_validate(record), date(2026, 12, 2), "t2t2024")
+    a = assess(Patient.model_validate(record), date(2024, 3, 1), "t2t2024")
     answer = answer_first(a)
     assert [al.code for al in answer.critical] == ["denosumab_overdue"]
     assert answer.risk == "high" and answer.risk_reason
@@ -68,6 +69,18 @@ def test_answer_first_for_the_overdue_denosumab_example() -> None:
     assert answer.next_step is a.recommendations[0]
     assert 1 <= len(answer.best) <= 3 and all(o.eligible for o in answer.best)
     assert all("%" in o.probability for o in answer.best)
+
+
+def test_long_denosumab_gap_is_not_judged_from_the_old_scan() -> None:
+    """40 months without denosumab (ECTS 2021, Tsourdi: bone is lost after stopping): the
+    2023 scan no longer shows where she stands, so the page says "not judged" and shows no
+    chances, rather than a path drawn across the gap (issue 8, item 7)."""
+    record = json.loads((DEMO / "denosumab-overdue.json").read_text())
+    a = assess(Patient.model_validate(record), date(2026, 12, 2), "t2t2024")
+    answer = answer_first(a)
+    assert [al.code for al in answer.critical] == ["denosumab_overdue"]
+    assert answer.standing.label == "not judged"
+    assert not any("%" in o.probability for o in answer.best)
 
 
 def test_sentence_keeps_case_and_ends_with_a_stop() -> None:

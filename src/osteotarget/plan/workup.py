@@ -102,8 +102,8 @@ def advanced_kidney(ctx: Context, labs: LabState, facts: Facts) -> bool:
 def denosumab_gap_before_scan(
     ctx: Context, facts: Facts, history: History
 ) -> Recommendation | None:
-    """The last DXA precedes a long gap in denosumab (a dose overdue, or stopped without a
-    follow-on): bone is lost after stopping (ECTS 2021), so the scan no longer shows where
+    """The last DXA precedes a long gap in denosumab (no dose for longer than the give-now
+    window, without a follow-on): bone is lost after stopping (ECTS 2021), so the scan no longer shows where
     the patient stands and cannot be projected; a DXA is asked for."""
     courses = [c for c in history.courses() if c.drug == "denosumab"]
     if not courses:
@@ -114,8 +114,10 @@ def denosumab_gap_before_scan(
     last = history.last_dose(course)
     if last is None:
         return None
-    overdue = add_months(last, ctx.number("rules.monitoring.denosumab.overdue_after_months"))
-    if ctx.as_of <= overdue:
+    # A dose late within the give-now window is resumed and the path goes on; beyond it
+    # the rebound has begun (the same knowledge setting the follow-on rule reads).
+    long_gap = add_months(last, ctx.number("rules.monitoring.denosumab.give_now_within_months"))
+    if ctx.as_of <= long_gap:
         return None
     scans = [v.date for v in facts.patient.dxa if v.date <= ctx.as_of]
     gap_start = add_months(last, ctx.number("rules.monitoring.denosumab.follow_on_after_months"))

@@ -26,6 +26,7 @@ from osteotarget.engine.profiles import list_profiles, load_profile
 from osteotarget.knowledge import knowledge
 from osteotarget.model import Patient, Problem, RecordError
 from osteotarget.model.assessment import Assessment
+from osteotarget.model.bounds import parse_iso_date
 from osteotarget.model.validate import check_as_of, parse_patient
 from osteotarget.report import answer_first, cited_in_summary, plain_regimen
 from osteotarget.report.pdf import PdfUnavailable, html_to_pdf
@@ -117,9 +118,9 @@ def read_choices(as_of: str | None, profile: str | None, option: str | None = No
     when = date.today()
     if as_of:
         try:
-            when = date.fromisoformat(as_of)
-        except ValueError:
-            problems.append(Problem("as_of", "is not a date (YYYY-MM-DD); showing today", as_of))
+            when = parse_iso_date(as_of)
+        except ValueError as exc:
+            problems.append(Problem("as_of", f"{exc}; showing today", as_of))
     name = profile or DEFAULT_PROFILE
     if name not in list_profiles():
         problems.append(
@@ -269,7 +270,8 @@ def patient_page(
     context = patient_context(stored, choices, caller)
     context["saved"] = saved if saved in SECTIONS else ""
     context["fix_links"] = _fix_links(stored.patient.id, context["record_problems"])
-    return _page(request, "patient.html", context)
+    # A refused choice is named on the page, which answers with the defaults: 422 says so.
+    return _page(request, "patient.html", context, 422 if choices.problems else 200)
 
 
 def _fix_links(patient_id: str, problems: list[Problem]) -> dict[str, str]:

@@ -108,7 +108,7 @@ def _login_page(request: Request, next: str, error: str, status: int, csrf: str)
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"next": _safe_next(next), "error": error, "user": None, "csrf": csrf},
+        {"next": _safe_next(next), "error": error, "user": None, "login_csrf": csrf},
         status_code=status,
     )
     _set_csrf_cookie(request, response, csrf)
