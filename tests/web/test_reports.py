@@ -69,7 +69,8 @@ def test_pdf_reads_back_and_renders(clinic: Clinic, page: Any, kind: str, tmp_pa
 
 
 def test_clinician_pdf_carries_the_chart_and_chances(clinic: Clinic, page: Any) -> None:
-    response = page.request.get(f"{clinic.url}/patients/{OVERDUE}/report/clinician.pdf?{ONE_MONTH_LATE}")
+    report = f"{clinic.url}/patients/{OVERDUE}/report/clinician.pdf?{ONE_MONTH_LATE}"
+    response = page.request.get(report)
     _, text = pdf_text(response.body())
     flat = " ".join(text.split())
     assert "T-score over time" in flat and "today" in flat

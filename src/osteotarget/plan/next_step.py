@@ -365,6 +365,10 @@ def next_step(
         out.recommendations.append(continue_current(ctx, course, status, pf.values["response"]))
     else:  # pragma: no cover - the table's details are checked by the tests
         raise KeyError(f"pathway row {row.id}: unknown detail '{detail}'")
+    if detail != "holiday" and pf.holiday is not None:
+        # A due holiday review is a fact to surface whatever comes first (e.g. correct a low
+        # calcium first): the alert stays, the primary action is the row's.
+        out.alerts += pf.holiday.alerts
     current = history.current()
     if current is not None:
         out.recommendations += safety_reminders(ctx, history, current)

@@ -103,8 +103,8 @@ def denosumab_gap_before_scan(
     ctx: Context, facts: Facts, history: History
 ) -> Recommendation | None:
     """The last DXA precedes a long gap in denosumab (no dose for longer than the give-now
-    window, without a follow-on): bone is lost after stopping (ECTS 2021), so the scan no longer shows where
-    the patient stands and cannot be projected; a DXA is asked for."""
+    window, without a follow-on): bone is lost after stopping (ECTS 2021), so the scan no
+    longer shows where the patient stands and cannot be projected; a DXA is asked for."""
     courses = [c for c in history.courses() if c.drug == "denosumab"]
     if not courses:
         return None

@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from osteotarget.engine import DEFAULT_PROFILE
+from osteotarget.model.bounds import IsoDate
 from osteotarget.population import PopulationResult, run_population
 from osteotarget.population.layout import from_records
 from osteotarget.population.worklist import COLUMNS, QUEUES
 from osteotarget.store.models import PatientRow
 from osteotarget.web.deps import Caller, audited, service
 from osteotarget.web.pages import PageCaller, templates
-from osteotarget.web.problems import ApiProblem
+from osteotarget.web.problems import ERRORS, ApiProblem
 
 router = APIRouter()
 SortKey = Literal["priority", "due", "patient_id", "queue"]
@@ -84,7 +85,7 @@ def _check_queue(queue: str | None) -> None:
 
 
 # A form leaves an empty box as "priority=": that means no filter, not a bad number.
-Priority = Annotated[str | None, Query(description="highest priority number to show")]
+Priority = Annotated[str | None, Query(max_length=8, description="highest priority number to show")]
 
 
 def _priority(text: str | None) -> int | None:
@@ -96,9 +97,9 @@ def _priority(text: str | None) -> int | None:
         raise ApiProblem(422, "Bad priority", f"priority '{text}' is not a whole number") from None
 
 
-Queue = Annotated[str | None, Query(description="queue name (docs/population.md)")]
-AsOf = Annotated[date | None, Query(description="date of the worklist (default: today)")]
-Profile = Annotated[str, Query()]
+Queue = Annotated[str | None, Query(max_length=64, description="queue name (docs/population.md)")]
+AsOf = Annotated[IsoDate | None, Query(description="date of the worklist (default: today)")]
+Profile = Annotated[str, Query(max_length=64)]
 
 
 @router.get("/worklists", response_class=HTMLResponse, include_in_schema=False)
@@ -179,7 +180,7 @@ def worklists_csv(
     )
 
 
-@router.get("/api/worklists", tags=["population"])
+@router.get("/api/worklists", tags=["population"], responses=ERRORS)
 def worklists_api(
     request: Request,
     caller: Caller,
@@ -213,7 +214,7 @@ def worklists_api(
     }
 
 
-@router.get("/api/kpi", tags=["population"])
+@router.get("/api/kpi", tags=["population"], responses=ERRORS)
 def kpi_api(
     request: Request, caller: Caller, as_of: AsOf = None, profile: Profile = DEFAULT_PROFILE
 ) -> dict[str, Any]:
