@@ -128,8 +128,10 @@ def on_treatment_level(
     z: FloatArray,
     effect: FloatArray,
     t0: FloatArray,
+    regimen_first: IntArray,
 ) -> FloatArray:
-    """BMD multiplier (vs baseline) of patients on a step, *tau* months into it."""
+    """BMD multiplier (vs baseline) of patients on a step, *tau* months into it. The
+    baseline effect is the one of the regimen's first drug (as in the projection)."""
     out = np.empty(drug.size)
     tau_c = np.minimum(tau, book.grid_end)
     key = drug * 64 + previous
@@ -137,7 +139,7 @@ def on_treatment_level(
         sel = key == k
         curve = book.curve(int(k) // 64, int(k) % 64)
         out[sel] = curve[tau_c[sel]] - 1.0
-    gain = out * tables.baseline_factor(drug, t0) * effect
+    gain = out * tables.baseline_factor(regimen_first, t0) * effect
     spread = z * tables.sd_rate[drug] * tau_c / 100.0  # noqa: knowledge (percent)
     result: FloatArray = step_base * (1.0 + gain + spread)
     return result

@@ -113,11 +113,12 @@ class Simulation:
         self.rng_scan = _stream(options, 4)
         self.rng_fx = _stream(options, 5)
         # state
-        self.t0 = cohort.t_score.copy()
+        self.t0 = cohort.t_score.astype(np.float64)
         self.bmd0 = self.dens.ref_mean + self.t0 * self.dens.ref_sd
         self.drug = np.zeros(n, dtype=np.int64)
         self.prev = np.zeros(n, dtype=np.int64)
         self.reg = np.full(n, -1, dtype=np.int64)
+        self.reg_first = np.zeros(n, dtype=np.int64)
         self.pos = np.zeros(n, dtype=np.int64)
         self.step_start = np.zeros(n, dtype=np.int64)
         self.step_base = np.ones(n)
@@ -133,7 +134,7 @@ class Simulation:
         self.dmab_stopped = np.zeros(n, dtype=bool)
         self.anabolic_done = np.zeros(n, dtype=bool)
         self.switches = np.zeros(n, dtype=np.int64)
-        self.since_fx = cohort.months_since_fracture.copy()
+        self.since_fx = cohort.months_since_fracture.astype(np.float64)
         self.prior_fx = np.isfinite(self.since_fx)
         self.fx_on_course = np.zeros(n, dtype=bool)
         self.level = np.ones(n)
@@ -172,6 +173,7 @@ class Simulation:
             return
         rid = self.regimen_id(regimen)
         self.reg[idx] = rid
+        self.reg_first[idx] = self.reg_drugs[rid][0]
         self.pos[idx] = 0
         self.holiday[idx] = False
         self.dmab_stopped[idx] = False
@@ -231,6 +233,7 @@ class Simulation:
                 self.z[i, self.step_no[i]],
                 effect,
                 self.t0[i],
+                self.reg_first[i],
             )
         off = ~on
         if off.any():
@@ -552,6 +555,7 @@ class Simulation:
             "risk": np.array(RISKS, dtype=object)[self.risk0],
             "baseline_t": self.t0,
             "final_t": t_end,
+            "last_measured_t": self.meas_t,
             "months_to_target": self.first_target,
             "scans": self.scans,
             "injections": self.injections,
