@@ -523,6 +523,8 @@ class Simulation:
                         "measured_t": float(self.meas_t[idx[j]]),
                         "drug": B.drug_name(int(self.drug[idx[j]])) or "",
                         "course_start": int(self.course_start[idx[j]]),
+                        "previous_drug": B.drug_name(int(self.prev[idx[j]])) or "",
+                        "off_start": int(self.off_start[idx[j]]),
                         "since_fracture": float(self.since_fx[idx[j]]),
                     }
                 )
