@@ -12,7 +12,9 @@ from osteotarget.simulation.params import RISKS, Strategy, parse_regimen
 AS_OF = date(2026, 1, 1)
 
 
-def uniform_cohort(n: int, t_score: float, age: float = 70.0, months_since_fracture: float = float("inf")) -> Cohort:
+def uniform_cohort(
+    n: int, t_score: float, age: float = 70.0, months_since_fracture: float = float("inf")
+) -> Cohort:
     return Cohort(
         ids=np.array([f"p{i}" for i in range(n)]),
         age=np.full(n, age),
@@ -37,4 +39,6 @@ def fixed_regimen(name: str, regimen: str, interval: int = 12) -> Strategy:
 
 
 def never(name: str = "never") -> Strategy:
-    return Strategy(name=name, kind="step", label=name, first={}, switch_to=(), dxa_interval_months=24)
+    return Strategy(
+        name=name, kind="step", label=name, first={}, switch_to=(), dxa_interval_months=24
+    )

@@ -54,5 +54,8 @@ def test_alendronate_fracture_reduction_matches_fit() -> None:
     treated = simulate_one(cohort, fixed_regimen("aln", "alendronate"), ADHERENT)
     untreated = simulate_one(cohort, never(), ADHERENT)
     for outcome in ("vertebral", "hip"):
-        rr = treated.patient[f"fractures_{outcome}"].sum() / untreated.patient[f"fractures_{outcome}"].sum()
+        rr = (
+            treated.patient[f"fractures_{outcome}"].sum()
+            / untreated.patient[f"fractures_{outcome}"].sum()
+        )
         assert fit[outcome]["low"] <= rr <= fit[outcome]["high"], (outcome, rr)

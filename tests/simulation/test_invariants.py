@@ -10,7 +10,7 @@ import numpy as np
 
 from osteotarget.simulation.api import result_json, simulate
 from osteotarget.simulation.cohort import synth_cohort
-from osteotarget.simulation.model import Options, simulate_one
+from osteotarget.simulation.model import Options, RunResult, simulate_one
 from osteotarget.simulation.outcomes import Prices, run_cost
 from osteotarget.simulation.params import resolve_strategy
 from tests.simulation.helpers import fixed_regimen, never, uniform_cohort
@@ -34,7 +34,9 @@ def test_different_seed_different_result() -> None:
 
 
 def test_strategy_that_never_treats_avoids_no_fractures() -> None:
-    result = simulate(COHORT, [resolve_strategy("never_treat"), never("also_never")], OPTIONS, runs=2)
+    result = simulate(
+        COHORT, [resolve_strategy("never_treat"), never("also_never")], OPTIONS, runs=2
+    )
     avoided = result.summary.comparisons["also_never"]["fractures_avoided"]
     assert avoided["mean"] == 0.0 and avoided["low"] == 0.0 and avoided["high"] == 0.0
     untreated = result.results["never_treat"][0]
@@ -46,14 +48,21 @@ def test_treatment_avoids_fractures_on_average() -> None:
     cohort = uniform_cohort(4000, -3.0, months_since_fracture=6.0)
     treated = simulate_one(cohort, fixed_regimen("dmab", "denosumab"), OPTIONS)
     untreated = simulate_one(cohort, never(), OPTIONS)
-    total = lambda r: sum(int(r.patient[f"fractures_{k}"].sum()) for k in ("hip", "vertebral", "other"))  # noqa: E731
-    assert total(treated) < total(untreated)
+    assert _total(treated) < _total(untreated)
+
+
+def _total(run: RunResult) -> int:
+    return sum(int(run.patient[f"fractures_{k}"].sum()) for k in ("hip", "vertebral", "other"))
 
 
 def _prices(factor: float) -> Prices:
     return Prices(
         currency="TEST",
-        drug_per_month={"alendronate": 2.0 * factor, "denosumab": 30.0 * factor, "teriparatide": 100.0 * factor},
+        drug_per_month={
+            "alendronate": 2.0 * factor,
+            "denosumab": 30.0 * factor,
+            "teriparatide": 100.0 * factor,
+        },
         injection=1.0 * factor,
         infusion=3.0 * factor,
         dxa=5.0 * factor,
@@ -74,7 +83,9 @@ def test_costs_scale_linearly_with_the_price_table() -> None:
 def test_more_adherence_never_fewer_at_target_on_average() -> None:
     shares = []
     for adherence in (0.2, 0.6, 1.0):
-        run = simulate_one(COHORT, resolve_strategy("step"), replace(OPTIONS, oral_adherent_share=adherence))
+        run = simulate_one(
+            COHORT, resolve_strategy("step"), replace(OPTIONS, oral_adherent_share=adherence)
+        )
         shares.append(float(run.at_target.mean()))
     assert shares[0] <= shares[1] <= shares[2]
 

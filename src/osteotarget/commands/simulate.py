@@ -1,5 +1,6 @@
-"""`osteotarget simulate (FILE|--synth N) --years Y --strategies step,t2t[,...] [--seed S] --out DIR`:
-a reproducible microsimulation of treatment strategies over a cohort (docs/simulation.md)."""
+"""`osteotarget simulate (FILE|--synth N) --years Y --strategies step,t2t[,...] [--seed S]
+--out DIR`: a reproducible microsimulation of treatment strategies over a cohort
+(docs/simulation.md)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,24 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--registry", default=None, help="read the cohort from the registry URL")
     parser.add_argument("--years", type=int, required=True, help="horizon in years")
     parser.add_argument(
-        "--strategies", required=True, help="comma-separated: step, t2t, t2t:<profile>, or a named variant"
+        "--strategies",
+        required=True,
+        help="comma-separated: step, t2t, t2t:<profile>, or a named variant",
     )
-    parser.add_argument("--strategy-file", type=Path, default=None, help="TOML with [strategies.<name>] tables")
+    parser.add_argument(
+        "--strategy-file", type=Path, default=None, help="TOML with [strategies.<name>] tables"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same result)")
     parser.add_argument("--runs", type=int, default=1, help="repeated runs for intervals")
-    parser.add_argument("--prices", type=Path, default=None, help="TOML price table (your own prices)")
-    parser.add_argument("--adherence", type=float, default=None, help="share adherent to oral drugs (0-1)")
-    parser.add_argument("--discontinuation", type=float, default=None, help="share stopping per year (0-1)")
+    parser.add_argument(
+        "--prices", type=Path, default=None, help="TOML price table (your own prices)"
+    )
+    parser.add_argument(
+        "--adherence", type=float, default=None, help="share adherent to oral drugs (0-1)"
+    )
+    parser.add_argument(
+        "--discontinuation", type=float, default=None, help="share stopping per year (0-1)"
+    )
     parser.add_argument("--as-of", type=iso_date, default=None, help="cohort date (default: today)")
     parser.add_argument("--pdf", action="store_true", help="also write report.pdf")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -46,7 +57,10 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--years {args.years}: must be 1 to 20"
     if args.runs < 1:
         return f"--runs {args.runs}: must be 1 or more"
-    for name, value in (("--adherence", args.adherence), ("--discontinuation", args.discontinuation)):
+    for name, value in (
+        ("--adherence", args.adherence),
+        ("--discontinuation", args.discontinuation),
+    ):
         if value is not None and not 0.0 <= value <= 1.0:
             return f"{name} {value}: must be between 0 and 1"
     return None
@@ -65,11 +79,15 @@ def run(args: argparse.Namespace) -> int:
     extra = None
     if args.strategy_file is not None:
         try:
-            extra = dict(tomllib.loads(args.strategy_file.read_text(encoding="utf-8")).get("strategies", {}))
+            extra = dict(
+                tomllib.loads(args.strategy_file.read_text(encoding="utf-8")).get("strategies", {})
+            )
         except tomllib.TOMLDecodeError as exc:
             return usage_error(f"--strategy-file '{args.strategy_file}': not TOML ({exc})")
     try:
-        strategies = [resolve_strategy(s.strip(), extra) for s in args.strategies.split(",") if s.strip()]
+        strategies = [
+            resolve_strategy(s.strip(), extra) for s in args.strategies.split(",") if s.strip()
+        ]
     except (ValueError, KeyError) as exc:
         return usage_error(f"--strategies '{args.strategies}': {exc}")
     if not strategies:
@@ -94,5 +112,8 @@ def run(args: argparse.Namespace) -> int:
     )
     result = simulate(cohort, strategies, options, runs=args.runs, prices=prices)
     written = write_outputs(result, args.out, pdf=args.pdf)
-    print(f"osteotarget: simulated {cohort.n} patients; wrote {len(written)} files to {args.out}", file=sys.stderr)
+    print(
+        f"osteotarget: simulated {cohort.n} patients; wrote {len(written)} files to {args.out}",
+        file=sys.stderr,
+    )
     return 0

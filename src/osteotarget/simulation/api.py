@@ -88,15 +88,23 @@ def result_json(res: SimulationResult) -> dict[str, Any]:
         for q in kb.quantities.values()
         if q.path.startswith("simulation.") and q.evidence == "unverified"
     )
-    return _clean(
+    cleaned: dict[str, Any] = _clean(
         {
             "disclaimer": DISCLAIMER,
             "knowledge_version": kb.version,
-            "cohort": {"patients": res.cohort.n, "excluded_without_total_hip_t": res.cohort.excluded},
+            "cohort": {
+                "patients": res.cohort.n,
+                "excluded_without_total_hip_t": res.cohort.excluded,
+            },
             "years": res.options.years,
             "seed": res.options.seed,
             "runs": res.runs,
-            "target": {"site": "total_hip", "metric": "t_score", "operator": ">", "value": res.target},
+            "target": {
+                "site": "total_hip",
+                "metric": "t_score",
+                "operator": ">",
+                "value": res.target,
+            },
             "strategies": [
                 {"name": s.name, "kind": s.kind, "label": s.label, "profile": s.profile}
                 for s in res.strategies
@@ -110,6 +118,7 @@ def result_json(res: SimulationResult) -> dict[str, Any]:
             "unverified_inputs": unverified,
         }
     )
+    return cleaned
 
 
 def write_outputs(res: SimulationResult, out: Path, pdf: bool = False) -> list[Path]:

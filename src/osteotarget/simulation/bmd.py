@@ -8,7 +8,7 @@ the projection's baseline effect, plus an individual response ``z × SD-rate × 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import get_args
+from typing import Final, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,7 @@ from osteotarget.projection.response import drug_infos, max_months
 from osteotarget.projection.trajectory import site_path
 from osteotarget.projection.uncertainty import response_spread
 
-SITE = "total_hip"
+SITE: Final = "total_hip"
 DRUGS: tuple[Drug, ...] = get_args(Drug)
 NONE = 0  # drug index 0: no drug
 ORAL = frozenset({"alendronate", "risedronate", "ibandronate"})

@@ -38,7 +38,9 @@ def fact_names(pathway: Pathway) -> tuple[str, ...]:
     return tuple(pathway.facts)
 
 
-def encode(pathway: Pathway, facts: Mapping[str, npt.NDArray[np.object_] | str], n: int) -> np.ndarray:
+def encode(
+    pathway: Pathway, facts: Mapping[str, npt.NDArray[np.object_] | str], n: int
+) -> np.ndarray:
     """Fact values (arrays of strings, or one string for all) → an (n, facts) int8 matrix."""
     names = fact_names(pathway)
     missing = set(names) - set(facts)
@@ -66,7 +68,9 @@ def decide_all(pathway: Pathway, codes: np.ndarray) -> Decisions:
     actions = np.empty(unique.shape[0], dtype=object)
     rows = np.empty(unique.shape[0], dtype=object)
     for i, combo in enumerate(unique):
-        facts = {name: pathway.fact_values(name)[int(c)] for name, c in zip(names, combo, strict=True)}
+        facts = {
+            name: pathway.fact_values(name)[int(c)] for name, c in zip(names, combo, strict=True)
+        }
         row = pathway.decide(facts)
         actions[i], rows[i] = row.action, row.id
     inverse = inverse.reshape(-1)

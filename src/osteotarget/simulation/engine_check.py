@@ -55,7 +55,9 @@ def _course(
     if drug in _DOSE_MONTHS:
         last = min(as_of, end) if end is not None else as_of
         doses, k = [], 0
-        while (d := add_months(start, k * _DOSE_MONTHS[drug])) < last or (end is None and d == last):
+        while (d := add_months(start, k * _DOSE_MONTHS[drug])) < last or (
+            end is None and d == last
+        ):
             doses.append(d.isoformat())
             k += 1
         course["doses"] = doses
@@ -78,7 +80,14 @@ def record_for(
     fractures = []
     if since != float("inf"):
         when = as_of - timedelta(days=int(since * _DAYS_PER_YEAR / 12))  # noqa: knowledge (months)
-        fractures.append({"date": when.isoformat(), "site": "distal_forearm", "fragility": True, "source": "clinical"})
+        fractures.append(
+            {
+                "date": when.isoformat(),
+                "site": "distal_forearm",
+                "fragility": True,
+                "source": "clinical",
+            }
+        )
     therapies = []
     drug = str(sample["drug"])
     adherence = str(sample["facts"].get("adherence", "good"))

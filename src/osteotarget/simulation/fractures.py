@@ -55,7 +55,7 @@ def monthly_probabilities(
             * prior
         )
         if k in ("hip", "vertebral"):
-            line = fnih_line(k)  # type: ignore[arg-type]
+            line = fnih_line("hip" if k == "hip" else "vertebral")
             rr = np.minimum(np.exp(line.intercept + line.slope * gain), 1.0)
         else:
             rr = np.minimum(gradient ** (-np.maximum(attributable_sd, 0.0)), 1.0)

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from osteotarget.base.profile import load_profile
+from osteotarget.projection.uncertainty import normal_cdf
 from osteotarget.simulation import bmd as B
 from osteotarget.simulation.bmd import FloatArray, IntArray
 from osteotarget.simulation.cohort import Cohort
@@ -31,7 +32,6 @@ from osteotarget.simulation.params import (
     fracture_params,
     parse_regimen,
 )
-from osteotarget.projection.uncertainty import normal_cdf
 
 _MAX_STEPS = 16
 _ANTIRESORPTIVES = ("alendronate", "zoledronate", "denosumab")
@@ -185,7 +185,10 @@ class Simulation:
         self._set_step(idx, month)
 
     def _set_step(self, idx: IntArray, month: int) -> None:
-        new = np.array([self.reg_drugs[r][p] for r, p in zip(self.reg[idx], self.pos[idx], strict=True)], dtype=np.int64)
+        new = np.array(
+            [self.reg_drugs[r][p] for r, p in zip(self.reg[idx], self.pos[idx], strict=True)],
+            dtype=np.int64,
+        )
         was = self.drug[idx]
         self.prev[idx] = np.where(was > 0, was, self.prev[idx])
         self.drug[idx] = new
@@ -262,11 +265,7 @@ class Simulation:
         months = self.o.years * 12
         at_target = np.zeros(months + 1)
         cumulative = {k: np.zeros(months + 1) for k in OUTCOMES}
-        interval = (
-            self.s.dxa_interval_months
-            if self.s.kind == "step"
-            else self._profile_interval()
-        )
+        interval = self.s.dxa_interval_months if self.s.kind == "step" else self._profile_interval()
         self.interval = interval
         stop_p = 1.0 - (1.0 - self.stop_rate) ** (1.0 / 12.0)  # noqa: knowledge (per month)
         for month in range(months + 1):
@@ -292,7 +291,9 @@ class Simulation:
             self.first_target[(self.first_target < 0) & hit] = month
             for k in OUTCOMES:
                 cumulative[k][month] = self.fx[k].sum()
-            self.drug_months += np.bincount(self.drug, minlength=len(B.DRUGS) + 1) if month > 0 else 0
+            self.drug_months += (
+                np.bincount(self.drug, minlength=len(B.DRUGS) + 1) if month > 0 else 0
+            )
             if month > 0:
                 self.injections += self.inj_per_month[self.drug]
                 self.infusions += self.inf_per_month[self.drug]
@@ -315,7 +316,13 @@ class Simulation:
         idx = on[done]
         if idx.size == 0:
             return
-        last = np.array([p + 1 >= len(self.reg_drugs[r]) for r, p in zip(self.reg[idx], self.pos[idx], strict=True)], dtype=bool)
+        last = np.array(
+            [
+                p + 1 >= len(self.reg_drugs[r])
+                for r, p in zip(self.reg[idx], self.pos[idx], strict=True)
+            ],
+            dtype=bool,
+        )
         self.stop(idx[last], month)
         more = idx[~last]
         self.pos[more] += 1
@@ -389,9 +396,7 @@ class Simulation:
             self.decisions[action] = self.decisions.get(action, 0) + k
 
     # -- treat-to-target --
-    def _probability(
-        self, idx: IntArray, regimen: Regimen, t_now: FloatArray
-    ) -> FloatArray:
+    def _probability(self, idx: IntArray, regimen: Regimen, t_now: FloatArray) -> FloatArray:
         """P(true T above target after the decision horizon) starting *regimen* now."""
         from osteotarget.projection.trajectory import site_path
 
@@ -414,7 +419,9 @@ class Simulation:
         h = self.cp.horizon_months
         out = np.zeros(idx.size)
         d, p = self.drug[idx], self.prev[idx]
-        tau = np.minimum(self.drug[idx] * 0 + 0 + (self._month - self.step_start[idx]), self.book.grid_end)
+        tau = np.minimum(
+            self.drug[idx] * 0 + 0 + (self._month - self.step_start[idx]), self.book.grid_end
+        )
         bmd = self.bmd0[idx] * self.level[idx]
         for key in np.unique(d * 64 + p):
             sel = (d * 64 + p) == key
@@ -424,13 +431,17 @@ class Simulation:
             curve = self.book.curve(drug, int(key) % 64)
             a = curve[tau[sel]]
             b = curve[np.minimum(tau[sel] + h, self.book.grid_end)]
-            gain = (b / a - 1.0) * self.tables.baseline_factor(np.full(int(sel.sum()), drug), self.t0[idx][sel])
+            gain = (b / a - 1.0) * self.tables.baseline_factor(
+                np.full(int(sel.sum()), drug), self.t0[idx][sel]
+            )
             mean = t_now[sel] + gain * bmd[sel] / self.dens.ref_sd
             sd = self.tables.sd_rate[drug] * h / 100.0 * bmd[sel] / self.dens.ref_sd  # noqa: knowledge (percent)
             out[sel] = normal_cdf((mean - self.target) / np.maximum(sd, 1e-9))  # noqa: knowledge (guard)
         return out
 
-    def t2t_facts(self, idx: IntArray, month: int, sd_t: FloatArray) -> dict[str, npt.NDArray[np.object_] | str]:
+    def t2t_facts(
+        self, idx: IntArray, month: int, sd_t: FloatArray
+    ) -> dict[str, npt.NDArray[np.object_] | str]:
         """The pathway's named facts for patients *idx* at a scan (vectorised)."""
         self._month = month
         cp = self.cp
@@ -449,11 +460,19 @@ class Simulation:
         course[on & self.tables.anabolic[d]] = "anabolic_ongoing"
         # start choice: the antiresorptive most likely to reach the target, or an anabolic
         # at very high risk when no antiresorptive is likely to
-        probs = np.stack([self._probability(idx, parse_regimen(r), t_now) for r in _ANTIRESORPTIVES])
+        probs = np.stack(
+            [self._probability(idx, parse_regimen(r), t_now) for r in _ANTIRESORPTIVES]
+        )
         best = probs.max(axis=0)
-        first_likely = np.where((probs >= cp.likely).any(axis=0), (probs >= cp.likely).argmax(axis=0), probs.argmax(axis=0))
+        first_likely = np.where(
+            (probs >= cp.likely).any(axis=0),
+            (probs >= cp.likely).argmax(axis=0),
+            probs.argmax(axis=0),
+        )
         self._choice = first_likely
-        start_choice = np.where((risk_codes == 3) & (best < cp.likely), "anabolic", "antiresorptive").astype(object)
+        start_choice = np.where(
+            (risk_codes == 3) & (best < cp.likely), "anabolic", "antiresorptive"
+        ).astype(object)
         # response on the current antiresorptive
         lost = self._lost(idx, sd_t)
         response = np.full(m, "adequate", dtype=object)
@@ -481,11 +500,15 @@ class Simulation:
         # holiday
         holiday = np.full(m, "ongoing", dtype=object)
         on_holiday = ~on & self.holiday[idx]
-        holiday[on_holiday & (month - self.off_start[idx] >= cp.holiday_review_months)] = "review_due"
+        holiday[on_holiday & (month - self.off_start[idx] >= cp.holiday_review_months)] = (
+            "review_due"
+        )
         holiday[on_holiday & (self.fx_on_course[idx] | lost)] = "resume"
         denosumab = np.where(~on & self.dmab_stopped[idx], "stopped", "none").astype(object)
         adherence = np.where(
-            on & self.tables.oral[d] & (self.adherent_draw[idx] >= self.adherent_share), "poor", "good"
+            on & self.tables.oral[d] & (self.adherent_draw[idx] >= self.adherent_share),
+            "poor",
+            "good",
         ).astype(object)
         return {
             "denosumab": denosumab,
@@ -517,7 +540,9 @@ class Simulation:
                     {
                         "patient": int(idx[j]),
                         "month": month,
-                        "facts": {k: (v if isinstance(v, str) else str(v[j])) for k, v in facts.items()},
+                        "facts": {
+                            k: (v if isinstance(v, str) else str(v[j])) for k, v in facts.items()
+                        },
                         "action": str(decided.action[j]),
                         "row": str(decided.row[j]),
                         "measured_t": float(self.meas_t[idx[j]]),
@@ -547,9 +572,13 @@ class Simulation:
         hol = idx[(action == "holiday") & (self.drug[idx] > 0)]
         self.stop(hol, month, holiday=True)
         review = idx[(action == "reassess") & self.holiday[idx]]
-        self.off_start[review] = np.where(self.off_start[review] < month, self.off_start[review], month)
+        self.off_start[review] = np.where(
+            self.off_start[review] < month, self.off_start[review], month
+        )
 
-    def _result(self, months: int, at_target: FloatArray, cumulative: dict[str, FloatArray]) -> RunResult:
+    def _result(
+        self, months: int, at_target: FloatArray, cumulative: dict[str, FloatArray]
+    ) -> RunResult:
         py = self.n * self.o.years
         t_end = self.t_true()
         patient: dict[str, npt.NDArray[np.generic]] = {
@@ -565,7 +594,9 @@ class Simulation:
             **{f"fractures_{k}": v for k, v in self.fx.items()},
         }
         drug_months = {
-            (B.drug_name(i) or "none"): float(v) for i, v in enumerate(self.drug_months) if i > 0 and v > 0
+            str(B.drug_name(i) or "none"): float(v)
+            for i, v in enumerate(self.drug_months)
+            if i > 0 and v > 0
         }
         del py
         return RunResult(
@@ -582,7 +613,9 @@ class Simulation:
         )
 
 
-def simulate_one(cohort: Cohort, strategy: Strategy, options: Options, sample_every: int = 0) -> RunResult:
+def simulate_one(
+    cohort: Cohort, strategy: Strategy, options: Options, sample_every: int = 0
+) -> RunResult:
     sim = Simulation(cohort, strategy, options)
     sim.sample_every = sample_every
     return sim.run()

@@ -22,7 +22,12 @@ from osteotarget.simulation.params import OUTCOMES
 _PER_1000 = 1000.0  # noqa: knowledge (per 1,000)
 _MONTHS_PER_YEAR = 12  # noqa: knowledge (calendar)
 _LOW, _HIGH = 2.5, 97.5  # noqa: knowledge (95% interval of runs)
-T_BANDS = ((-99.0, -3.0, "<= -3.0"), (-3.0, -2.5, "-3.0 to -2.5"), (-2.5, -1.0, "-2.5 to -1.0"), (-1.0, 99.0, "> -1.0"))  # noqa: knowledge (report bands)
+T_BANDS = (
+    (-99.0, -3.0, "<= -3.0"),
+    (-3.0, -2.5, "-3.0 to -2.5"),
+    (-2.5, -1.0, "-2.5 to -1.0"),
+    (-1.0, 99.0, "> -1.0"),
+)  # noqa: knowledge (report bands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,9 @@ def _run_metrics(result: RunResult, years: int, target_reached_base: np.ndarray)
         cls = infos[drug].drug_class  # type: ignore[index]
         classes[cls] = classes.get(cls, 0.0) + months / _MONTHS_PER_YEAR
     return {
-        "at_target_by_year": [float(result.at_target[y * _MONTHS_PER_YEAR]) for y in range(years + 1)],
+        "at_target_by_year": [
+            float(result.at_target[y * _MONTHS_PER_YEAR]) for y in range(years + 1)
+        ],
         "share_below_target_reaching_it": float(hit.size / max(int(below.sum()), 1)),
         "median_months_to_target": float(np.median(hit)) if hit.size else float("nan"),
         "fractures_per_1000_py": {
@@ -177,8 +184,12 @@ def summarise(
         if prices is not None:
             costs[name] = [run_cost(r, prices) for r in runs]
             collapsed["cost_total"] = _interval(costs[name])
-            collapsed["cost_per_patient"] = _interval([c / max(len(r.patient["id"]), 1) for c, r in zip(costs[name], runs, strict=True)])
-        fx_all[name] = [float(sum(np.sum(r.patient[f"fractures_{k}"]) for k in OUTCOMES)) for r in runs]
+            collapsed["cost_per_patient"] = _interval(
+                [c / max(len(r.patient["id"]), 1) for c, r in zip(costs[name], runs, strict=True)]
+            )
+        fx_all[name] = [
+            float(sum(np.sum(r.patient[f"fractures_{k}"]) for k in OUTCOMES)) for r in runs
+        ]
         summary.strategies[name] = collapsed
     names = list(results)
     if len(names) > 1:
@@ -211,7 +222,9 @@ def patient_frame(results: Mapping[str, list[RunResult]]) -> pl.DataFrame:
     return out
 
 
-def subgroup_rows(results: Mapping[str, list[RunResult]], years: int, target: float) -> list[dict[str, Any]]:
+def subgroup_rows(
+    results: Mapping[str, list[RunResult]], years: int, target: float
+) -> list[dict[str, Any]]:
     frame = patient_frame(results)
     if frame.height == 0:
         return []

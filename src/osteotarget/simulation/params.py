@@ -176,8 +176,12 @@ def resolve_strategy(spec: str, extra: Mapping[str, Any] | None = None) -> Strat
                 f"strategy '{spec}': unknown profile '{profile}' "
                 f"(known: {', '.join(list_profiles())})"
             )
-        return Strategy(name=spec, kind="t2t", label=f"treat-to-target ({profile})", profile=profile)
+        return Strategy(
+            name=spec, kind="t2t", label=f"treat-to-target ({profile})", profile=profile
+        )
     table = known_strategies(extra)
     if spec not in table:
-        raise ValueError(f"strategy '{spec}': unknown (known: {', '.join(sorted(table))}, t2t:<profile>)")
+        raise ValueError(
+            f"strategy '{spec}': unknown (known: {', '.join(sorted(table))}, t2t:<profile>)"
+        )
     return strategy_from_table(spec, table[spec])

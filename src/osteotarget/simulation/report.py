@@ -86,42 +86,53 @@ def write_plots(res: SimulationResult, out: Path) -> list[Path]:
 
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>osteotarget strategy simulation</title>
-<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}th{background:#eee}
-.note{background:#fff6d5;padding:.5rem}</style></head><body>
+<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}
+th{background:#eee}.note{background:#fff6d5;padding:.5rem}</style></head><body>
 <h1>Strategy simulation</h1>
 <p class="note">{{ d.disclaimer }}</p>
-<p>{{ d.cohort.patients }} patients ({{ d.cohort.excluded_without_total_hip_t }} left out: no total-hip
-T-score), {{ d.years }} years, seed {{ d.seed }}, {{ d.runs }} run(s). Target: total-hip T-score
-&gt; {{ d.target.value }}. Intervals: 2.5th–97.5th percentiles over runs.</p>
-<h2>Strategies</h2><ul>{% for s in d.strategies %}<li><b>{{ s.name }}</b>: {{ s.label }}</li>{% endfor %}</ul>
+<p>{{ d.cohort.patients }} patients ({{ d.cohort.excluded_without_total_hip_t }} left out:
+no total-hip T-score), {{ d.years }} years, seed {{ d.seed }}, {{ d.runs }} run(s).
+Target: total-hip T-score &gt; {{ d.target.value }}.
+Intervals: 2.5th-97.5th percentiles over runs.</p>
+<h2>Strategies</h2><ul>{% for s in d.strategies %}
+<li><b>{{ s.name }}</b>: {{ s.label }}</li>{% endfor %}</ul>
 <h2>Outcomes</h2>
-<table><tr><th>strategy</th><th>at target, year {{ d.years }}</th><th>fractures /1,000 PY (all)</th>
-<th>hip</th><th>vertebral</th><th>DXA scans</th><th>injections</th><th>infusions</th>{% if d.prices %}<th>cost per patient</th>{% endif %}</tr>
+<table><tr><th>strategy</th><th>at target, year {{ d.years }}</th>
+<th>fractures /1,000 PY (all)</th><th>hip</th><th>vertebral</th><th>DXA scans</th>
+<th>injections</th><th>infusions</th>
+{% if d.prices %}<th>cost per patient</th>{% endif %}</tr>
 {% for name, o in d.outcomes.items() %}<tr><td>{{ name }}</td>
 <td>{{ pct(o.at_target_by_year[-1]) }}</td>
-<td>{{ iv(o.fractures_per_1000_py.all) }}</td><td>{{ iv(o.fractures_per_1000_py.hip) }}</td>
-<td>{{ iv(o.fractures_per_1000_py.vertebral) }}</td><td>{{ num(o.dxa_scans.mean) }}</td>
+<td>{{ iv(o.fractures_per_1000_py.all) }}</td>
+<td>{{ iv(o.fractures_per_1000_py.hip) }}</td>
+<td>{{ iv(o.fractures_per_1000_py.vertebral) }}</td>
+<td>{{ num(o.dxa_scans.mean) }}</td>
 <td>{{ num(o.injections.mean) }}</td><td>{{ num(o.infusions.mean) }}</td>
 {% if d.prices %}<td>{{ iv(o.cost_per_patient) }}</td>{% endif %}</tr>{% endfor %}</table>
 <h3>Drug-years by class</h3>
 <table><tr><th>strategy</th><th>class</th><th>drug-years</th></tr>
 {% for name, o in d.outcomes.items() %}{% for cls, v in o.drug_years_by_class.items() %}
-<tr><td>{{ name }}</td><td>{{ cls }}</td><td>{{ num(v.mean) }}</td></tr>{% endfor %}{% endfor %}</table>
+<tr><td>{{ name }}</td><td>{{ cls }}</td><td>{{ num(v.mean) }}</td></tr>
+{% endfor %}{% endfor %}</table>
 <h2>Plots</h2>
 <img src="share_at_target.png" alt="share at target over time per strategy" width="640">
 <img src="cumulative_fractures.png" alt="cumulative fractures per strategy" width="640">
 <img src="cost_vs_fractures_avoided.png" alt="cost versus fractures avoided" width="520">
 <h2>Subgroups</h2>
-<table><tr><th>strategy</th><th>subgroup</th><th>value</th><th>patients</th><th>fractures /1,000 PY</th><th>at target at end</th></tr>
-{% for r in d.subgroups %}<tr><td>{{ r.strategy }}</td><td>{{ r.subgroup }}</td><td>{{ r.value }}</td>
-<td>{{ num(r.n) }}</td><td>{{ num(r.fractures_per_1000_py) }}</td><td>{{ pct(r.at_target_end) }}</td></tr>{% endfor %}</table>
+<table><tr><th>strategy</th><th>subgroup</th><th>value</th><th>patients</th>
+<th>fractures /1,000 PY</th><th>at target at end</th></tr>
+{% for r in d.subgroups %}<tr><td>{{ r.strategy }}</td><td>{{ r.subgroup }}</td>
+<td>{{ r.value }}</td><td>{{ num(r.n) }}</td><td>{{ num(r.fractures_per_1000_py) }}</td>
+<td>{{ pct(r.at_target_end) }}</td></tr>{% endfor %}</table>
 <h2>Unverified inputs</h2><p>{{ d.unverified_inputs | join(", ") }}</p>
 </body></html>
 """
 
 
-def write_html(res: SimulationResult, data: dict[str, Any], out: Path, pdf: bool = False) -> list[Path]:
+def write_html(
+    res: SimulationResult, data: dict[str, Any], out: Path, pdf: bool = False
+) -> list[Path]:
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(_TEMPLATE)
 
