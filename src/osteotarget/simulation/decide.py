@@ -53,8 +53,15 @@ def encode(
         if isinstance(column, str):
             codes[:, j] = values.index(column)
         else:
-            lookup = {v: i for i, v in enumerate(values)}
-            codes[:, j] = np.fromiter((lookup[v] for v in column), dtype=np.int8, count=n)
+            text = np.asarray(column, dtype=str)
+            filled = np.zeros(n, dtype=bool)
+            for i, value in enumerate(values):
+                hit = text == value
+                codes[hit, j] = i
+                filled |= hit
+            if not filled.all():
+                bad = str(text[~filled][0])
+                raise KeyError(f"pathway fact {name} has no value '{bad}'")
     return codes
 
 
@@ -64,7 +71,12 @@ def decide_all(pathway: Pathway, codes: np.ndarray) -> Decisions:
     if codes.shape[0] == 0:
         empty = np.empty(0, dtype=object)
         return Decisions(action=empty, row=empty, distinct=0)
-    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    # one int64 key per row (mixed radix over the facts' value counts), then unique keys
+    radix = np.array([len(pathway.fact_values(name)) for name in names], dtype=np.int64)
+    weights = np.concatenate(([1], np.cumprod(radix[:-1])))
+    keys = codes.astype(np.int64) @ weights
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    unique = codes[first]
     actions = np.empty(unique.shape[0], dtype=object)
     rows = np.empty(unique.shape[0], dtype=object)
     for i, combo in enumerate(unique):

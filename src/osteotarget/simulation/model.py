@@ -119,6 +119,8 @@ class Simulation:
         self.prev = np.zeros(n, dtype=np.int64)
         self.reg = np.full(n, -1, dtype=np.int64)
         self.reg_first = np.zeros(n, dtype=np.int64)
+        self.step_len = np.full(n, -1, dtype=np.int64)
+        self.step_last = np.zeros(n, dtype=bool)
         self.pos = np.zeros(n, dtype=np.int64)
         self.step_start = np.zeros(n, dtype=np.int64)
         self.step_base = np.ones(n)
@@ -185,10 +187,15 @@ class Simulation:
         self._set_step(idx, month)
 
     def _set_step(self, idx: IntArray, month: int) -> None:
-        new = np.array(
-            [self.reg_drugs[r][p] for r, p in zip(self.reg[idx], self.pos[idx], strict=True)],
-            dtype=np.int64,
-        )
+        new = np.empty(idx.size, dtype=np.int64)
+        length = np.empty(idx.size, dtype=np.int64)
+        for rid in np.unique(self.reg[idx]):
+            sel = self.reg[idx] == rid
+            new[sel] = self.reg_drugs[int(rid)][self.pos[idx][sel]]
+            length[sel] = self.reg_months[int(rid)][self.pos[idx][sel]]
+        self.step_len[idx] = length
+        n_steps = np.array([len(d) for d in self.reg_drugs], dtype=np.int64)
+        self.step_last[idx] = n_steps[self.reg[idx]] - 1 == self.pos[idx]
         was = self.drug[idx]
         self.prev[idx] = np.where(was > 0, was, self.prev[idx])
         self.drug[idx] = new
@@ -309,20 +316,12 @@ class Simulation:
         on = np.flatnonzero(self.drug > 0)
         if on.size == 0:
             return
-        lengths = np.array(
-            [self.reg_months[r][p] for r, p in zip(self.reg[on], self.pos[on], strict=True)]
-        )
+        lengths = self.step_len[on]
         done = (lengths >= 0) & (month - self.step_start[on] >= lengths)
         idx = on[done]
         if idx.size == 0:
             return
-        last = np.array(
-            [
-                p + 1 >= len(self.reg_drugs[r])
-                for r, p in zip(self.reg[idx], self.pos[idx], strict=True)
-            ],
-            dtype=bool,
-        )
+        last = self.step_last[idx]
         self.stop(idx[last], month)
         more = idx[~last]
         self.pos[more] += 1
