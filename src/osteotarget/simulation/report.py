@@ -100,7 +100,8 @@ Intervals: 2.5th-97.5th percentiles over runs.</p>
 <h2>Outcomes</h2>
 <table><tr><th>strategy</th><th>at target, year {{ d.years }}</th>
 <th>fractures /1,000 PY (all)</th><th>hip</th><th>vertebral</th><th>DXA scans</th>
-<th>injections</th><th>infusions</th>
+<th>injections</th><th>infusions</th><th>below target at baseline: reached it</th>
+<th>median months to target</th>
 {% if d.prices %}<th>cost per patient</th>{% endif %}</tr>
 {% for name, o in d.outcomes.items() %}<tr><td>{{ name }}</td>
 <td>{{ pct(o.at_target_by_year[-1]) }}</td>
@@ -109,6 +110,8 @@ Intervals: 2.5th-97.5th percentiles over runs.</p>
 <td>{{ iv(o.fractures_per_1000_py.vertebral) }}</td>
 <td>{{ num(o.dxa_scans.mean) }}</td>
 <td>{{ num(o.injections.mean) }}</td><td>{{ num(o.infusions.mean) }}</td>
+<td>{{ pct(o.share_below_target_reaching_it) }}</td>
+<td>{{ num(o.median_months_to_target.mean) }}</td>
 {% if d.prices %}<td>{{ iv(o.cost_per_patient) }}</td>{% endif %}</tr>{% endfor %}</table>
 <h3>Drug-years by class</h3>
 <table><tr><th>strategy</th><th>class</th><th>drug-years</th></tr>
