@@ -100,7 +100,8 @@ Intervals: 2.5th-97.5th percentiles over runs.</p>
 <h2>Outcomes</h2>
 <table><tr><th>strategy</th><th>at target, year {{ d.years }}</th>
 <th>fractures /1,000 PY (all)</th><th>hip</th><th>vertebral</th><th>DXA scans</th>
-<th>injections (daily ones counted each day)</th><th>infusions</th><th>below target at baseline: reached it</th>
+<th>injections (daily ones counted each day)</th><th>infusions</th>
+<th>below target at baseline: reached it</th>
 <th>median months to target</th>
 {% if d.prices %}<th>cost per patient</th>{% endif %}</tr>
 {% for name, o in d.outcomes.items() %}<tr><td>{{ name }}</td>
