@@ -19,13 +19,14 @@ from osteotarget.commands import (
     project,
     schema,
     serve,
+    simulate,
     synth,
     worklist,
 )
 from osteotarget.commands._common import refuse, usage_error
 from osteotarget.model import RecordError
 
-COMMANDS = (assess, project, serve, profiles, schema, import_, synth, worklist, kpi)
+COMMANDS = (assess, project, serve, profiles, schema, import_, synth, worklist, kpi, simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
