@@ -70,9 +70,24 @@ def list_profiles() -> list[str]:
     return sorted(knowledge().table("profiles"))
 
 
+_LOADED: dict[str, Profile] = {}
+
+
 def load_profile(name: str) -> Profile:
-    """The named profile merged over the defaults; KeyError names the known profiles."""
+    """The named profile merged over the defaults; KeyError names the known profiles.
+
+    Built once per process and knowledge base (a pure function of the knowledge, which is
+    loaded once and never changed): the same object is returned again."""
     kb = knowledge()
+    cached = _LOADED.get(name)
+    if cached is not None and cached.kb is kb:
+        return cached
+    profile = _build_profile(kb, name)
+    _LOADED[name] = profile
+    return profile
+
+
+def _build_profile(kb: KnowledgeBase, name: str) -> Profile:
     profiles = kb.table("profiles")
     if name not in profiles:
         raise KeyError(f"unknown profile '{name}' (known: {', '.join(sorted(profiles))})")
