@@ -160,7 +160,9 @@ def rank_options(
                 )
         at_horizon = [p for p in points if p.site == primary and p.month <= horizon]
         expected_t = max(at_horizon, key=lambda p: p.month).t_score if at_horizon else None
-        option = Option(
+        # Built from values of the declared types (the projected points are validated
+        # already): not validated again.
+        option = Option.model_construct(
             expected_t_at_horizon=expected_t,
             expected_t_site=primary if expected_t is not None else None,
             regimen=list(reg.steps),
@@ -199,7 +201,9 @@ def rank_options(
         out.append(
             Ranked(
                 r.regimen,
-                r.option.model_copy(update={"rank": rank, "first_line": r.first_line}),
+                Option.model_construct(
+                    **{**r.option.__dict__, "rank": rank, "first_line": r.first_line}
+                ),
                 r.first_line,
                 r.avoid,
                 r.sequence,

@@ -66,6 +66,11 @@ def _current(ctx: Context, facts: Facts, test: LabTest) -> tuple[Lab | None, Lab
 
 
 def lab_state(ctx: Context, facts: Facts) -> LabState:
+    """The lab state of *facts*, judged once per assessment (the same for every drug)."""
+    return ctx.once("therapy.lab_state", facts, lambda: _judge_lab_state(ctx, facts))
+
+
+def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     crcl, crcl_any = _current(ctx, facts, "creatinine_clearance")
     egfr, egfr_any = _current(ctx, facts, "egfr")
     # The most recent of creatinine clearance and eGFR; the label cut-offs are in CrCl, so
@@ -139,6 +144,10 @@ def _label(code: str, labs: LabState) -> str:
 
 def populations_of(ctx: Context, facts: Facts) -> list[str]:
     """The labelled populations this patient belongs to (``rules.labels``)."""
+    return list(ctx.once("therapy.populations", facts, lambda: _populations(ctx, facts)))
+
+
+def _populations(ctx: Context, facts: Facts) -> list[str]:
     patient = facts.patient
     out: list[str] = []
     if patient.sex == "male":
