@@ -86,7 +86,9 @@ def main() -> None:
     examples = [parse_patient(json.loads(p.read_text())) for p in EXAMPLES]
     report(f"spec examples ({len(examples)})", *per_call_ms(examples, max(args.repeats, 50)))
     cohort = synthetic(args.n, args.seed)
-    report(f"synthetic cohort (n={len(cohort)}, seed {args.seed})", *per_call_ms(cohort, args.repeats))
+    report(
+        f"synthetic cohort (n={len(cohort)}, seed {args.seed})", *per_call_ms(cohort, args.repeats)
+    )
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.profile:
         profiler = cProfile.Profile()

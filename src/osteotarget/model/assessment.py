@@ -6,8 +6,9 @@ Field names of the contract are never renamed or dropped; extra fields are addit
 
 from __future__ import annotations
 
+from copy import copy
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -283,3 +284,39 @@ class Assessment(Out):
         "Decision support only: shows its basis for a clinician to weigh; it does not order "
         "or prescribe."
     )
+
+
+# ---- building answers the core has already checked -----------------------------------
+
+_OutT = TypeVar("_OutT", bound=Out)
+_SET = object.__setattr__
+_DEFAULTS: dict[type[Out], tuple[tuple[str, Any, bool], ...]] = {}
+
+
+def _defaults_of(cls: type[Out]) -> tuple[tuple[str, Any, bool], ...]:
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = tuple(
+            (name, f.default, isinstance(f.default, list | dict))
+            for name, f in cls.model_fields.items()
+        )
+    return found
+
+
+def built(cls: type[_OutT], **values: Any) -> _OutT:
+    """An answer object from values the core built with the declared types, without
+    validating them again (as ``cls.model_construct``, which it equals, at a fraction of
+    the cost): fields in declaration order, defaults for the rest (a fresh copy of an empty
+    list or mapping). Only for values of the declared types: input is always validated."""
+    data: dict[str, Any] = {}
+    for name, default, mutable in _defaults_of(cls):
+        if name in values:
+            data[name] = values[name]
+        else:
+            data[name] = copy(default) if mutable else default
+    obj = cls.__new__(cls)
+    _SET(obj, "__dict__", data)
+    _SET(obj, "__pydantic_fields_set__", set(values))
+    _SET(obj, "__pydantic_extra__", None)
+    _SET(obj, "__pydantic_private__", None)
+    return obj
