@@ -16,7 +16,7 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.knowledge import knowledge
-from osteotarget.model.assessment import Option, Risk, Target, built
+from osteotarget.model.assessment import Option, Risk, Target, built, rebuilt
 from osteotarget.projection import forecast_options
 from osteotarget.therapy.catalogue import Regimen, regimens
 from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
@@ -204,7 +204,7 @@ def rank_options(
         out.append(
             Ranked(
                 r.regimen,
-                built(Option, **{**r.option.__dict__, "rank": rank, "first_line": r.first_line}),
+                rebuilt(r.option, rank=rank, first_line=r.first_line),
                 r.first_line,
                 r.avoid,
                 r.sequence,
