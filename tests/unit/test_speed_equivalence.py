@@ -109,3 +109,35 @@ def _regenerate() -> None:
 
 if __name__ == "__main__" and "--regenerate" in sys.argv:
     _regenerate()
+
+
+def test_built_equals_model_construct() -> None:
+    """The cheap constructor makes the same object as pydantic's ``model_construct``."""
+    from osteotarget.model.assessment import (
+        Option,
+        ProjectedPoint,
+        RegimenStep,
+        TraceStep,
+        built,
+        rebuilt,
+    )
+
+    point = {"month": 12, "site": "total_hip", "t_score": -2.4, "low": -2.7, "high": -2.1}
+    values = {
+        "regimen": [RegimenStep(drug="alendronate")],
+        "horizon_months": 36,
+        "projected_t_scores": [ProjectedPoint.model_validate(point)],
+        "rank": 2,
+    }
+    fast, slow = built(Option, **values), Option.model_construct(**values)
+    assert fast == slow
+    assert fast.model_dump_json() == slow.model_dump_json() == Option(**values).model_dump_json()
+    assert fast.model_fields_set == slow.model_fields_set
+    assert fast.citations == [] and fast.citations is not built(Option, **values).citations
+    ranked = rebuilt(fast, rank=1, first_line=True)
+    assert ranked == fast.model_copy(update={"rank": 1, "first_line": True})
+    assert fast.rank == 2
+    step = built(TraceStep, rule="r", outcome="o")
+    assert step.model_dump_json() == TraceStep(rule="r", outcome="o").model_dump_json()
+    with pytest.raises(TypeError, match="no field"):
+        built(TraceStep, rule="r", outcome="o", nonsense=1)
