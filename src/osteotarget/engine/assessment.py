@@ -6,6 +6,7 @@ Pure: no I/O, no clock (``as_of`` is an argument), no environment.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from osteotarget.base.context import Context
 from osteotarget.base.history import History
@@ -69,17 +70,15 @@ def _cited_keys(
     dens: Densitometry | None,
 ) -> list[str]:
     """Every citation key the answer uses, first use first, each once."""
-    keys: dict[str, None] = {}
-    for group in (
+    groups: tuple[list[Any], ...] = (
         risk.reasons if risk else [],
         targets,
         options,
         recommendations,
         alerts,
         trace,
-    ):
-        for item in group:
-            keys.update(dict.fromkeys(item.citations))
+    )
+    keys = dict.fromkeys(c for group in groups for item in group for c in item.citations)
     if dens:
         keys.update(dict.fromkeys(dens.citations))
     return list(keys)

@@ -343,3 +343,18 @@ def rebuilt(obj: _OutT, **updates: Any) -> _OutT:
     if len(data) != len(obj.__dict__):
         raise TypeError(f"{type(obj).__name__} has no field(s) {', '.join(sorted(updates))}")
     return _make(type(obj), data, obj.__pydantic_fields_set__ | set(updates))
+
+
+_POINT_FIELDS = frozenset(ProjectedPoint.model_fields)
+
+
+def projected_point(
+    month: int, site: Site, t_score: float, low: float | None, high: float | None
+) -> ProjectedPoint:
+    """``built(ProjectedPoint, ...)`` with every field given (the hottest object: an
+    assessment holds hundreds)."""
+    return _make(
+        ProjectedPoint,
+        {"month": month, "site": site, "t_score": t_score, "low": low, "high": high},
+        set(_POINT_FIELDS),
+    )

@@ -30,6 +30,7 @@ from osteotarget.model.assessment import (
     SiteTrend,
     Target,
     built,
+    projected_point,
 )
 from osteotarget.model.codes import Drug
 from osteotarget.projection.api import (
@@ -346,14 +347,7 @@ def _option_data(
         probability_of_target=_number(probability),
         horizon_months=int(horizon),
         projected_t_scores=[
-            built(
-                ProjectedPoint,
-                month=int(month),
-                site=site,
-                t_score=float(t),
-                low=_number(low),
-                high=_number(high),
-            )
+            projected_point(int(month), site, float(t), _number(low), _number(high))
             for month, site, t, low, high in points
         ],
         excluded_because=[],
