@@ -3,14 +3,17 @@ what fired (trace) and which knowledge was used (for ``unverified_inputs``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from osteotarget.base.profile import Profile
 from osteotarget.knowledge import KnowledgeBase, Quantity
 from osteotarget.model.assessment import Densitometry, TraceStep
 from osteotarget.model.record import Patient
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -22,6 +25,8 @@ class Context:
     densitometry: Densitometry
     trace: list[TraceStep] = field(default_factory=list)
     used: dict[str, str] = field(default_factory=dict)
+    memo: dict[str, tuple[object, Any]] = field(default_factory=dict, repr=False, compare=False)
+    """Values judged once per assessment (e.g. the lab state, the same for every drug)."""
 
     # ---- knowledge, recorded as used -------------------------------------------------
     def quantity(self, path: str) -> Quantity:
@@ -39,16 +44,28 @@ class Context:
     def note_evidence(self, path: str, evidence: str) -> None:
         self.used[path] = evidence
 
+    def once(self, key: str, basis: object, compute: Callable[[], _T]) -> _T:
+        """*compute()* the first time for this *key* and *basis* object, then the same value
+        (the knowledge it used is already recorded in ``used``)."""
+        hit = self.memo.get(key)
+        if hit is not None and hit[0] is basis:
+            value: _T = hit[1]
+            return value
+        value = compute()
+        self.memo[key] = (basis, value)
+        return value
+
     # ---- explanation -----------------------------------------------------------------
     def fired(
         self, rule: str, outcome: str, citations: list[str] | None = None, /, **inputs: Any
     ) -> None:
+        # Built from plain values of the declared types: not validated again.
         self.trace.append(
-            TraceStep(
+            TraceStep.model_construct(
                 rule=rule,
                 inputs={k: _plain(v) for k, v in inputs.items()},
                 outcome=outcome,
-                citations=list(dict.fromkeys(citations or [])),
+                citations=list(dict.fromkeys(citations)) if citations else [],
             )
         )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from osteotarget.dates import add_months, age_on
 from osteotarget.model.assessment import Densitometry
@@ -17,13 +18,22 @@ class Facts:
     as_of: date
     latest_t: dict[Site, float]
     baseline_t: dict[Site, float]
+    _memo: dict[str, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Lists derived from the record once (the record and date never change)."""
 
     @property
     def age(self) -> int:
         return age_on(self.patient.birth_date, self.as_of)
 
     def fractures(self) -> list[Fracture]:
-        return [f for f in self.patient.fractures if f.fragility and f.date <= self.as_of]
+        found = self._memo.get("fractures")
+        if found is None:
+            found = self._memo["fractures"] = tuple(
+                f for f in self.patient.fractures if f.fragility and f.date <= self.as_of
+            )
+        return list(found)
 
     def fractures_since(self, months: float) -> list[Fracture]:
         since = add_months(self.as_of, -months)
@@ -47,15 +57,21 @@ class Facts:
         return max(recorded, vfa)
 
     def active_conditions(self) -> list[Condition]:
-        return [
-            c
-            for c in self.patient.conditions
-            if (c.onset is None or c.onset <= self.as_of)
-            and (c.resolved is None or c.resolved > self.as_of)
-        ]
+        found = self._memo.get("active_conditions")
+        if found is None:
+            found = self._memo["active_conditions"] = tuple(
+                c
+                for c in self.patient.conditions
+                if (c.onset is None or c.onset <= self.as_of)
+                and (c.resolved is None or c.resolved > self.as_of)
+            )
+        return list(found)
 
     def has_condition(self, code: ConditionCode) -> bool:
-        return any(c.code == code for c in self.active_conditions())
+        codes = self._memo.get("active_codes")
+        if codes is None:
+            codes = self._memo["active_codes"] = frozenset(c.code for c in self.active_conditions())
+        return code in codes
 
     def conditions_ever(self, code: ConditionCode) -> list[Condition]:
         return [

@@ -8,13 +8,22 @@ from datetime import date
 from typing import Any
 
 from osteotarget.dates import months_between, years_between
-from osteotarget.knowledge import knowledge
+from osteotarget.knowledge import KnowledgeBase, knowledge
 from osteotarget.model.codes import Drug
 from osteotarget.model.record import Patient, TherapyCourse
 
+_DRUG_INFO: dict[str, tuple[KnowledgeBase, Mapping[str, Any]]] = {}
+
 
 def drug_info(drug: str) -> Mapping[str, Any]:
-    return knowledge().table(f"drugs.drugs.{drug}")
+    """The drug's knowledge entry (looked up once per drug and knowledge base)."""
+    kb = knowledge()
+    hit = _DRUG_INFO.get(drug)
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    info = kb.table(f"drugs.drugs.{drug}")
+    _DRUG_INFO[drug] = (kb, info)
+    return info
 
 
 def kind_of(drug: str) -> str:

@@ -8,7 +8,7 @@ file first, then in the defaults, so the answer can name where a value came from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from osteotarget.knowledge import KnowledgeBase, Quantity, knowledge
@@ -39,14 +39,26 @@ class Profile:
     citations: tuple[str, ...]
     kb: KnowledgeBase
     own: Mapping[str, Any]
+    _found: dict[str, tuple[bool, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Paths already looked up in ``data`` (the profile is never changed once built)."""
 
     def get(self, path: str, default: Any = None) -> Any:
+        hit = self._found.get(path)
+        if hit is not None:
+            return hit[1] if hit[0] else default
+        found, node = self._lookup(path)
+        self._found[path] = (found, node)
+        return node if found else default
+
+    def _lookup(self, path: str) -> tuple[bool, Any]:
         node: Any = self.data
         for part in path.split("."):
             if not isinstance(node, Mapping) or part not in node:
-                return default
+                return False, None
             node = node[part]
-        return node
+        return True, node
 
     def source_of(self, path: str) -> str:
         """The knowledge path holding *path*: the profile file if it sets it, else defaults."""
@@ -70,9 +82,24 @@ def list_profiles() -> list[str]:
     return sorted(knowledge().table("profiles"))
 
 
+_LOADED: dict[str, Profile] = {}
+
+
 def load_profile(name: str) -> Profile:
-    """The named profile merged over the defaults; KeyError names the known profiles."""
+    """The named profile merged over the defaults; KeyError names the known profiles.
+
+    Built once per process and knowledge base (a pure function of the knowledge, which is
+    loaded once and never changed): the same object is returned again."""
     kb = knowledge()
+    cached = _LOADED.get(name)
+    if cached is not None and cached.kb is kb:
+        return cached
+    profile = _build_profile(kb, name)
+    _LOADED[name] = profile
+    return profile
+
+
+def _build_profile(kb: KnowledgeBase, name: str) -> Profile:
     profiles = kb.table("profiles")
     if name not in profiles:
         raise KeyError(f"unknown profile '{name}' (known: {', '.join(sorted(profiles))})")

@@ -97,8 +97,22 @@ def precision_study(scans_per_patient: Sequence[Sequence[float]]) -> PrecisionSt
     )
 
 
+_DEFAULTS: dict[str, tuple[object, Precision | None]] = {}
+
+
 def default_precision(site: Site) -> Precision | None:
-    """The ISCD minimum acceptable precision for *site*, or None where none is on file."""
+    """The ISCD minimum acceptable precision for *site*, or None where none is on file
+    (a pure function of the knowledge base, loaded once and immutable: looked up once)."""
+    kb = knowledge()
+    hit = _DEFAULTS.get(site)
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    found = _default_precision(site)
+    _DEFAULTS[site] = (kb, found)
+    return found
+
+
+def _default_precision(site: Site) -> Precision | None:
     table = knowledge().table("precision.minimum_acceptable_percent")
     if site not in table:
         return None

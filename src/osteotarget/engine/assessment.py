@@ -6,6 +6,7 @@ Pure: no I/O, no clock (``as_of`` is an argument), no environment.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from osteotarget.base.context import Context
 from osteotarget.base.history import History
@@ -14,8 +15,19 @@ from osteotarget.base.profile import Profile, load_profile
 from osteotarget.dates import add_months
 from osteotarget.densitometry import assess_densitometry
 from osteotarget.engine import DEFAULT_PROFILE, ENGINE_VERSION
+from osteotarget.knowledge import KnowledgeBase
 from osteotarget.model import Patient, check_as_of
-from osteotarget.model.assessment import Alert, Assessment, CitationOut, Recommendation
+from osteotarget.model.assessment import (
+    Alert,
+    Assessment,
+    CitationOut,
+    Densitometry,
+    Option,
+    Recommendation,
+    Risk,
+    Target,
+    TraceStep,
+)
 from osteotarget.plan.monitoring import monitoring
 from osteotarget.plan.next_step import next_step
 from osteotarget.plan.response import judge_response
@@ -48,16 +60,28 @@ def _dedupe(recs: list[Recommendation]) -> list[Recommendation]:
     return out
 
 
-def _cited_keys(a: Assessment) -> list[str]:
-    keys: list[str] = []
-    keys += [c for r in (a.risk.reasons if a.risk else []) for c in r.citations]
-    keys += [c for t in a.targets for c in t.citations]
-    keys += [c for o in a.options for c in o.citations]
-    keys += [c for r in a.recommendations for c in r.citations]
-    keys += [c for al in a.alerts for c in al.citations]
-    keys += [c for s in a.trace for c in s.citations]
-    keys += list(a.densitometry.citations if a.densitometry else [])
-    return list(dict.fromkeys(keys))
+def _cited_keys(
+    risk: Risk | None,
+    targets: list[Target],
+    options: list[Option],
+    recommendations: list[Recommendation],
+    alerts: list[Alert],
+    trace: list[TraceStep],
+    dens: Densitometry | None,
+) -> list[str]:
+    """Every citation key the answer uses, first use first, each once."""
+    groups: tuple[list[Any], ...] = (
+        risk.reasons if risk else [],
+        targets,
+        options,
+        recommendations,
+        alerts,
+        trace,
+    )
+    keys = dict.fromkeys(c for group in groups for item in group for c in item.citations)
+    if dens:
+        keys.update(dict.fromkeys(dens.citations))
+    return list(keys)
 
 
 def assess(patient: Patient, as_of: date, profile: str | None = None) -> Assessment:
@@ -155,7 +179,10 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
     mon, mon_alerts = monitoring(ctx, facts, history, step, holiday_review)
     alerts += mon_alerts
     alerts.sort(key=lambda al: _SEVERITY[al.severity])
-    result = Assessment(
+    option_list = [r.option for r in options]
+    # Every part was validated when it was built: the whole is assembled without
+    # validating it again (the same fields, in the same order, as Assessment(...)).
+    return Assessment.model_construct(
         patient_id=patient.id,
         as_of=as_of,
         profile=chosen_profile.name,
@@ -164,17 +191,35 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
         risk=risk,
         targets=targets,
         status=status,
-        options=[r.option for r in options],
+        options=option_list,
         recommendations=recommendations,
         alerts=alerts,
         monitoring=mon,
         densitometry=dens,
         trace=ctx.trace,
+        citations=_citations_out(
+            kb,
+            _cited_keys(risk, targets, option_list, recommendations, alerts, ctx.trace, dens),
+        ),
         unverified_inputs=ctx.unverified(),
     )
-    citations = [
-        CitationOut(key=k, text=kb.citation(k).short())
-        for k in _cited_keys(result)
-        if k in kb.citations
-    ]
-    return result.model_copy(update={"citations": citations})
+
+
+_CITATIONS_OUT: dict[str, CitationOut] = {}
+_CITATIONS_KB: list[KnowledgeBase] = []
+
+
+def _citations_out(kb: KnowledgeBase, keys: list[str]) -> list[CitationOut]:
+    """The cited works, built once per key and knowledge base (frozen, so shared)."""
+    if not _CITATIONS_KB or _CITATIONS_KB[0] is not kb:
+        _CITATIONS_OUT.clear()
+        _CITATIONS_KB[:] = [kb]
+    out: list[CitationOut] = []
+    for k in keys:
+        cited = _CITATIONS_OUT.get(k)
+        if cited is None:
+            if k not in kb.citations:
+                continue
+            cited = _CITATIONS_OUT[k] = CitationOut(key=k, text=kb.citation(k).short())
+        out.append(cited)
+    return out

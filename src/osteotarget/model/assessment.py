@@ -7,7 +7,7 @@ Field names of the contract are never renamed or dropped; extra fields are addit
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -282,4 +282,79 @@ class Assessment(Out):
     disclaimer: str = (
         "Decision support only: shows its basis for a clinician to weigh; it does not order "
         "or prescribe."
+    )
+
+
+# ---- building answers the core has already checked -----------------------------------
+
+_OutT = TypeVar("_OutT", bound=Out)
+_SET = object.__setattr__
+_TEMPLATES: dict[type[Out], tuple[dict[str, Any], tuple[tuple[str, type], ...]]] = {}
+
+
+def _template_of(cls: type[Out]) -> tuple[dict[str, Any], tuple[tuple[str, type], ...]]:
+    """Every field with its default, in declaration order, and the fields whose default is
+    an (empty) list or mapping, which each object gets a fresh copy of."""
+    found = _TEMPLATES.get(cls)
+    if found is None:
+        fields = cls.model_fields
+        if any(f.default_factory is not None for f in fields.values()):
+            raise TypeError(f"{cls.__name__}: a default factory is not supported here")
+        template = {name: f.default for name, f in fields.items()}
+        mutable = tuple(
+            (name, type(f.default))
+            for name, f in fields.items()
+            if isinstance(f.default, list | dict)
+        )
+        found = _TEMPLATES[cls] = (template, mutable)
+    return found
+
+
+def _make(cls: type[_OutT], data: dict[str, Any], fields_set: set[str]) -> _OutT:
+    obj = cls.__new__(cls)
+    _SET(obj, "__dict__", data)
+    _SET(obj, "__pydantic_fields_set__", fields_set)
+    _SET(obj, "__pydantic_extra__", None)
+    _SET(obj, "__pydantic_private__", None)
+    return obj
+
+
+def built(cls: type[_OutT], **values: Any) -> _OutT:
+    """An answer object from values the core built with the declared types, without
+    validating them again (as ``cls.model_construct``, which it equals, at a fraction of
+    the cost): fields in declaration order, defaults for the rest (a fresh copy of an empty
+    list or mapping). Only for values of the declared types: input is always validated."""
+    template, mutable = _template_of(cls)
+    data = dict(template)
+    data.update(values)
+    if len(data) != len(template):
+        unknown = sorted(set(values) - set(template))
+        raise TypeError(f"{cls.__name__} has no field(s) {', '.join(unknown)}")
+    for name, kind in mutable:
+        if name not in values:
+            data[name] = kind()
+    return _make(cls, data, set(values))
+
+
+def rebuilt(obj: _OutT, **updates: Any) -> _OutT:
+    """*obj* with *updates* (fields of the declared types), not validated again."""
+    data = dict(obj.__dict__)
+    data.update(updates)
+    if len(data) != len(obj.__dict__):
+        raise TypeError(f"{type(obj).__name__} has no field(s) {', '.join(sorted(updates))}")
+    return _make(type(obj), data, obj.__pydantic_fields_set__ | set(updates))
+
+
+_POINT_FIELDS = frozenset(ProjectedPoint.model_fields)
+
+
+def projected_point(
+    month: int, site: Site, t_score: float, low: float | None, high: float | None
+) -> ProjectedPoint:
+    """``built(ProjectedPoint, ...)`` with every field given (the hottest object: an
+    assessment holds hundreds)."""
+    return _make(
+        ProjectedPoint,
+        {"month": month, "site": site, "t_score": t_score, "low": low, "high": high},
+        set(_POINT_FIELDS),
     )

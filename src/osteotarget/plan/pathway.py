@@ -77,9 +77,28 @@ def _row(raw: Mapping[str, Any], overridden_by: str = "") -> Row:
     )
 
 
+_BUILT: dict[tuple[int, int], tuple[KnowledgeBase, Profile | None, Pathway]] = {}
+_BUILT_MAX = 64  # entries (a few profiles), not clinical
+
+
 def load_pathway(kb: KnowledgeBase, profile: Profile | None = None) -> Pathway:
     """The table with *profile*'s overrides applied: each override replaces the fields it
-    names of the row with the same id (the row keeps its place)."""
+    names of the row with the same id (the row keeps its place).
+
+    Built once per (knowledge base, profile object): both are immutable once loaded, and
+    the entry keeps them alive so their ids are not reused."""
+    key = (id(kb), id(profile))
+    hit = _BUILT.get(key)
+    if hit is not None and hit[0] is kb and hit[1] is profile:
+        return hit[2]
+    pathway = _build_pathway(kb, profile)
+    if len(_BUILT) >= _BUILT_MAX:
+        _BUILT.clear()
+    _BUILT[key] = (kb, profile, pathway)
+    return pathway
+
+
+def _build_pathway(kb: KnowledgeBase, profile: Profile | None) -> Pathway:
     table = kb.table(_TABLE)
     overrides = {str(o["id"]): o for o in (profile.get("pathway.overrides", []) if profile else [])}
     rows: list[Row] = []

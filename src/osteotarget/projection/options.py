@@ -16,9 +16,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import cache, lru_cache
-from typing import Any
-
-from pydantic import TypeAdapter
 
 from osteotarget.dates import whole_months_between
 from osteotarget.densitometry import reference_for, t_score_from_bmd
@@ -32,6 +29,8 @@ from osteotarget.model.assessment import (
     SitePoint,
     SiteTrend,
     Target,
+    built,
+    projected_point,
 )
 from osteotarget.model.codes import Drug
 from osteotarget.projection.api import (
@@ -271,13 +270,13 @@ def forecast_options(
     sites = tuple(latest)
     fresh = list(latest.values())
     contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
-    data: list[dict[str, Any] | None] = []
+    data: list[Option | None] = []
     fresh_at: list[int] = []
     pairs: list[tuple[Regimen, Drug | None]] = []
     for steps in regimens:
         regimen: Regimen = tuple((s.drug, s.months) for s in steps)
         if not regimen:
-            data.append({"regimen": [], "horizon_months": horizon, "basis": "projection"})
+            data.append(built(Option, regimen=[], horizon_months=horizon, basis="projection"))
             continue
         check_horizon(regimen, horizon)
         first = regimen[0][0]
@@ -300,7 +299,10 @@ def forecast_options(
                 horizon,
                 _citations(regimen, previous, horizon, sites),
             )
-    return _OPTIONS.validate_python(data)
+    options = [o for o in data if o is not None]
+    if len(options) != len(data):
+        raise ValueError("a regimen was left without an option")
+    return options
 
 
 def _latest_baselines(
@@ -325,8 +327,8 @@ def _citations(
     return project(baselines, regimen, [], horizon, previous).citations
 
 
-_OPTIONS = TypeAdapter(list[Option])
-_POINT_FIELDS = ("month", "site", "t_score", "low", "high")
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _option_data(
@@ -335,18 +337,24 @@ def _option_data(
     points: Sequence[tuple[int, ProjectedSite, float, float, float]],
     horizon: int,
     citations: tuple[str, ...],
-) -> dict[str, Any]:
-    """An Option as plain data; forecast_options validates all of them in one call."""
-    return {
-        "regimen": list(regimen),
-        "probability_of_target": probability,
-        "horizon_months": horizon,
-        "projected_t_scores": [dict(zip(_POINT_FIELDS, p, strict=True)) for p in points],
-        "excluded_because": [],
-        "cautions": [],
-        "basis": "projection",
-        "citations": list(citations),
-    }
+) -> Option:
+    """An Option from the projected numbers. They are converted to the declared types here
+    (int months, float T-scores, as validation would), so the Option is built without
+    validating it again."""
+    return built(
+        Option,
+        regimen=list(regimen),
+        probability_of_target=_number(probability),
+        horizon_months=int(horizon),
+        projected_t_scores=[
+            projected_point(int(month), site, float(t), _number(low), _number(high))
+            for month, site, t, low, high in points
+        ],
+        excluded_because=[],
+        cautions=[],
+        basis="projection",
+        citations=list(citations),
+    )
 
 
 def _course_forecasts(
@@ -407,8 +415,8 @@ def _course_option(
     previous: Drug | None,
     course: TherapyCourse,
     as_of: date,
-) -> dict[str, Any]:
-    """The Option of a regimen that continues *course*, as plain data (no Projection)."""
+) -> Option:
+    """The Option of a regimen that continues *course* (no Projection)."""
     elapsed = whole_months_between(course.start, as_of)
     probability, points, citations = option_numbers(
         _course_forecasts(trends, regimen, horizon, previous, course, as_of),

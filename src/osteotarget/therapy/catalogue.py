@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from osteotarget.knowledge import Quantity, knowledge
 from osteotarget.model.assessment import RegimenStep
@@ -14,10 +14,14 @@ class Regimen:
     steps: tuple[RegimenStep, ...]
     expected_total_hip: Quantity | None
     expected_months: int | None
+    _drugs: tuple[str, ...] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_drugs", tuple(s.drug for s in self.steps))
 
     @property
     def drugs(self) -> tuple[str, ...]:
-        return tuple(s.drug for s in self.steps)
+        return self._drugs
 
     def label(self) -> str:
         return " → ".join(f"{s.drug}{f' {s.months} mo' if s.months else ''}" for s in self.steps)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.knowledge import knowledge
-from osteotarget.model.assessment import Option, Risk, Target
+from osteotarget.model.assessment import Option, Risk, Target, built, rebuilt
 from osteotarget.projection import forecast_options
 from osteotarget.therapy.catalogue import Regimen, regimens
 from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
@@ -34,6 +35,7 @@ class Ranked:
 
 
 _CORRECTABLE = ("hypocalcaemia", "vitamin_d_low")
+Basis = Literal["projection", "expected_response"]
 
 
 @cache
@@ -148,7 +150,7 @@ def rank_options(
             base = projected[index]
             probability = base.probability_of_target
             points = list(base.projected_t_scores)
-            basis = "projection"
+            basis: Basis = "projection"
             cites = [*base.citations, *cites]
         else:
             probability, points, basis = None, [], "expected_response"
@@ -160,7 +162,10 @@ def rank_options(
                 )
         at_horizon = [p for p in points if p.site == primary and p.month <= horizon]
         expected_t = max(at_horizon, key=lambda p: p.month).t_score if at_horizon else None
-        option = Option(
+        # Built from values of the declared types (the projected points are validated
+        # already): not validated again.
+        option = built(
+            Option,
             expected_t_at_horizon=expected_t,
             expected_t_site=primary if expected_t is not None else None,
             regimen=list(reg.steps),
@@ -199,7 +204,7 @@ def rank_options(
         out.append(
             Ranked(
                 r.regimen,
-                r.option.model_copy(update={"rank": rank, "first_line": r.first_line}),
+                rebuilt(r.option, rank=rank, first_line=r.first_line),
                 r.first_line,
                 r.avoid,
                 r.sequence,

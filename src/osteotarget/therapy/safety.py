@@ -66,6 +66,11 @@ def _current(ctx: Context, facts: Facts, test: LabTest) -> tuple[Lab | None, Lab
 
 
 def lab_state(ctx: Context, facts: Facts) -> LabState:
+    """The lab state of *facts*, judged once per assessment (the same for every drug)."""
+    return ctx.once("therapy.lab_state", facts, lambda: _judge_lab_state(ctx, facts))
+
+
+def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     crcl, crcl_any = _current(ctx, facts, "creatinine_clearance")
     egfr, egfr_any = _current(ctx, facts, "egfr")
     # The most recent of creatinine clearance and eGFR; the label cut-offs are in CrCl, so
@@ -139,6 +144,10 @@ def _label(code: str, labs: LabState) -> str:
 
 def populations_of(ctx: Context, facts: Facts) -> list[str]:
     """The labelled populations this patient belongs to (``rules.labels``)."""
+    return list(ctx.once("therapy.populations", facts, lambda: _populations(ctx, facts)))
+
+
+def _populations(ctx: Context, facts: Facts) -> list[str]:
     patient = facts.patient
     out: list[str] = []
     if patient.sex == "male":
@@ -160,30 +169,59 @@ _POPULATION_WORDS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Label:
+    """One drug's labelled populations in the profile's region(s), from ``rules.labels``."""
+
+    allowed: frozenset[str]
+    weakest: str
+    where: str
+    shown: str
+    source: str
+
+
+_LABELS: dict[tuple[str, str], tuple[object, _Label | None]] = {}
+
+
+def _label_of(ctx: Context, drug: str, region: str) -> _Label | None:
+    """A pure function of the knowledge base (immutable once loaded): read once."""
+    hit = _LABELS.get((drug, region))
+    if hit is not None and hit[0] is ctx.kb:
+        return hit[1]
+    labels = ctx.kb.table("rules.labels.drugs")
+    label: _Label | None = None
+    if drug in labels:
+        entry = labels[drug]
+        regions = ("us", "eu") if region == "either" else (region,)
+        allowed = {p for r in regions for p in entry.get(r, [])}
+        tags = [str(entry.get(f"{r}_evidence", "unverified")) for r in regions]
+        label = _Label(
+            allowed=frozenset(allowed),
+            weakest=min(tags, key=("unverified", "secondary", "verified").index),
+            where=" or ".join(r.upper() for r in regions),
+            shown=", ".join(_POPULATION_WORDS.get(p, p) for p in sorted(allowed)) or "none on file",
+            source=str(entry["source"]),
+        )
+    _LABELS[(drug, region)] = (ctx.kb, label)
+    return label
+
+
 def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafety) -> None:
     """Outside every labelled population of the profile's region: excluded or an off-label
     caution, as the profile says."""
-    labels = ctx.kb.table("rules.labels.drugs")
-    if drug not in labels:
+    label = _label_of(ctx, drug, str(ctx.profile.get("labels.region", "either")))
+    if label is None:
         return
-    entry = labels[drug]
-    region = str(ctx.profile.get("labels.region", "either"))
-    regions = ("us", "eu") if region == "either" else (region,)
-    allowed = {p for r in regions for p in entry.get(r, [])}
     mine = populations_of(ctx, facts)
-    tags = [str(entry.get(f"{r}_evidence", "unverified")) for r in regions]
-    weakest = min(tags, key=("unverified", "secondary", "verified").index)
-    ctx.note_evidence(f"rules.labels.drugs.{drug}", weakest)
-    if allowed.intersection(mine):
+    ctx.note_evidence(f"rules.labels.drugs.{drug}", label.weakest)
+    if label.allowed.intersection(mine):
         return
-    where = " or ".join(r.upper() for r in regions)
-    shown = ", ".join(_POPULATION_WORDS.get(p, p) for p in sorted(allowed)) or "none on file"
     action = str(ctx.profile.get("labels.outside", "exclude"))
     safety.add(
         "exclude" if action == "exclude" else "caution",
-        f"outside the {where} labelled population ({shown}): "
+        f"outside the {label.where} labelled population ({label.shown}): "
         + ("not offered (profile)" if action == "exclude" else "off-label use"),
-        str(entry["source"]),
+        label.source,
         "labelled_population",
     )
 
