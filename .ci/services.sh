@@ -1,5 +1,5 @@
 # Sourced by .ci/run (as root, on a fresh Debian machine) before `make test`.
-# Installs and starts PostgreSQL and Chromium (and a headless JRE for Spark) from Debian's
+# Installs and starts PostgreSQL and Chromium (a headless JRE for Spark, Pango for PDF reports) from Debian's
 # packages, creates a test database and exports OSTEOTARGET_TEST_POSTGRES_URL. Idempotent: a second run only checks.
 # (Sourced: no `set -e` changes here beyond what .ci/run sets; functions keep names private.)
 
@@ -9,6 +9,11 @@ _ot_services() {
   [ -x /usr/bin/chromium ] || need+=(chromium)
   # Spark (population --engine spark and its tests) needs a Java runtime: Debian's headless JRE.
   command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+  # PDF reports (WeasyPrint) need Pango and a font.
+  local lib
+  for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
+    dpkg -s "$lib" >/dev/null 2>&1 || need+=("$lib")
+  done
   if [ "${#need[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
