@@ -100,6 +100,24 @@ def _priority(text: str | None) -> int | None:
 Queue = Annotated[str | None, Query(max_length=64, description="queue name (docs/population.md)")]
 AsOf = Annotated[IsoDate | None, Query(description="date of the worklist (default: today)")]
 Profile = Annotated[str, Query(max_length=64)]
+Order = Literal["asc", "desc"]
+
+
+def _worklist(
+    request: Request,
+    queue: str | None,
+    priority: str | None,
+    patient: str | None,
+    sort: SortKey,
+    order: Order,
+    as_of: date | None,
+    profile: str,
+) -> tuple[date, PopulationResult, list[dict[str, Any]]]:
+    """The worklist day, population result and filtered, sorted rows for one request."""
+    _check_queue(queue)
+    day = as_of or date.today()
+    result = _population(request, day, profile)
+    return day, result, _rows(result, queue, _priority(priority), patient, sort, order == "desc")
 
 
 @router.get("/worklists", response_class=HTMLResponse, include_in_schema=False)
@@ -110,15 +128,12 @@ def worklists_page(
     priority: Priority = None,
     patient: str | None = None,
     sort: SortKey = "priority",
-    order: Literal["asc", "desc"] = "asc",
+    order: Order = "asc",
     as_of: AsOf = None,
     profile: Profile = DEFAULT_PROFILE,
 ) -> Response:
     audited(request, caller, "worklists_page", None)
-    _check_queue(queue)
-    day = as_of or date.today()
-    result = _population(request, day, profile)
-    rows = _rows(result, queue, _priority(priority), patient, sort, order == "desc")
+    day, result, rows = _worklist(request, queue, priority, patient, sort, order, as_of, profile)
     return templates.TemplateResponse(
         request,
         "worklists.html",
@@ -158,21 +173,12 @@ def worklists_csv(
     priority: Priority = None,
     patient: str | None = None,
     sort: SortKey = "priority",
-    order: Literal["asc", "desc"] = "asc",
+    order: Order = "asc",
     as_of: AsOf = None,
     profile: Profile = DEFAULT_PROFILE,
 ) -> Response:
     audited(request, caller, "worklists_csv", None)
-    _check_queue(queue)
-    day = as_of or date.today()
-    rows = _rows(
-        _population(request, day, profile),
-        queue,
-        _priority(priority),
-        patient,
-        sort,
-        order == "desc",
-    )
+    day, _, rows = _worklist(request, queue, priority, patient, sort, order, as_of, profile)
     return Response(
         _csv(rows, COLUMNS),
         media_type="text/csv",
@@ -188,7 +194,7 @@ def worklists_api(
     priority: Priority = None,
     patient: str | None = None,
     sort: SortKey = "priority",
-    order: Literal["asc", "desc"] = "asc",
+    order: Order = "asc",
     as_of: AsOf = None,
     profile: Profile = DEFAULT_PROFILE,
     limit: Annotated[int, Query(ge=1, le=100000)] = 1000,
@@ -196,16 +202,7 @@ def worklists_api(
 ) -> dict[str, Any]:
     """Worklist rows (patient_id, queue, reason, due, priority) over the registry."""
     audited(request, caller, "worklists_api", None)
-    _check_queue(queue)
-    day = as_of or date.today()
-    rows = _rows(
-        _population(request, day, profile),
-        queue,
-        _priority(priority),
-        patient,
-        sort,
-        order == "desc",
-    )
+    day, _, rows = _worklist(request, queue, priority, patient, sort, order, as_of, profile)
     return {
         "as_of": day.isoformat(),
         "profile": profile,
