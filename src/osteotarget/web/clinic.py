@@ -686,16 +686,36 @@ def _save_item(
     return _item_form(request, caller, stored, section, index, values, problems, 422)
 
 
-@router.post("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
-async def add_item(request: Request, caller: FormCaller, patient_id: str, kind: str) -> Response:
-    values = await _form_values(request)
-    stored = _load(request, caller, patient_id, f"add_{kind}")
+def _item_to_change(
+    request: Request,
+    caller: Principal,
+    patient_id: str,
+    kind: str,
+    index: int | None,
+    action: str,
+) -> tuple[StoredPatient, Section] | Response:
+    """The patient and record section an add/correct/remove form changes (audited as
+    ``action``), or the refusal page: 404 for an unknown patient, section or item (``index``
+    outside the section; ``None`` for a new item), 403 for a caller who is not a clinician."""
+    stored = _load(request, caller, patient_id, action)
     section = _section(kind)
     if stored is None or section is None:
+        return _not_found(request, caller)
+    if index is not None and not 0 <= index < len(record_of(stored.patient).get(kind, [])):
         return _not_found(request, caller)
     refused = _forbidden(request, caller, "clinician")
     if refused is not None:
         return refused
+    return stored, section
+
+
+@router.post("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
+async def add_item(request: Request, caller: FormCaller, patient_id: str, kind: str) -> Response:
+    values = await _form_values(request)
+    target = _item_to_change(request, caller, patient_id, kind, None, f"add_{kind}")
+    if isinstance(target, Response):
+        return target
+    stored, section = target
     return await run_in_threadpool(_save_item, request, caller, stored, section, None, values)
 
 
@@ -704,15 +724,10 @@ async def correct_item(
     request: Request, caller: FormCaller, patient_id: str, kind: str, index: int
 ) -> Response:
     values = await _form_values(request)
-    stored = _load(request, caller, patient_id, f"correct_{kind}")
-    section = _section(kind)
-    if stored is None or section is None:
-        return _not_found(request, caller)
-    if not 0 <= index < len(record_of(stored.patient).get(kind, [])):
-        return _not_found(request, caller)
-    refused = _forbidden(request, caller, "clinician")
-    if refused is not None:
-        return refused
+    target = _item_to_change(request, caller, patient_id, kind, index, f"correct_{kind}")
+    if isinstance(target, Response):
+        return target
+    stored, section = target
     return await run_in_threadpool(_save_item, request, caller, stored, section, index, values)
 
 
@@ -721,17 +736,12 @@ async def remove_item(
     request: Request, caller: FormCaller, patient_id: str, kind: str, index: int
 ) -> Response:
     values = await _form_values(request)
-    stored = _load(request, caller, patient_id, f"remove_{kind}")
-    section = _section(kind)
-    if stored is None or section is None:
-        return _not_found(request, caller)
+    target = _item_to_change(request, caller, patient_id, kind, index, f"remove_{kind}")
+    if isinstance(target, Response):
+        return target
+    stored, _ = target
     record = record_of(stored.patient)
     items = list(record.get(kind, []))
-    if not 0 <= index < len(items):
-        return _not_found(request, caller)
-    refused = _forbidden(request, caller, "clinician")
-    if refused is not None:
-        return refused
     del items[index]
     record[kind] = items
     saved = await run_in_threadpool(save_record, request, caller, record, _opened(values))
