@@ -290,6 +290,22 @@ for _field, _model in KINDS.items():
     _register(_field, _model)
 
 
+def _change_doses(
+    item: str, change: Callable[[list[str]], list[str]]
+) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    """A mutation that replaces the dose dates of therapy course ``item`` with
+    ``change(doses)`` (given a copy of them) and returns the changed course."""
+
+    def mutate(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        index = _find(entries, item)
+        course = dict(entries[index])
+        course["doses"] = change(list(course.get("doses", [])))
+        entries[index] = course
+        return course
+
+    return mutate
+
+
 @router.post(
     "/patients/{patient_id}/therapies/{item}/doses",
     tags=["record entries"],
@@ -305,13 +321,10 @@ def add_dose(
 ) -> ItemWriteOut:
     """Add one dose date to a therapy course (the course's item_id changes with it)."""
 
-    def mutate(entries: list[dict[str, Any]]) -> dict[str, Any]:
-        index = _find(entries, item)
-        course = dict(entries[index])
-        course["doses"] = [*course.get("doses", []), dose.date.isoformat()]
-        entries[index] = course
-        return course
+    def added(doses: list[str]) -> list[str]:
+        return [*doses, dose.date.isoformat()]
 
+    mutate = _change_doses(item, added)
     return change_entries(request, caller, patient_id, "therapies", "add_dose", mutate, response)
 
 
@@ -330,15 +343,11 @@ def remove_dose(
 ) -> ItemWriteOut:
     """Remove one dose date from a therapy course."""
 
-    def mutate(entries: list[dict[str, Any]]) -> dict[str, Any]:
-        index = _find(entries, item)
-        course = dict(entries[index])
-        doses = list(course.get("doses", []))
+    def removed(doses: list[str]) -> list[str]:
         if dose_date.isoformat() not in doses:
             raise ItemNotFound(dose_date.isoformat())
         doses.remove(dose_date.isoformat())
-        course["doses"] = doses
-        entries[index] = course
-        return course
+        return doses
 
+    mutate = _change_doses(item, removed)
     return change_entries(request, caller, patient_id, "therapies", "remove_dose", mutate, response)
