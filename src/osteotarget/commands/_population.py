@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from osteotarget.commands._common import iso_date
+from osteotarget.commands._common import iso_date, usage_error
 from osteotarget.engine import DEFAULT_PROFILE
 
 
@@ -58,3 +58,15 @@ def run_job(args: argparse.Namespace) -> Any:
 
     frame = load_frame(args.file, registry_url(args) if args.registry else None)
     return run_population(frame, as_of, args.profile)
+
+
+def run_or_refuse(args: argparse.Namespace) -> tuple[Any, int | None]:
+    """(the PopulationResult, None), or (None, exit code 2) after naming the bad records file,
+    profile or engine choice on stderr."""
+    problem = check_file(args)
+    if problem:
+        return None, usage_error(problem)
+    try:
+        return run_job(args), None
+    except (KeyError, ValueError) as exc:
+        return None, usage_error(str(exc).strip("'\""))

@@ -8,8 +8,7 @@ import json
 import sys
 from typing import Any
 
-from osteotarget.commands._common import usage_error
-from osteotarget.commands._population import add_source, check_file, run_job
+from osteotarget.commands._population import add_source, run_or_refuse
 
 
 def add_parser(sub: Any) -> None:
@@ -22,13 +21,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    problem = check_file(args)
-    if problem:
-        return usage_error(problem)
-    try:
-        result = run_job(args)
-    except (KeyError, ValueError) as exc:
-        return usage_error(str(exc).strip("'\""))
+    result, refused = run_or_refuse(args)
+    if refused is not None:
+        return refused
     summary = result.summary()
     if args.format == "json":
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

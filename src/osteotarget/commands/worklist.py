@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from osteotarget.commands._common import usage_error
-from osteotarget.commands._population import add_source, check_file, run_job
+from osteotarget.commands._population import add_source, run_or_refuse
 
 
 def add_parser(sub: Any) -> None:
@@ -26,13 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from osteotarget.population.kpi import queue_counts
     from osteotarget.population.worklist import write_csv
 
-    problem = check_file(args)
-    if problem:
-        return usage_error(problem)
-    try:
-        result = run_job(args)
-    except (KeyError, ValueError) as exc:
-        return usage_error(str(exc).strip("'\""))
+    result, refused = run_or_refuse(args)
+    if refused is not None:
+        return refused
     write_csv(result.rows, str(args.out))
     counts = queue_counts(result.rows)
     print(
