@@ -16,7 +16,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 
 from osteotarget.adapters.codemaps import ICD10, LOINC, RXNORM, SNOMED, UCUM, codemaps
-from osteotarget.adapters.fhir_in import (
+from osteotarget.adapters.fhir_common import (
     CS_BASE,
     CS_DRUG,
     EXT_ADHERENCE,
