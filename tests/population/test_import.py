@@ -11,19 +11,18 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from osteotarget.adapters import fhir_out
 from osteotarget.cli import main
 from osteotarget.model import parse_patient
 from osteotarget.population.tabular import TABLES, template
 from osteotarget.store import Registry
+from tests.databases import BACKENDS, database_url
 from tests.population.conftest import AS_OF, records_of
 
 
@@ -204,37 +203,11 @@ def test_missing_file_is_refused_and_templates_are_written(tmp_path: Path) -> No
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == sorted(f"{t}.csv" for t in TABLES)
 
 
-PG_URL = os.environ.get("OSTEOTARGET_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="OSTEOTARGET_TEST_POSTGRES_URL is not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def registry_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh registry: an SQLite file, or its own schema in the PostgreSQL test database."""
-    if request.param == "sqlite":
-        yield _url(tmp_path)
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    joiner = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with database_url(request.param, tmp_path / "registry.sqlite3", "t") as url:
+        yield url
 
 
 def test_import_then_worklist_and_kpi_over_the_registry(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -19,56 +18,33 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from osteotarget.store import Registry
 from osteotarget.web import Settings, create_app
+from tests.databases import BACKENDS, database_url
 from tests.service.conftest import LiveServer, example_records
-from tests.service.test_store import PG_URL, _admin_engine, _schema_url
 
 WRITERS = 12
 ADDS_EACH = 6
 SECRET = "concurrency-secret-0123456789-abcdef-0123"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="OSTEOTARGET_TEST_POSTGRES_URL is not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def two_workers(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[list[str], str, Registry]]:
-    schema = f"c_{uuid.uuid4().hex[:12]}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'concurrency.sqlite3'}"
-    else:
-        admin = _admin_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = _schema_url(PG_URL, schema)
-    first, second = Registry(url), Registry(url)
-    first.migrate()
-    key = first.add_client("concurrency-admin", "admin")
-    settings = Settings(database_url=url, secret=SECRET)
-    with (
-        LiveServer(create_app(settings, first)) as one,
-        LiveServer(create_app(settings, second)) as two,
-    ):
-        yield [one.url, two.url], key, first
-    first.close()
-    second.close()
-    if request.param == "postgres":
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with database_url(request.param, tmp_path / "concurrency.sqlite3", "c") as url:
+        first, second = Registry(url), Registry(url)
+        first.migrate()
+        key = first.add_client("concurrency-admin", "admin")
+        settings = Settings(database_url=url, secret=SECRET)
+        with (
+            LiveServer(create_app(settings, first)) as one,
+            LiveServer(create_app(settings, second)) as two,
+        ):
+            yield [one.url, two.url], key, first
+        first.close()
+        second.close()
 
 
 def _record(patient_id: str) -> dict[str, Any]:

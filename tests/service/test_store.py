@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,50 +16,21 @@ from osteotarget.engine import assess
 from osteotarget.model import parse_patient
 from osteotarget.store import Registry, hash_key
 from osteotarget.web import Settings, create_app
+from tests import databases
+from tests.databases import BACKENDS, database_url
 from tests.service.conftest import LiveServer, example_records
 
-PG_URL = os.environ.get("OSTEOTARGET_TEST_POSTGRES_URL", "")
+# tests/service/test_faults.py imports these three from here.
+PG_URL, _admin_engine, _schema_url = databases.PG_URL, databases.admin_engine, databases.schema_url
 
 
-def _admin_engine(url: str) -> Any:
-    return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-
-
-def _schema_url(url: str, schema: str) -> str:
-    """The test database with its own schema first on the search path (parallel-safe)."""
-    joiner = "&" if "?" in url else "?"
-    return f"{url}{joiner}options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="OSTEOTARGET_TEST_POSTGRES_URL is not set"),
-            ],
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'registry.sqlite3'}"
-    else:
-        admin = _admin_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = _schema_url(PG_URL, schema)
-    reg = Registry(url)
-    reg.migrate()
-    yield reg
-    reg.close()
-    if request.param == "postgres":
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with database_url(request.param, tmp_path / "registry.sqlite3", "t") as url:
+        reg = Registry(url)
+        reg.migrate()
+        yield reg
+        reg.close()
 
 
 def test_migrations_are_idempotent_and_create_every_table(registry: Registry) -> None:
