@@ -16,19 +16,9 @@ import pytest
 from osteotarget.store import Registry
 from osteotarget.web import Settings, create_app
 from osteotarget.web.demo import demo_records
+from tests.chromium import CHROMIUM, FLAGS
 from tests.service.conftest import LiveServer
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason="Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)",
