@@ -709,26 +709,33 @@ def _item_to_change(
     return stored, section
 
 
-@router.post("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
-async def add_item(request: Request, caller: FormCaller, patient_id: str, kind: str) -> Response:
+async def _submit_item(
+    request: Request,
+    caller: Principal,
+    patient_id: str,
+    kind: str,
+    index: int | None,
+    action: str,
+) -> Response:
+    """Save a submitted item form: a new item (``index`` None) or a correction of one."""
     values = await _form_values(request)
-    target = _item_to_change(request, caller, patient_id, kind, None, f"add_{kind}")
+    target = _item_to_change(request, caller, patient_id, kind, index, action)
     if isinstance(target, Response):
         return target
     stored, section = target
-    return await run_in_threadpool(_save_item, request, caller, stored, section, None, values)
+    return await run_in_threadpool(_save_item, request, caller, stored, section, index, values)
+
+
+@router.post("/patients/{patient_id}/record/{kind}/new", response_class=HTMLResponse)
+async def add_item(request: Request, caller: FormCaller, patient_id: str, kind: str) -> Response:
+    return await _submit_item(request, caller, patient_id, kind, None, f"add_{kind}")
 
 
 @router.post("/patients/{patient_id}/record/{kind}/{index}", response_class=HTMLResponse)
 async def correct_item(
     request: Request, caller: FormCaller, patient_id: str, kind: str, index: int
 ) -> Response:
-    values = await _form_values(request)
-    target = _item_to_change(request, caller, patient_id, kind, index, f"correct_{kind}")
-    if isinstance(target, Response):
-        return target
-    stored, section = target
-    return await run_in_threadpool(_save_item, request, caller, stored, section, index, values)
+    return await _submit_item(request, caller, patient_id, kind, index, f"correct_{kind}")
 
 
 @router.post("/patients/{patient_id}/record/{kind}/{index}/remove", response_class=HTMLResponse)
