@@ -51,6 +51,8 @@ def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
         about = f"a bisphosphonate holiday or continuing {course.drug}"
     elif course is not None and on_drug:
         about = f"a change from {course.drug}"
+    elif pf.values.get("risk_basis") == "undetermined":
+        about = "whether to treat (the risk is not determined before the scan)"
     elif pf.start_choice is not None:
         about = f"starting {label(pf.start_choice)}"
     else:
@@ -58,7 +60,8 @@ def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
     out.recommendations.append(
         rec(
             "reassess",
-            f"{pf.why['dxa']}: consider a DXA first (now), then decide on {about}"
+            f"{pf.why['dxa']}: consider a DXA first (now, with vertebral fracture "
+            f"assessment), then decide on {about}"
             + (f"; meanwhile continue {course.drug}" if course is not None and on_drug else ""),
             row.citations,
             regimen=course.drug if course is not None and on_drug else None,

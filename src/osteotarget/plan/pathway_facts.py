@@ -278,6 +278,11 @@ def pathway_facts(
     else:
         v["population"] = "adult"
     v["risk"] = risk.category
+    v["risk_basis"] = (
+        "undetermined"
+        if any(r.code.startswith("undetermined:") for r in risk.reasons)
+        else "determined"
+    )
     v["course"], out.course = _course_state(ctx, history)
     v["dxa"], out.why["dxa"] = dxa_state(ctx, facts)
     out.start_choice = choose_start(ctx, options)

@@ -113,7 +113,9 @@ def _path(
     if target_met:
         return True, "the primary site meets its target"
     if not targets:
-        return None, "no BMD target set by this profile"
+        if not facts.latest_t:
+            return None, "no DXA on record: the BMD target is set after the scan"
+        return None, "no BMD target set (profile, or Z-score population)"
     course = history.current()
     if course is None:
         return None, "not on treatment: the path is judged once treatment has started"

@@ -1,0 +1,79 @@
+"""Golden cases from the specialist sign-off review (general rules R1-R14, ranked by harm).
+Each test names the guideline behind the rule; none special-cases a reviewed patient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .test_engine_golden import labs, patient, run, scan
+
+
+def first(a: Any) -> Any:
+    return a.recommendations[0]
+
+
+def uk_frax_no_dxa() -> dict[str, Any]:
+    return patient(
+        birth_date="1960-02-02",
+        frax=[{"date": "2026-10-19", "country": "UK", "with_bmd": False, "mof": 24.0, "hip": 4.3}],
+        labs=labs("2026-10-15"),
+    )
+
+
+def test_unusable_frax_without_dxa_is_not_low_risk() -> None:
+    """R4 — NOGG 2022 (Gregson, Arch Osteoporos 17:58): the absence of an evaluable criterion
+    is not a low risk. A profile that cannot read FRAX (UK intervention thresholds not on file)
+    and no DXA: risk "not determined" in the reasons, DXA first (not "reassess in 60 months"),
+    and no T-score target invented without a scan (Lewiecki 2021 Fig. 3 needs a baseline)."""
+    a = run(uk_frax_no_dxa(), "2026-12-01", "nogg2022")
+    assert a.risk is not None
+    assert any(r.code.startswith("undetermined:") for r in a.risk.reasons)
+    assert "not determined" in " ".join(r.text for r in a.risk.reasons)
+    assert first(a).action == "reassess" and "DXA first" in first(a).rationale
+    assert "60 months" not in " ".join(r.rationale for r in a.recommendations)
+    assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")]
+
+
+def test_usable_frax_without_dxa_is_determined_but_sets_no_t_target() -> None:
+    """Lewiecki 2021 Fig. 3: a BMD target needs a baseline scan; where the profile reads FRAX
+    (t2t2024: MOF >= 20 %, Hoong 2025) the risk is determined, and the DXA still comes first."""
+    a = run(uk_frax_no_dxa(), "2026-12-01")
+    assert a.risk is not None and a.risk.category in ("high", "very_high")
+    assert not any(r.code.startswith("undetermined:") for r in a.risk.reasons)
+    assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")]
+    assert first(a).action == "reassess" and "DXA first" in first(a).rationale
+
+
+def test_treatment_started_below_minus_2_5_at_any_site_keeps_the_absolute_target() -> None:
+    """R2 — Lewiecki 2021 Fig. 3 / WHO-ISCD: "treatment started because of a T-score <= -2.5"
+    reads the lowest baseline site (spine -2.6), not the total hip alone (-2.2): the target is
+    T > -2.0, not "+1.0 T from a baseline above -2.5"."""
+    data = patient(
+        dxa=[scan("2020-01-05", -2.2, -2.6, -2.5), scan("2023-01-10", -1.8, -2.2, -2.1)],
+        therapies=[
+            {
+                "drug": "zoledronate",
+                "start": "2020-01-15",
+                "doses": ["2020-01-15", "2021-01-15", "2022-01-15"],
+            }
+        ],
+        labs=labs("2023-01-05"),
+    )
+    a = run(data, "2023-02-01")
+    primary = a.targets[0]
+    assert primary.metric == "t_score" and primary.value == -2.0
+    assert "above -2.5" not in primary.rationale
+    assert a.status is not None and a.status.target_met is True
+
+
+def test_under_50_and_premenopausal_get_no_t_score_target() -> None:
+    """R3 — ISCD 2005/2019 Official Positions: premenopausal women and men under 50 are judged
+    on Z-scores; no T-score target applies."""
+    data = patient(
+        sex="male",
+        birth_date="1982-06-01",
+        dxa=[scan("2026-09-01", -2.4, -2.9, -2.6)],
+        labs=labs("2026-09-01"),
+    )
+    a = run(data, "2026-12-01")
+    assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")]
