@@ -77,3 +77,40 @@ def test_under_50_and_premenopausal_get_no_t_score_target() -> None:
     )
     a = run(data, "2026-12-01")
     assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")]
+
+
+def test_romosozumab_twelve_doses_exclude_every_further_romosozumab_regimen() -> None:
+    """R12 — Evenity label (FDA; EMA SmPC): 12 monthly doses. Twelve doses span 11 months from
+    the first: every romosozumab regimen (whatever builds it) is not eligible, the course-limit
+    alert shows, and no step proposes romosozumab."""
+    doses = [f"2025-{m:02d}-18" for m in range(11, 13)] + [f"2026-{m:02d}-18" for m in range(1, 11)]
+    data = patient(
+        birth_date="1950-03-01",
+        dxa=[scan("2025-11-01", -3.0, -3.3, -3.1), scan("2026-11-01", -2.6, -2.7, -2.8)],
+        fractures=[{"date": "2025-06-01", "site": "vertebral"}],
+        therapies=[{"drug": "romosozumab", "start": doses[0], "end": doses[-1], "doses": doses}],
+        labs=labs("2026-11-01"),
+    )
+    a = run(data, "2026-12-01")
+    romo = [o for o in a.options if any(s.drug == "romosozumab" for s in o.regimen)]
+    assert romo and all(not o.eligible for o in romo)
+    assert "anabolic_course_limit" in {al.code for al in a.alerts}
+    assert first(a).action == "consolidate"
+    assert not any(
+        r.regimen and r.regimen[0].drug == "romosozumab" and r.action != "consolidate"
+        for r in a.recommendations
+    )
+
+
+def test_romosozumab_offered_without_cv_history_asks_for_it() -> None:
+    """R12 — Evenity boxed warning (MI, stroke, cardiovascular death): with no MI or stroke
+    on record, every romosozumab regimen carries a caution to ask."""
+    data = patient(
+        birth_date="1947-01-01",
+        dxa=[scan("2026-10-01", -3.1, -3.4, -3.2)],
+        fractures=[{"date": "2026-06-01", "site": "vertebral"}],
+        labs=labs("2026-10-01"),
+    )
+    a = run(data, "2026-12-01")
+    romo = [o for o in a.options if o.regimen[0].drug == "romosozumab"]
+    assert romo and all(any("ask about prior myocardial" in c for c in o.cautions) for o in romo)

@@ -192,6 +192,13 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
     rule = str(ctx.profile.get("anabolic.romosozumab_cv_rule", "past_year"))
     events = [*facts.conditions_ever("myocardial_infarction"), *facts.conditions_ever("stroke")]
     if not events:
+        # Boxed warning: the record lists no MI or stroke; absence on record is not absence.
+        safety.add(
+            "caution",
+            "no MI or stroke on record: ask about prior myocardial infarction or stroke and "
+            "cardiovascular risk before starting (boxed warning)",
+            "evenity_us",
+        )
         return
     if rule == "any_history":
         text = (
@@ -261,12 +268,23 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
                 "teriparatide_eu",
             )
     if drug == "romosozumab":
-        used = history.cumulative_months(("romosozumab",))
+        # The label limit is 12 monthly doses: count the doses given as well as the months
+        # between start and end (a course of 12 doses spans 11 months from the first).
+        interval = ctx.number("drugs.drugs.romosozumab.dose_interval_months")
+        used = sum(
+            max(
+                history.months_on(c),
+                len([d for d in c.doses if d <= history.as_of]) * interval,
+            )
+            for c in history.courses()
+            if c.drug == "romosozumab"
+        )
         limit = ctx.setting("anabolic.romosozumab_max_months").value
         if used >= limit:
             safety.add(
                 "exclude",
-                f"{used:.0f} months of romosozumab already: at most {limit:g} monthly doses",
+                f"{used:.0f} months (monthly doses) of romosozumab already: at most {limit:g} "
+                "monthly doses; a further course is not recommended (label)",
                 "evenity_us",
                 "anabolic_course_limit",
             )
