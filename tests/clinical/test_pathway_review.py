@@ -114,3 +114,41 @@ def test_romosozumab_offered_without_cv_history_asks_for_it() -> None:
     a = run(data, "2026-12-01")
     romo = [o for o in a.options if o.regimen[0].drug == "romosozumab"]
     assert romo and all(any("ask about prior myocardial" in c for c in o.cautions) for o in romo)
+
+
+def test_man_under_70_with_secondary_cause_signals_is_investigated_before_a_drug() -> None:
+    """R1 — Endocrine Society 2012 (Watts, men: laboratory testing to detect contributing
+    causes), ISCD (Z <= -2.0 prompts a search for secondary causes), FRAX alcohol >= 3 units/day
+    (Kanis 2005): the work-up is the first step; the start follows it, undated."""
+    data = patient(
+        sex="male",
+        birth_date="1972-05-01",
+        dxa=[scan("2026-10-01", -2.2, -2.7, -2.4)],
+        fractures=[{"date": "2026-03-01", "site": "distal_forearm"}],
+        risk_factors={
+            "glucocorticoids": {"current": False},
+            "secondary_osteoporosis": True,
+            "alcohol_units_per_day": 4,
+        },
+        labs=labs("2026-10-01"),
+    )
+    a = run(data, "2026-12-01")
+    assert first(a).action == "investigate" and "secondary-cause work-up" in first(a).rationale
+    starts = [r for r in a.recommendations if r.action == "start"]
+    assert all(r.when is None and r.rationale.startswith("after the work-up") for r in starts)
+
+
+def test_failure_check_is_listed_before_the_escalation() -> None:
+    """R1 — IOF 2012 (Diez-Perez): failure is judged on adherent treatment with secondary causes
+    excluded: the adherence/secondary-cause check comes before the escalation step."""
+    data = patient(
+        dxa=[scan("2023-01-05", -2.7, -2.9, -2.8), scan("2026-10-01", -2.6, -2.8, -2.8)],
+        fractures=[{"date": "2026-09-01", "site": "vertebral"}],
+        therapies=[{"drug": "alendronate", "start": "2023-01-15", "adherence": "good"}],
+        labs=labs("2026-10-01"),
+    )
+    a = run(data, "2026-12-01")
+    kinds = [r.action for r in a.recommendations]
+    assert "escalate" in kinds or "switch" in kinds
+    change = next(i for i, k in enumerate(kinds) if k in ("escalate", "switch"))
+    assert "investigate" in kinds[:change]

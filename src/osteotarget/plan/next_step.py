@@ -105,6 +105,37 @@ def _correct_first(
             )
 
 
+def _secondary_workup(
+    ctx: Context,
+    pf: PathwayFacts,
+    row: Row,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+) -> None:
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"{pf.why['secondary_cause']}: consider a secondary-cause work-up before a drug "
+            "(calcium, phosphate, PTH, 25(OH)D, renal and liver function, TSH, coeliac serology, "
+            "serum protein electrophoresis with free light chains, 24-hour urine calcium; in men "
+            "testosterone and LH); address alcohol and smoking",
+            list(row.citations),
+            when=ctx.as_of,
+        )
+    )
+    if pf.start_choice is not None and pf.values["dxa"] == "current":
+        start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
+        last = out.recommendations[-1]
+        if last.action in ("start", "resume"):
+            out.recommendations[-1] = last.model_copy(
+                update={"when": None, "rationale": "after the work-up: " + last.rationale}
+            )
+    elif pf.values["dxa"] != "current":
+        _dxa_first(ctx, pf, row, out)
+
+
 def _ckd_mbd(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
     out.recommendations.append(
         rec(
@@ -285,6 +316,8 @@ def next_step(
         )
     elif detail == "correct_first":
         _correct_first(ctx, pf, risk, options, safety, out)
+    elif detail == "secondary_workup":
+        _secondary_workup(ctx, pf, row, risk, options, safety, out)
     elif detail == "z_score_workup":
         _z_workup(ctx, pf, out)
     elif detail in ("anabolic_course", "consolidate"):
@@ -344,16 +377,19 @@ def next_step(
             "fracture": f"fragility fracture on {course.drug} after the IOF minimum time",
             "inadequate": f"inadequate response to {course.drug} by the profile's response rule",
         }.get(pf.values["response"], "not on a path to the target")
-        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
-        if pf.values["response"] in ("failure", "fracture"):
-            out.recommendations.append(
-                rec(
-                    "investigate",
-                    "treatment failure: consider checking adherence, calcium/vitamin D and "
-                    "secondary causes",
-                    ["diezperez2012"],
-                )
+        # IOF 2012 (Diez-Perez): failure presupposes adherent treatment and excluded
+        # secondary causes: the check is listed before the change.
+        out.recommendations.append(
+            rec(
+                "investigate",
+                f"{why}: first confirm adherence and how {course.drug} is taken (dosing "
+                "technique, absorption), calcium/vitamin D and secondary causes",
+                ["diezperez2012"],
+                regimen=course.drug,
+                when=ctx.as_of,
             )
+        )
+        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
     elif detail in ("escalate_for_gain", "switch_for_gain"):
         _change_for_gain(ctx, pf, risk, options, out)
     elif detail == "continue_unlikely":

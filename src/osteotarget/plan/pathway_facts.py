@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, is_bisphosphonate, is_oral, kind_of
-from osteotarget.base.population import named_basis, uses_z_scores
+from osteotarget.base.population import latest_z, named_basis, uses_z_scores
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
@@ -100,6 +100,31 @@ def correct_first(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]
     if labs.vitamin_d_low and raised_alp:
         found.append(f"low vitamin D with alkaline phosphatase {alp:.0f} U/L (osteomalacia?)")
     return ("yes" if found else "no"), "; ".join(found)
+
+
+def secondary_cause(ctx: Context, facts: Facts) -> tuple[str, str]:
+    """R1: a secondary-cause signal in an adult (ISCD: Z <= -2.0; Endocrine Society 2012, men
+    under 70 with a flagged cause or alcohol at or above the FRAX threshold)."""
+    signals: list[str] = []
+    zs = latest_z(ctx)
+    if zs:
+        site, z = min(zs.items(), key=lambda kv: kv[1])
+        if z <= ctx.number("rules.population.z_score_below_expected"):
+            signals.append(f"Z-score {z:+.1f} at the {site.replace('_', ' ')}")
+    patient = facts.patient
+    young_man = patient.sex == "male" and facts.age < ctx.number(
+        "rules.population.secondary_workup_men_below_age"
+    )
+    if young_man:
+        factors = patient.risk_factors
+        if factors.secondary_osteoporosis:
+            signals.append("secondary cause flagged")
+        alcohol = factors.alcohol_units_per_day
+        if alcohol is not None and alcohol >= ctx.number(
+            "rules.population.alcohol_units_per_day_at_least"
+        ):
+            signals.append(f"alcohol {alcohol:g} units/day")
+    return ("suspected" if signals else "no"), ", ".join(signals)
 
 
 def dose_labs(
@@ -277,6 +302,7 @@ def pathway_facts(
         out.why["population"] = ", ".join(basis)
     else:
         v["population"] = "adult"
+    v["secondary_cause"], out.why["secondary_cause"] = secondary_cause(ctx, facts)
     v["risk"] = risk.category
     v["risk_basis"] = (
         "undetermined"
