@@ -152,3 +152,24 @@ def test_failure_check_is_listed_before_the_escalation() -> None:
     assert "escalate" in kinds or "switch" in kinds
     change = next(i for i, k in enumerate(kinds) if k in ("escalate", "switch"))
     assert "investigate" in kinds[:change]
+
+
+def test_low_risk_man_under_50_gets_no_default_drug_after_correction() -> None:
+    """R3 — ISCD 2005/2019 Official Positions (Z-scores under 50; no drug without a fragility
+    fracture or a named cause) and Endocrine Society 2012: a low-risk man of 44 with a low
+    Z-score and vitamin D deficiency with raised PTH is corrected and investigated; no START
+    step follows a low-risk category, and no T-score target is set."""
+    data = patient(
+        sex="male",
+        birth_date="1982-06-01",
+        dxa=[scan("2026-09-01", -2.4, -2.9, -2.6)],
+        labs=[
+            *labs("2026-09-01", vit_d=18),
+            {"date": "2026-09-01", "test": "pth", "value": 71, "unit": "pg/mL"},
+        ],
+    )
+    a = run(data, "2026-12-01")
+    assert a.risk is not None and a.risk.category == "low"
+    assert first(a).action == "investigate"
+    assert not [r for r in a.recommendations if r.action in ("start", "resume")]
+    assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")]

@@ -70,6 +70,18 @@ def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
     )
 
 
+def _start_supported(pf: PathwayFacts) -> bool:
+    """A start may follow a correct-first or work-up step only where the facts support a drug:
+    high or very high risk, and in the Z-score population a fracture or a named cause
+    (ISCD 2005/2019: no default drug under 50 or before the menopause)."""
+    return (
+        pf.start_choice is not None
+        and pf.values["course"] in ("untreated", "off_treatment")
+        and pf.values["risk"] in ("high", "very_high")
+        and pf.values["population"] != "z_without_basis"
+    )
+
+
 def _correct_first(
     ctx: Context,
     pf: PathwayFacts,
@@ -78,9 +90,10 @@ def _correct_first(
     safety: dict[str, DrugSafety],
     out: NextStep,
 ) -> None:
+    supported = _start_supported(pf)
     then = (
         f"then consider starting {label(pf.start_choice)}"
-        if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment")
+        if supported and pf.start_choice is not None
         else "then decide on the bone treatment"
     )
     out.recommendations.append(
@@ -92,7 +105,7 @@ def _correct_first(
             ["leboff2022", "holick2011", "prolia_us", "reclast_us"],
         )
     )
-    if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment"):
+    if supported:
         # The intended start, dated only once the correction is done (no fallback drug).
         start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
         last = out.recommendations[-1]
@@ -125,7 +138,7 @@ def _secondary_workup(
             when=ctx.as_of,
         )
     )
-    if pf.start_choice is not None and pf.values["dxa"] == "current":
+    if _start_supported(pf) and pf.values["dxa"] == "current":
         start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
         last = out.recommendations[-1]
         if last.action in ("start", "resume"):
