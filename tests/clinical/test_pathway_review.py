@@ -173,3 +173,40 @@ def test_low_risk_man_under_50_gets_no_default_drug_after_correction() -> None:
     assert first(a).action == "investigate"
     assert not [r for r in a.recommendations if r.action in ("start", "resume")]
     assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")]
+
+
+def test_denosumab_stopped_long_ago_follow_on_is_now_with_unconditional_imaging() -> None:
+    """R14 — ECTS 2021 (Tsourdi) and Cummings 2018 (FREEDOM off-treatment: rebound vertebral
+    fractures, often silent): a follow-on missed years ago is due now, dated today and named
+    as overdue; spine imaging does not wait for back pain."""
+    data = patient(
+        dxa=[scan("2019-01-05", -2.7, -3.0, -2.8), scan("2026-10-01", -2.9, -3.2, -3.0)],
+        therapies=[
+            {
+                "drug": "denosumab",
+                "start": "2019-01-10",
+                "end": "2023-06-05",
+                "doses": ["2022-12-05", "2023-06-05"],
+            }
+        ],
+        labs=labs("2026-10-01"),
+    )
+    a = run(data, "2026-12-01")
+    step = first(a)
+    assert step.action == "follow_on" and str(step.when) == "2026-12-01"
+    assert "6 months after the last injection to prevent" not in step.rationale
+    assert "overdue" in step.rationale and "regardless of symptoms" in step.rationale
+
+
+def test_late_consolidation_after_an_anabolic_names_the_delay() -> None:
+    """R14 — Lewiecki 2021 Fig. 3 (anabolic → antiresorptive without a gap; the gain is lost
+    without it): a teriparatide course that ended 30 months ago is consolidated now and the
+    step names the real delay."""
+    data = patient(
+        dxa=[scan("2022-05-01", -3.0, -3.4, -3.1), scan("2026-10-01", -2.7, -2.9, -2.8)],
+        therapies=[{"drug": "teriparatide", "start": "2022-06-01", "end": "2024-06-01"}],
+        labs=labs("2026-10-01"),
+    )
+    a = run(data, "2026-12-01")
+    assert first(a).action == "consolidate"
+    assert "late: the course ended 2024-06-01, 30 months" in first(a).rationale
