@@ -210,3 +210,28 @@ def test_late_consolidation_after_an_anabolic_names_the_delay() -> None:
     a = run(data, "2026-12-01")
     assert first(a).action == "consolidate"
     assert "late: the course ended 2024-06-01, 30 months" in first(a).rationale
+
+
+def test_responder_reaching_the_target_within_the_period_from_now_is_on_track() -> None:
+    """R6 — Lewiecki 2021 Fig. 3 (target in a reasonable period, e.g. 2-3 years): a responder
+    (+0.25 T/year at the total hip) about 0.1 T from the target is on a path, even though the
+    first target date has passed; continuing is the step."""
+    data = patient(
+        dxa=[scan("2020-01-05", -2.9, -2.6, -2.8), scan("2026-09-01", -2.08, -1.9, -2.2)],
+        therapies=[
+            {
+                "drug": "denosumab",
+                "start": "2020-01-10",
+                "doses": [
+                    f"{y}-{m}-10"
+                    for y in range(2020, 2027)
+                    for m in ("01", "07")
+                    if f"{y}-{m}" <= "2026-07"
+                ],
+            }
+        ],
+        labs=labs("2026-09-01"),
+    )
+    a = run(data, "2026-12-01")
+    assert a.status is not None and a.status.on_track is True
+    assert "not on a path" not in a.status.explanation
