@@ -101,7 +101,8 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
     targets: list[Target] = []
     by = target_date(ctx, history)
     baseline = treatment_baseline(facts, history)
-    lowest = min(baseline.values()) if baseline else None
+    # + 0.0 turns a -0.0 into 0.0, so ties between sites never depend on input order.
+    lowest = min(baseline.values()) + 0.0 if baseline else None  # noqa: knowledge
     z_population = uses_z_scores(ctx, facts)
     if z_population:
         # ISCD 2005/2019: premenopausal women and men under 50 are judged on Z-scores; a
@@ -134,7 +135,18 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                 continue
             # R2 (Lewiecki 2021 Fig. 3; ISCD/WHO): "treatment started because of a T-score
             # <= -2.5" is judged on the lowest baseline site, not the total hip alone.
-            rule = _no_target_met_at_baseline(ctx, rule, change_rule, lowest)
+            # A treated patient whose primary site did not meet the absolute target at
+            # baseline keeps it when another baseline site was at or below the threshold.
+            base_primary = baseline.get(primary)
+            started = (
+                lowest
+                if history.courses()
+                and base_primary is not None
+                and "value" in rule
+                and not base_primary > float(rule["value"])
+                else base_primary
+            )
+            rule = _no_target_met_at_baseline(ctx, rule, change_rule, started)
             path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
             ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
             cites = list(dict.fromkeys([str(rule["cite"]), *rule.get("citations", [])]))

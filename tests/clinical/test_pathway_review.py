@@ -235,3 +235,51 @@ def test_responder_reaching_the_target_within_the_period_from_now_is_on_track() 
     a = run(data, "2026-12-01")
     assert a.status is not None and a.status.on_track is True
     assert "not on a path" not in a.status.explanation
+
+
+ANABOLIC_DRUGS = {"romosozumab", "teriparatide", "abaloparatide"}
+
+
+def test_options_and_alerts_agree_with_the_pathway_at_moderate_risk() -> None:
+    """R7/R8 — Hoong et al. BMJ 2025 (the escalation protocol and its 3-year rule apply to
+    high-risk patients); IOF 2012 (response judged on adherent treatment): at moderate risk no
+    ``inadequate_response`` alert, and no anabolic ranked first or marked first-line."""
+    data = patient(
+        dxa=[scan("2022-01-05", -2.0, -1.9, -2.1), scan("2025-02-01", -1.95, -1.8, -2.0)],
+        therapies=[{"drug": "alendronate", "start": "2022-01-10", "adherence": "good"}],
+        labs=labs("2025-01-05"),
+    )
+    a = run(data, "2025-03-01")
+    assert a.risk is not None and a.risk.category in ("low", "moderate")
+    assert "inadequate_response" not in {al.code for al in a.alerts}
+    assert a.options[0].regimen[0].drug not in ANABOLIC_DRUGS
+    assert not any(o.first_line for o in a.options if o.regimen[0].drug in ANABOLIC_DRUGS)
+
+
+def test_poor_adherence_raises_no_inadequate_response_alert() -> None:
+    """R7 — IOF 2012 (Diez-Perez): failure or inadequate response is judged only on adherent
+    treatment; the adherence step speaks instead."""
+    data = patient(
+        dxa=[scan("2022-01-05", -2.8, -3.0, -2.9), scan("2025-02-01", -2.8, -3.0, -2.9)],
+        therapies=[{"drug": "alendronate", "start": "2022-01-10", "adherence": "poor"}],
+        labs=labs("2025-01-05"),
+    )
+    a = run(data, "2025-03-01")
+    assert "inadequate_response" not in {al.code for al in a.alerts}
+    assert first(a).action == "investigate"
+
+
+def test_correct_first_options_are_ranked_as_after_correction() -> None:
+    """R8 — Prolia/Reclast/Evenity labels (correct hypocalcaemia first); LeBoff 2022: while a
+    correct-first state holds, the options are those after correction in their usual order
+    (not raloxifene first because everything else waits for the correction)."""
+    data = patient(
+        birth_date="1949-01-01",
+        dxa=[scan("2026-10-01", -2.9, -3.1, -3.0)],
+        fractures=[{"date": "2026-06-01", "site": "vertebral"}],
+        labs=labs("2026-10-01", calcium=2.02, vit_d=8),
+    )
+    a = run(data, "2026-12-01")
+    assert first(a).action == "investigate"
+    assert a.options[0].regimen[0].drug != "raloxifene"
+    assert "after correction" in a.options[0].cautions[0]

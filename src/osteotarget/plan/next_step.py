@@ -18,7 +18,7 @@ from osteotarget.plan.common import NextStep, label, rec, why_option
 from osteotarget.plan.denosumab import denosumab_plan
 from osteotarget.plan.escalate import escalate, failed_bisphosphonate
 from osteotarget.plan.pathway import Row, load_pathway
-from osteotarget.plan.pathway_facts import PathwayFacts, pathway_facts
+from osteotarget.plan.pathway_facts import PathwayFacts, pathway_facts, startable
 from osteotarget.plan.response import Response
 from osteotarget.plan.start import start
 from osteotarget.therapy.options import Ranked
@@ -301,6 +301,7 @@ def next_step(
     )
     course = pf.course
     detail = row.detail
+    start_options = startable(options, status.target_met is True)
     if detail == "denosumab":
         out.recommendations += dmab.recommendations
         out.changed_therapy = True
@@ -328,9 +329,9 @@ def next_step(
             )
         )
     elif detail == "correct_first":
-        _correct_first(ctx, pf, risk, options, safety, out)
+        _correct_first(ctx, pf, risk, start_options, safety, out)
     elif detail == "secondary_workup":
-        _secondary_workup(ctx, pf, row, risk, options, safety, out)
+        _secondary_workup(ctx, pf, row, risk, start_options, safety, out)
     elif detail == "z_score_workup":
         _z_workup(ctx, pf, out)
     elif detail in ("anabolic_course", "consolidate"):
@@ -376,7 +377,7 @@ def next_step(
     elif detail == "dxa_first":
         _dxa_first(ctx, pf, row, out)
     elif detail == "start":
-        start(ctx, risk, options, safety, out, resume=row.action == "resume")
+        start(ctx, risk, start_options, safety, out, resume=row.action == "resume")
     elif detail == "holiday":
         assert pf.holiday is not None
         out.alerts += pf.holiday.alerts
@@ -395,8 +396,8 @@ def next_step(
         out.recommendations.append(
             rec(
                 "investigate",
-                f"{why}: first confirm adherence and how {course.drug} is taken (dosing "
-                "technique, absorption), calcium/vitamin D and secondary causes",
+                f"{why}: consider first confirming adherence and how {course.drug} is taken "
+                "(dosing technique, absorption), calcium/vitamin D and secondary causes",
                 ["diezperez2012"],
                 regimen=course.drug,
                 when=ctx.as_of,

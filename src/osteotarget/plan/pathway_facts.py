@@ -146,6 +146,15 @@ def dose_labs(
     return "stale", f"{' and '.join(missing)} not on record in the lab look-back"
 
 
+def startable(options: list[Ranked], at_target: bool) -> list[Ranked]:
+    """At the BMD target an anabolic is not a start or resume choice (Lewiecki 2021 Fig. 3;
+    Hoong 2025: the anabolic step is for patients not reaching their goal)."""
+    if not at_target:
+        return options
+    kept = [r for r in options if kind_of(r.regimen.drugs[0]) != "anabolic"]
+    return kept or options
+
+
 def choose_start(ctx: Context, options: list[Ranked]) -> Ranked | None:
     """The regimen the profile would start: first-line first, then by rank; an option
     excluded only for a correctable reason (low calcium, low vitamin D) counts, so a
@@ -311,7 +320,7 @@ def pathway_facts(
     )
     v["course"], out.course = _course_state(ctx, history)
     v["dxa"], out.why["dxa"] = dxa_state(ctx, facts)
-    out.start_choice = choose_start(ctx, options)
+    out.start_choice = choose_start(ctx, startable(options, status.target_met is True))
     v["start_choice"] = (
         "none" if out.start_choice is None else str(kind_of(out.start_choice.regimen.drugs[0]))
     )
