@@ -283,3 +283,25 @@ def test_correct_first_options_are_ranked_as_after_correction() -> None:
     assert first(a).action == "investigate"
     assert a.options[0].regimen[0].drug != "raloxifene"
     assert "after correction" in a.options[0].cautions[0]
+
+
+def test_vitamin_d_insufficiency_is_replete_alongside_not_before() -> None:
+    """R9 — IOM 2011 (Ross) / Endocrine Society 2011 (Holick: deficiency below 20 ng/mL) and the
+    Prolia/Reclast labels (correct hypocalcaemia before the first dose): 25(OH)D 29 ng/mL at
+    very high risk is replete alongside the start, with no "before starting" caution or
+    warning; user-facing target text carries no evidence-status wording."""
+    data = patient(
+        birth_date="1948-01-01",
+        dxa=[scan("2026-10-01", -2.9, -3.4, -3.0)],
+        fractures=[
+            {"date": "2026-05-01", "site": "vertebral"},
+            {"date": "2026-07-01", "site": "vertebral"},
+        ],
+        labs=labs("2026-10-01", vit_d=29),
+    )
+    a = run(data, "2026-12-01")
+    texts = [r.rationale for r in a.recommendations] + [c for o in a.options for c in o.cautions]
+    assert not any("before starting" in t and "vitamin D" in t for t in texts)
+    assert not [al for al in a.alerts if al.code == "vitamin_d_low" and al.severity != "info"]
+    assert any("alongside" in r.rationale for r in a.recommendations)
+    assert not any("not verified" in t.rationale or "recalled" in t.rationale for t in a.targets)

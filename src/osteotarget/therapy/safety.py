@@ -52,6 +52,10 @@ class LabState:
     excluding it until a newer result says otherwise."""
     stale_test: str = ""
     stale_date: date | None = None
+    vitamin_d_deficient: bool = False
+    """Below the deficiency cut-off (20 ng/mL): replete before a parenteral drug; between it
+    and the 30 ng/mL aim (insufficiency) vitamin D is replete alongside (IOM 2011; labels
+    require correction of hypocalcaemia, not of an insufficient 25(OH)D)."""
 
     @property
     def renal_current(self) -> bool:
@@ -107,6 +111,9 @@ def lab_state(ctx: Context, facts: Facts) -> LabState:
         calcium_low=ca_low,
         calcium=ca_value,
         vitamin_d_low=vd_low,
+        vitamin_d_deficient=(
+            vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_deficient")
+        ),
         vitamin_d=vd_value,
         renal_note=note,
         stale_clearance=(
@@ -125,7 +132,7 @@ def _condition_present(code: str, facts: Facts, labs: LabState) -> bool:
     if code == "hypocalcaemia_lab":
         return labs.calcium_low
     if code == "vitamin_d_low":
-        return labs.vitamin_d_low
+        return labs.vitamin_d_deficient
     return facts.has_condition(code)  # type: ignore[arg-type]
 
 
@@ -133,7 +140,7 @@ def _label(code: str, labs: LabState) -> str:
     if code == "hypocalcaemia_lab":
         return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
     if code == "vitamin_d_low":
-        return f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency"
+        return f"25(OH)D {labs.vitamin_d:g} ng/mL (deficiency)"
     return code.replace("_", " ")
 
 
