@@ -134,7 +134,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             if not _rule_applies(rule, facts, risk, lowest):
                 continue
             # R2 (Lewiecki 2021 Fig. 3; ISCD/WHO): "treatment started because of a T-score
-            # <= -2.5" is judged on the lowest baseline site, not the total hip alone.
+            # at or below minus 2.5" is judged on the lowest baseline site, not the total hip alone.
             # A treated patient whose primary site did not meet the absolute target at
             # baseline keeps it when another baseline site was at or below the threshold.
             base_primary = baseline.get(primary)
