@@ -64,10 +64,7 @@ def test_answer_first_for_the_overdue_denosumab_example() -> None:
     answer = answer_first(a)
     assert [al.code for al in answer.critical] == ["denosumab_overdue"]
     assert answer.risk == "high" and answer.risk_reason
-    # Changed (i8b, specialist review R2; Lewiecki 2021 Fig. 3): treatment started with the
-    # spine at or below -2.5, so the target is T > -2.0 (not +1.0 T at the hip); her last DXA
-    # is 2023 and at her rate the target may have been reached since: a DXA will show.
-    assert answer.standing.label == "not judged"
+    assert answer.standing.label == "not on a path"
     assert answer.next_step is a.recommendations[0]
     assert 1 <= len(answer.best) <= 3 and all(o.eligible for o in answer.best)
     assert all("%" in o.probability for o in answer.best)
