@@ -13,6 +13,7 @@ from typing import Any
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
+from osteotarget.base.population import uses_z_scores
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Risk, Target
 from osteotarget.model.codes import Site
@@ -100,8 +101,25 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
     targets: list[Target] = []
     by = target_date(ctx, history)
     baseline = treatment_baseline(facts, history)
-    lowest = min(baseline.values()) if baseline else None
-    if profile.get("targets.bmd_target", True):
+    # + 0.0 turns a -0.0 into 0.0, so ties between sites never depend on input order.
+    lowest = min(baseline.values()) + 0.0 if baseline else None  # noqa: knowledge
+    z_population = uses_z_scores(ctx, facts)
+    if z_population:
+        # ISCD 2005/2019: premenopausal women and men under 50 are judged on Z-scores; a
+        # T-score target does not apply to them.
+        ctx.fired(
+            "targets.bmd",
+            "premenopausal woman or man under 50: no T-score target (ISCD: Z-scores); the "
+            "targets are the cause treated, Z-scores stable or improving and no fracture",
+            ["iscd2005"],
+        )
+    elif not facts.latest_t:
+        ctx.fired(
+            "targets.bmd",
+            "no DXA on record: no BMD target until a scan; the target is set after the DXA",
+            ["lewiecki2021"],
+        )
+    elif profile.get("targets.bmd_target", True):
         rules: list[dict[str, Any]] = list(profile.get("targets.t_score_rules", []))
         primary = primary_site(ctx, facts)
         sites: list[Site] = [primary] + [
@@ -115,7 +133,20 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
         for index, rule in enumerate(rules):
             if not _rule_applies(rule, facts, risk, lowest):
                 continue
-            rule = _no_target_met_at_baseline(ctx, rule, change_rule, baseline.get(primary))
+            # R2 (Lewiecki 2021 Fig. 3; ISCD/WHO): "treatment started because of a T-score
+            # at or below minus 2.5" is judged on the lowest baseline site, not the total hip alone.
+            # A treated patient whose primary site did not meet the absolute target at
+            # baseline keeps it when another baseline site was at or below the threshold.
+            base_primary = baseline.get(primary)
+            started = (
+                lowest
+                if history.courses()
+                and base_primary is not None
+                and "value" in rule
+                and not base_primary > float(rule["value"])
+                else base_primary
+            )
+            rule = _no_target_met_at_baseline(ctx, rule, change_rule, started)
             path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
             ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
             cites = list(dict.fromkeys([str(rule["cite"]), *rule.get("citations", [])]))

@@ -29,7 +29,7 @@ DETAILS = {
     "anabolic_course", "consolidate",
     "below_threshold", "dxa_first", "start", "holiday", "adherence", "escalate", "switch",
     "escalate_for_gain", "switch_for_gain", "continue_unlikely", "review", "continue",
-    "reassess_indication", "labs_before_dose",
+    "reassess_indication", "labs_before_dose", "secondary_workup",
 }  # fmt: skip
 
 
@@ -97,6 +97,12 @@ def test_invariants_over_the_whole_input_space() -> None:
             assert row.action not in ("start", "resume") or f["course"] == "holiday", where
         if f["population"] == "z_without_basis" and f["course"] == "untreated":
             assert row.action not in ("start", "resume"), where
+        if f["secondary_cause"] == "suspected" and f["course"] in ("untreated", "off_treatment"):
+            # R1 (Endocrine Society 2012; ISCD): the work-up comes before a drug start.
+            assert row.action not in ("start", "resume"), where
+        if f["risk_basis"] == "undetermined" and f["course"] in ("untreated", "off_treatment"):
+            # R4 (NOGG 2022): an undetermined risk is never read as low: no "reassess later".
+            assert row.detail != "below_threshold", where
         if f["correct_first"] == "yes" and f["course"] in ("untreated", "off_treatment"):
             assert row.action not in ("start", "resume"), where  # correct first, no fallback
 

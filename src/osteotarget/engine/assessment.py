@@ -42,6 +42,7 @@ from osteotarget.plan.workup import (
 )
 from osteotarget.risk import facts_of, risk_category
 from osteotarget.targets import set_targets, treatment_baseline
+from osteotarget.therapy.agreement import agreeing_alerts, agreeing_options
 from osteotarget.therapy.alerts import current_sequence_alert, safety_alerts
 from osteotarget.therapy.options import rank_options, safety_by_drug
 from osteotarget.therapy.safety import lab_state
@@ -143,6 +144,7 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
         for f in dens.findings
     ]
     step = next_step(ctx, facts, history, risk, status, response, options, safety, labs)
+    options = agreeing_options(options, step.facts)
     lab_al, lab_recs = lab_alerts(ctx, facts, labs)
     # Urgency order: the pathway's primary action first (a critical safety action such as
     # a denosumab follow-on is the table's first rows), then the supporting work-up,
@@ -162,7 +164,7 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
     recommendations = [*step.recommendations, *supporting, *lifestyle(ctx, facts, advanced_ckd)]
     recommendations = _dedupe(recommendations)
     step_codes = {al.code for al in step.alerts}
-    alerts += lab_al + response.alerts + step.alerts
+    alerts += lab_al + agreeing_alerts(response.alerts, step.facts) + step.alerts
     # One alert per code from the plan and the catalogue (e.g. the course limit the plan
     # already acts on is not repeated from the catalogue).
     alerts += [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from osteotarget.base.context import Context
 from osteotarget.base.history import History, drug_info, is_bisphosphonate, kind_of
+from osteotarget.dates import months_between
 from osteotarget.model.assessment import Alert
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import NextStep, label, rec
@@ -89,13 +90,24 @@ def anabolic(
     chosen = consolidators[0] if consolidators else None
     out.chosen = chosen
     out.changed_therapy = True
+    late = ""
+    if course.end is not None and course.end <= ctx.as_of:
+        delay = months_between(course.end, ctx.as_of)
+        if delay > ctx.number("rules.monitoring.consolidation.late_after_months"):
+            late = (
+                f"; late: the course ended {course.end.isoformat()}, {delay:.0f} months without "
+                "an antiresorptive — the anabolic gain is being lost: start now, with a DXA "
+                "and vertebral fracture assessment"
+            )
+            ctx.fired("plan.consolidation_late", late.lstrip("; "), _CITES, months=round(delay))
     out.recommendations.append(
         rec(
             "consolidate",
             f"{course.drug} course complete: consider an antiresorptive"
             + (f" ({label(chosen)})" if chosen else "")
             + " to consolidate and extend the gain (anabolic → antiresorptive sequence)"
-            + ("; not a bisphosphonate after bisphosphonate failure" if no_bisphosphonate else ""),
+            + ("; not a bisphosphonate after bisphosphonate failure" if no_bisphosphonate else "")
+            + late,
             _CITES,
             regimen=chosen,
             when=ctx.as_of,

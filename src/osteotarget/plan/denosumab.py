@@ -108,27 +108,49 @@ def denosumab_plan(ctx: Context, history: History, safety: dict[str, DrugSafety]
             )
     else:
         due = add_months(last, follow_months)
-        severity = "critical" if ctx.as_of >= due else "warning"
+        late = ctx.as_of >= due
+        severity = "critical" if late else "warning"
+        gap = months_between(last, ctx.as_of)
         plan.alerts.append(
             Alert(
                 severity=severity,
                 code="denosumab_stopped_without_follow_on",
                 message=(
                     f"denosumab stopped (last dose {last.isoformat()}) with no follow-on "
-                    f"antiresorptive; one is due {follow_months:g} months after the last injection "
-                    f"({due.isoformat()})"
+                    + (
+                        f"antiresorptive; one was due {follow_months:g} months after the last "
+                        f"injection ({due.isoformat()}): overdue since then, "
+                        f"{gap:.0f} months without denosumab"
+                        if late
+                        else f"antiresorptive; one is due {follow_months:g} months after the "
+                        f"last injection ({due.isoformat()})"
+                    )
                 ),
                 citations=cites,
             )
         )
         plan.stopping = True
         rationale = (
-            f"denosumab stopped: consider a follow-on {drug or 'bisphosphonate'} "
-            f"{follow_months:g} months after the last injection to prevent rebound bone loss"
+            f"denosumab stopped {gap:.0f} months ago (follow-on due {due.isoformat()}, "
+            f"overdue): consider an antiresorptive now — {drug or 'a bisphosphonate'}, or "
+            "resuming denosumab with an exit plan"
+            if late
+            else f"denosumab stopped: consider a follow-on {drug or 'bisphosphonate'} "
+            f"{follow_months:g} months after the last injection ({due.isoformat()}) to prevent "
+            "rebound bone loss"
         )
     if drug is None:
         rationale += "; no bisphosphonate is eligible (see options): consider specialist referral"
-    rationale += "; vertebral imaging if back pain or height loss (rebound vertebral fractures)"
+    if months_between(last, ctx.as_of) > ctx.number(f"{_DMAB}.give_now_within_months"):
+        # ECTS 2021 (Tsourdi); Cummings 2018 FREEDOM off-treatment analysis: rebound
+        # vertebral fractures are often silent, so imaging does not wait for symptoms.
+        rationale += (
+            "; spine imaging (vertebral fracture assessment or x-ray) now, regardless of "
+            "symptoms (rebound vertebral fractures are often silent); new vertebral fractures "
+            "make the risk very high (an anabolic, then an antiresorptive)"
+        )
+    else:
+        rationale += "; vertebral imaging if back pain or height loss (rebound vertebral fractures)"
     plan.recommendations.append(
         Recommendation(
             action="follow_on",

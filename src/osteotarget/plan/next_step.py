@@ -18,7 +18,7 @@ from osteotarget.plan.common import NextStep, label, rec, why_option
 from osteotarget.plan.denosumab import denosumab_plan
 from osteotarget.plan.escalate import escalate, failed_bisphosphonate
 from osteotarget.plan.pathway import Row, load_pathway
-from osteotarget.plan.pathway_facts import PathwayFacts, pathway_facts
+from osteotarget.plan.pathway_facts import PathwayFacts, pathway_facts, startable
 from osteotarget.plan.response import Response
 from osteotarget.plan.start import start
 from osteotarget.therapy.options import Ranked
@@ -51,6 +51,8 @@ def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
         about = f"a bisphosphonate holiday or continuing {course.drug}"
     elif course is not None and on_drug:
         about = f"a change from {course.drug}"
+    elif pf.values.get("risk_basis") == "undetermined":
+        about = "whether to treat (the risk is not determined before the scan)"
     elif pf.start_choice is not None:
         about = f"starting {label(pf.start_choice)}"
     else:
@@ -58,12 +60,25 @@ def _dxa_first(ctx: Context, pf: PathwayFacts, row: Row, out: NextStep) -> None:
     out.recommendations.append(
         rec(
             "reassess",
-            f"{pf.why['dxa']}: consider a DXA first (now), then decide on {about}"
+            f"{pf.why['dxa']}: consider a DXA first (now, with vertebral fracture "
+            f"assessment), then decide on {about}"
             + (f"; meanwhile continue {course.drug}" if course is not None and on_drug else ""),
             row.citations,
             regimen=course.drug if course is not None and on_drug else None,
             when=ctx.as_of,
         )
+    )
+
+
+def _start_supported(pf: PathwayFacts) -> bool:
+    """A start may follow a correct-first or work-up step only where the facts support a drug:
+    high or very high risk, and in the Z-score population a fracture or a named cause
+    (ISCD 2005/2019: no default drug under 50 or before the menopause)."""
+    return (
+        pf.start_choice is not None
+        and pf.values["course"] in ("untreated", "off_treatment")
+        and pf.values["risk"] in ("high", "very_high")
+        and pf.values["population"] != "z_without_basis"
     )
 
 
@@ -75,9 +90,10 @@ def _correct_first(
     safety: dict[str, DrugSafety],
     out: NextStep,
 ) -> None:
+    supported = _start_supported(pf)
     then = (
         f"then consider starting {label(pf.start_choice)}"
-        if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment")
+        if supported and pf.start_choice is not None
         else "then decide on the bone treatment"
     )
     out.recommendations.append(
@@ -89,7 +105,7 @@ def _correct_first(
             ["leboff2022", "holick2011", "prolia_us", "reclast_us"],
         )
     )
-    if pf.start_choice is not None and pf.values["course"] in ("untreated", "off_treatment"):
+    if supported:
         # The intended start, dated only once the correction is done (no fallback drug).
         start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
         last = out.recommendations[-1]
@@ -100,6 +116,37 @@ def _correct_first(
                     "rationale": f"after correcting {pf.why['correct_first']}: " + last.rationale,
                 }
             )
+
+
+def _secondary_workup(
+    ctx: Context,
+    pf: PathwayFacts,
+    row: Row,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+) -> None:
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"{pf.why['secondary_cause']}: consider a secondary-cause work-up before a drug "
+            "(calcium, phosphate, PTH, 25(OH)D, renal and liver function, TSH, coeliac serology, "
+            "serum protein electrophoresis with free light chains, 24-hour urine calcium; in men "
+            "testosterone and LH); address alcohol and smoking",
+            list(row.citations),
+            when=ctx.as_of,
+        )
+    )
+    if _start_supported(pf) and pf.values["dxa"] == "current":
+        start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
+        last = out.recommendations[-1]
+        if last.action in ("start", "resume"):
+            out.recommendations[-1] = last.model_copy(
+                update={"when": None, "rationale": "after the work-up: " + last.rationale}
+            )
+    elif pf.values["dxa"] != "current":
+        _dxa_first(ctx, pf, row, out)
 
 
 def _ckd_mbd(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
@@ -254,6 +301,7 @@ def next_step(
     )
     course = pf.course
     detail = row.detail
+    start_options = startable(options, status.target_met is True)
     if detail == "denosumab":
         out.recommendations += dmab.recommendations
         out.changed_therapy = True
@@ -281,7 +329,9 @@ def next_step(
             )
         )
     elif detail == "correct_first":
-        _correct_first(ctx, pf, risk, options, safety, out)
+        _correct_first(ctx, pf, risk, start_options, safety, out)
+    elif detail == "secondary_workup":
+        _secondary_workup(ctx, pf, row, risk, start_options, safety, out)
     elif detail == "z_score_workup":
         _z_workup(ctx, pf, out)
     elif detail in ("anabolic_course", "consolidate"):
@@ -327,7 +377,7 @@ def next_step(
     elif detail == "dxa_first":
         _dxa_first(ctx, pf, row, out)
     elif detail == "start":
-        start(ctx, risk, options, safety, out, resume=row.action == "resume")
+        start(ctx, risk, start_options, safety, out, resume=row.action == "resume")
     elif detail == "holiday":
         assert pf.holiday is not None
         out.alerts += pf.holiday.alerts
@@ -341,16 +391,19 @@ def next_step(
             "fracture": f"fragility fracture on {course.drug} after the IOF minimum time",
             "inadequate": f"inadequate response to {course.drug} by the profile's response rule",
         }.get(pf.values["response"], "not on a path to the target")
-        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
-        if pf.values["response"] in ("failure", "fracture"):
-            out.recommendations.append(
-                rec(
-                    "investigate",
-                    "treatment failure: consider checking adherence, calcium/vitamin D and "
-                    "secondary causes",
-                    ["diezperez2012"],
-                )
+        # IOF 2012 (Diez-Perez): failure presupposes adherent treatment and excluded
+        # secondary causes: the check is listed before the change.
+        out.recommendations.append(
+            rec(
+                "investigate",
+                f"{why}: consider first confirming adherence and how {course.drug} is taken "
+                "(dosing technique, absorption), calcium/vitamin D and secondary causes",
+                ["diezperez2012"],
+                regimen=course.drug,
+                when=ctx.as_of,
             )
+        )
+        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
     elif detail in ("escalate_for_gain", "switch_for_gain"):
         _change_for_gain(ctx, pf, risk, options, out)
     elif detail == "continue_unlikely":

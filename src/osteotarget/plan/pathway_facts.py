@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, is_bisphosphonate, is_oral, kind_of
-from osteotarget.base.population import named_basis, uses_z_scores
+from osteotarget.base.population import latest_z, named_basis, uses_z_scores
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
@@ -102,6 +102,31 @@ def correct_first(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]
     return ("yes" if found else "no"), "; ".join(found)
 
 
+def secondary_cause(ctx: Context, facts: Facts) -> tuple[str, str]:
+    """R1: a secondary-cause signal in an adult (ISCD: Z at or below minus 2; Endocrine Society 2012, men
+    under 70 with a flagged cause or alcohol at or above the FRAX threshold)."""
+    signals: list[str] = []
+    zs = latest_z(ctx)
+    if zs:
+        site, z = min(zs.items(), key=lambda kv: kv[1])
+        if z <= ctx.number("rules.population.z_score_below_expected"):
+            signals.append(f"Z-score {z:+.1f} at the {site.replace('_', ' ')}")
+    patient = facts.patient
+    young_man = patient.sex == "male" and facts.age < ctx.number(
+        "rules.population.secondary_workup_men_below_age"
+    )
+    if young_man:
+        factors = patient.risk_factors
+        if factors.secondary_osteoporosis:
+            signals.append("secondary cause flagged")
+        alcohol = factors.alcohol_units_per_day
+        if alcohol is not None and alcohol >= ctx.number(
+            "rules.population.alcohol_units_per_day_at_least"
+        ):
+            signals.append(f"alcohol {alcohol:g} units/day")
+    return ("suspected" if signals else "no"), ", ".join(signals)
+
+
 def dose_labs(
     ctx: Context, facts: Facts, course: TherapyCourse | None, labs: LabState
 ) -> tuple[str, str]:
@@ -119,6 +144,15 @@ def dose_labs(
     if not missing:
         return "current", ""
     return "stale", f"{' and '.join(missing)} not on record in the lab look-back"
+
+
+def startable(options: list[Ranked], at_target: bool) -> list[Ranked]:
+    """At the BMD target an anabolic is not a start or resume choice (Lewiecki 2021 Fig. 3;
+    Hoong 2025: the anabolic step is for patients not reaching their goal)."""
+    if not at_target:
+        return options
+    kept = [r for r in options if kind_of(r.regimen.drugs[0]) != "anabolic"]
+    return kept or options
 
 
 def choose_start(ctx: Context, options: list[Ranked]) -> Ranked | None:
@@ -277,10 +311,16 @@ def pathway_facts(
         out.why["population"] = ", ".join(basis)
     else:
         v["population"] = "adult"
+    v["secondary_cause"], out.why["secondary_cause"] = secondary_cause(ctx, facts)
     v["risk"] = risk.category
+    v["risk_basis"] = (
+        "undetermined"
+        if any(r.code.startswith("undetermined:") for r in risk.reasons)
+        else "determined"
+    )
     v["course"], out.course = _course_state(ctx, history)
     v["dxa"], out.why["dxa"] = dxa_state(ctx, facts)
-    out.start_choice = choose_start(ctx, options)
+    out.start_choice = choose_start(ctx, startable(options, status.target_met is True))
     v["start_choice"] = (
         "none" if out.start_choice is None else str(kind_of(out.start_choice.regimen.drugs[0]))
     )

@@ -113,7 +113,9 @@ def _path(
     if target_met:
         return True, "the primary site meets its target"
     if not targets:
-        return None, "no BMD target set by this profile"
+        if not facts.latest_t:
+            return None, "no DXA on record: the BMD target is set after the scan"
+        return None, "no BMD target set (profile, or Z-score population)"
     course = history.current()
     if course is None:
         return None, "not on treatment: the path is judged once treatment has started"
@@ -140,6 +142,22 @@ def _path(
         return None, "target value open"
     trend_word = "responding" if slope > 0 else "not responding"
     where = trend.site.replace("_", " ")
+    # R6 (Lewiecki 2021 Fig. 3: the target in a reasonable period): a responder whose rate
+    # reaches the target within the profile's reasonable period from now is on a path, even
+    # when the first target date has passed or will pass.
+    reach = (
+        (goal - last.t_score) / slope - years_between(last.date, ctx.as_of)
+        if slope > 0 and last.t_score < goal
+        else None
+    )
+    window = years_between(ctx.as_of, add_months(ctx.as_of, period))
+    if reach is not None and 0 < reach <= window and not projected > goal:
+        return True, (
+            f"responding ({slope:+.2f} T/year at {where}; T {last.t_score:+.1f} at the last "
+            f"DXA {last.date.isoformat()} vs target {goal:+.1f}): at this rate the target is "
+            f"expected in about {reach:.1f} years from now, within the reasonable period "
+            f"({period:g} months): on a path to the target"
+        )
     if deadline < ctx.as_of:
         # The target date has passed without the target: say so, and project from now
         # rather than "by" a date already gone.

@@ -225,15 +225,39 @@ def lab_alerts(
             )
         )
         ctx.fired("safety.hypocalcaemia", shown, ["prolia_us", "reclast_us"])
-    if labs.vitamin_d_low:
+    if labs.vitamin_d_low and labs.vitamin_d_deficient:
         alerts.append(
             Alert(
                 severity="warning",
                 code="vitamin_d_low",
                 message=(
                     f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
-                    f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim: replete before "
-                    "a parenteral antiresorptive"
+                    f"{ctx.number(f'{_LABS}.vitamin_d_deficient'):g} ng/mL deficiency cut-off: "
+                    "replete before a parenteral antiresorptive"
+                ),
+                citations=["leboff2022", "holick2011"],
+            )
+        )
+        recs.append(
+            Recommendation(
+                action="add",
+                rationale=(
+                    "consider vitamin D repletion, then maintenance, before starting treatment"
+                ),
+                citations=["leboff2022"],
+            )
+        )
+    elif labs.vitamin_d_low:
+        # Insufficiency (deficiency cut-off to the 30 ng/mL aim): replete alongside, never a
+        # reason to delay treatment (R9 of the specialist review; IOM 2011).
+        alerts.append(
+            Alert(
+                severity="info",
+                code="vitamin_d_low",
+                message=(
+                    f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
+                    f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim (insufficiency): "
+                    "replete alongside treatment; not a reason to delay it"
                 ),
                 citations=["leboff2022"],
             )
@@ -242,7 +266,8 @@ def lab_alerts(
             Recommendation(
                 action="add",
                 rationale=(
-                    "consider vitamin D repletion, then maintenance, before starting treatment"
+                    "consider vitamin D repletion alongside treatment (insufficiency: not a "
+                    "reason to delay it), then maintenance"
                 ),
                 citations=["leboff2022"],
             )

@@ -26,6 +26,28 @@ def _uses(rules: list[dict[str, Any]], criterion: str) -> bool:
     )
 
 
+def _undetermined(
+    ctx: Context,
+    facts: Facts,
+    inputs: Inputs,
+    rules: list[dict[str, Any]],
+    fired: bool,
+    z_population: bool,
+) -> str:
+    """Why the risk cannot be determined ("" if it can): no criterion fired, no T-score on
+    record and no FRAX this profile can evaluate (R4 of the specialist review)."""
+    if fired or z_population or facts.latest_t:
+        return ""
+    if _uses(rules, "frax") and any(v is not None for v in inputs.frax.values()):
+        return ""
+    why = (
+        "FRAX on record but not usable under this profile (its criteria cannot read it)"
+        if frax_values(ctx, facts)
+        else "no FRAX on record"
+    )
+    return f"no DXA on record and {why}"
+
+
 def risk_category(ctx: Context, facts: Facts) -> Risk:
     frax = frax_values(ctx, facts)
     z_population = uses_z_scores(ctx, facts)
@@ -88,7 +110,22 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
             )
         )
         ctx.fired("risk.z_score_population", z_score_words(ctx), ["iscd2005"])
-    if not reasons:
+    undetermined = _undetermined(ctx, facts, inputs, rules, bool(reasons), z_population)
+    if undetermined:
+        # NOGG 2022: the absence of an evaluable criterion is not a low risk; DXA first.
+        reasons.append(
+            Reason(
+                code="undetermined:no_bmd",
+                text=(
+                    f"risk not determined: {undetermined}; the category shows only that no "
+                    "criterion of this profile fired: a DXA (with vertebral fracture "
+                    "assessment) decides"
+                ),
+                citations=list(dict.fromkeys([*ctx.profile.citations[:1], "lewiecki2021"])),
+            )
+        )
+        ctx.fired("risk.undetermined", undetermined, list(ctx.profile.citations[:1]))
+    elif not reasons:
         reasons.append(Reason(code="low:none", text="low: no risk criterion of this profile fired"))
     if frax and ctx.profile.get("risk.frax_for_category") == "none":
         reasons.append(

@@ -52,6 +52,10 @@ class LabState:
     excluding it until a newer result says otherwise."""
     stale_test: str = ""
     stale_date: date | None = None
+    vitamin_d_deficient: bool = False
+    """Below the deficiency cut-off (20 ng/mL): replete before a parenteral drug; between it
+    and the 30 ng/mL aim (insufficiency) vitamin D is replete alongside (IOM 2011; labels
+    require correction of hypocalcaemia, not of an insufficient 25(OH)D)."""
 
     @property
     def renal_current(self) -> bool:
@@ -112,6 +116,9 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
         calcium_low=ca_low,
         calcium=ca_value,
         vitamin_d_low=vd_low,
+        vitamin_d_deficient=(
+            vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_deficient")
+        ),
         vitamin_d=vd_value,
         renal_note=note,
         stale_clearance=(
@@ -130,7 +137,7 @@ def _condition_present(code: str, facts: Facts, labs: LabState) -> bool:
     if code == "hypocalcaemia_lab":
         return labs.calcium_low
     if code == "vitamin_d_low":
-        return labs.vitamin_d_low
+        return labs.vitamin_d_deficient
     return facts.has_condition(code)  # type: ignore[arg-type]
 
 
@@ -138,7 +145,7 @@ def _label(code: str, labs: LabState) -> str:
     if code == "hypocalcaemia_lab":
         return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
     if code == "vitamin_d_low":
-        return f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency"
+        return f"25(OH)D {labs.vitamin_d:g} ng/mL (deficiency)"
     return code.replace("_", " ")
 
 
@@ -230,6 +237,13 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
     rule = str(ctx.profile.get("anabolic.romosozumab_cv_rule", "past_year"))
     events = [*facts.conditions_ever("myocardial_infarction"), *facts.conditions_ever("stroke")]
     if not events:
+        # Boxed warning: the record lists no MI or stroke; absence on record is not absence.
+        safety.add(
+            "caution",
+            "no MI or stroke on record: ask about prior myocardial infarction or stroke and "
+            "cardiovascular risk before starting (boxed warning)",
+            "evenity_us",
+        )
         return
     if rule == "any_history":
         text = (
@@ -299,12 +313,23 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
                 "teriparatide_eu",
             )
     if drug == "romosozumab":
-        used = history.cumulative_months(("romosozumab",))
+        # The label limit is 12 monthly doses: count the doses given as well as the months
+        # between start and end (a course of 12 doses spans 11 months from the first).
+        interval = ctx.number("drugs.drugs.romosozumab.dose_interval_months")
+        used = sum(
+            max(
+                history.months_on(c),
+                len([d for d in c.doses if d <= history.as_of]) * interval,
+            )
+            for c in history.courses()
+            if c.drug == "romosozumab"
+        )
         limit = ctx.setting("anabolic.romosozumab_max_months").value
         if used >= limit:
             safety.add(
                 "exclude",
-                f"{used:.0f} months of romosozumab already: at most {limit:g} monthly doses",
+                f"{used:.0f} months (monthly doses) of romosozumab already: at most {limit:g} "
+                "monthly doses; a further course is not recommended (label)",
                 "evenity_us",
                 "anabolic_course_limit",
             )
