@@ -103,8 +103,8 @@ def correct_first(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]
 
 
 def secondary_cause(ctx: Context, facts: Facts) -> tuple[str, str]:
-    """R1: a secondary-cause signal in an adult (ISCD: Z at or below minus 2; Endocrine Society 2012, men
-    under 70 with a flagged cause or alcohol at or above the FRAX threshold)."""
+    """A secondary-cause signal in an adult (ISCD: Z at or below minus 2; Endocrine Society
+    2012: men under 70 with a flagged cause or alcohol at or above the FRAX threshold)."""
     signals: list[str] = []
     zs = latest_z(ctx)
     if zs:
