@@ -514,6 +514,10 @@ class Simulation:
             "kidney_bone": "no",
             "correct_first": "no",
             "population": "adult",
+            # Simulated patients are adults with a DXA at every decision (risk determined);
+            # secondary causes are taken as worked up before entry (docs/simulation.md §4).
+            "risk_basis": "determined",
+            "secondary_cause": "no",
             "risk": risk,
             "course": course,
             "dxa": "current",
