@@ -72,6 +72,15 @@ def judge_status(
     # missing); other sites are reported beside it and do not drive a change.
     target_met = primary_met if primary is not None else (all(met_flags) if met_flags else None)
     on_track, why = _path(ctx, facts, history, bmd_targets, target_met)
+    if any(t.metric == "no_new_fracture" and t.met is False for t in targets):
+        # A fragility fracture since treatment began breaks the basic target whatever the BMD
+        # rate (Lewiecki 2021 Fig. 3; IOF 2012): never "on a path".
+        if on_track:
+            why = why.replace("on a path to the target", "the BMD rate alone would suffice")
+        on_track = False
+        why += (
+            "; but a fragility fracture since treatment began: not on a path (failure assessment)"
+        )
     others = [
         f"{st.site.replace('_', ' ')} {st.latest_t_score:+.1f}"
         + (

@@ -1,0 +1,83 @@
+"""Golden cases from the specialist's second reading (after the rule fixes of issue 8)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from osteotarget.engine import assess
+from osteotarget.model import parse_patient
+
+AS_OF = date(2026, 12, 1)
+HOLOGIC = {"manufacturer": "hologic", "model": "Horizon A", "facility": "Test"}
+
+
+def _record(**extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "review-followup",
+        "sex": "female",
+        "birth_date": "1952-03-10",
+        "menopause": {"status": "postmenopausal", "age": 51},
+        "labs": [
+            {"date": "2026-10-20", "test": "egfr", "value": 72, "unit": "mL/min/1.73m2"},
+            {"date": "2026-10-20", "test": "calcium", "value": 2.35, "unit": "mmol/L"},
+            {"date": "2026-10-20", "test": "vitamin_d_25oh", "value": 34, "unit": "ng/mL"},
+        ],
+    }
+    base.update(extra)
+    return base
+
+
+def test_fracture_on_treatment_is_never_on_a_path() -> None:
+    """Lewiecki 2021 Fig. 3 (no new fracture is the basic target) and IOF 2012 (Diez-Perez:
+    a fracture on treatment starts a failure assessment): a slow BMD gain does not make a
+    patient with a vertebral fracture on alendronate "on a path"."""
+    record = _record(
+        dxa=[
+            {
+                "date": "2023-01-10",
+                "device": HOLOGIC,
+                "measurements": [{"site": "total_hip", "t_score": -2.7}],
+            },
+            {
+                "date": "2026-11-03",
+                "device": HOLOGIC,
+                "measurements": [{"site": "total_hip", "t_score": -2.5}],
+            },
+        ],
+        therapies=[{"drug": "alendronate", "start": "2023-01-20", "adherence": "good"}],
+        fractures=[
+            {"date": "2025-06-01", "site": "vertebral", "fragility": True, "source": "clinical"}
+        ],
+    )
+    for profile in ("t2t2024", "nogg2022", "endocrine2020"):
+        a = assess(parse_patient(record), AS_OF, profile)
+        assert a.status is not None and a.status.on_track is False, profile
+        assert "fragility fracture since treatment began" in a.status.explanation, profile
+
+
+def test_very_high_risk_start_is_not_delayed_by_a_secondary_cause_work_up() -> None:
+    """Imminent risk after a hip fracture (Kanis 2020 IOF-ESCEO very high risk; Watts 2012 for
+    the work-up): a low Z-score asks for a secondary-cause work-up, run alongside the start,
+    not before it."""
+    record = _record(
+        birth_date="1947-05-02",
+        dxa=[
+            {
+                "date": "2026-10-15",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -3.2, "z_score": -2.1},
+                    {"site": "lumbar_spine", "t_score": -3.0, "z_score": -2.0},
+                ],
+            }
+        ],
+        fractures=[{"date": "2026-09-20", "site": "hip", "fragility": True, "source": "clinical"}],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert a.risk is not None and a.risk.category == "very_high"
+    actions = [r.action for r in a.recommendations]
+    assert "investigate" in actions
+    starts = [r for r in a.recommendations if r.action == "start"]
+    assert starts and starts[0].when is not None and starts[0].when <= AS_OF
+    assert "alongside the work-up" in starts[0].rationale
