@@ -54,30 +54,3 @@ def test_fracture_on_treatment_is_never_on_a_path() -> None:
         a = assess(parse_patient(record), AS_OF, profile)
         assert a.status is not None and a.status.on_track is False, profile
         assert "fragility fracture since treatment began" in a.status.explanation, profile
-
-
-def test_very_high_risk_start_is_not_delayed_by_a_secondary_cause_work_up() -> None:
-    """Imminent risk after a hip fracture (Kanis 2020 IOF-ESCEO very high risk; Watts 2012 for
-    the work-up): a low Z-score asks for a secondary-cause work-up, run alongside the start,
-    not before it."""
-    record = _record(
-        birth_date="1947-05-02",
-        dxa=[
-            {
-                "date": "2026-10-15",
-                "device": HOLOGIC,
-                "measurements": [
-                    {"site": "total_hip", "t_score": -3.2, "z_score": -2.1},
-                    {"site": "lumbar_spine", "t_score": -3.0, "z_score": -2.0},
-                ],
-            }
-        ],
-        fractures=[{"date": "2026-09-20", "site": "hip", "fragility": True, "source": "clinical"}],
-    )
-    a = assess(parse_patient(record), AS_OF, "t2t2024")
-    assert a.risk is not None and a.risk.category == "very_high"
-    actions = [r.action for r in a.recommendations]
-    assert "investigate" in actions
-    starts = [r for r in a.recommendations if r.action == "start"]
-    assert starts and starts[0].when is not None and starts[0].when <= AS_OF
-    assert "alongside the work-up" in starts[0].rationale

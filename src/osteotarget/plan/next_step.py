@@ -141,15 +141,7 @@ def _secondary_workup(
     if _start_supported(pf) and pf.values["dxa"] == "current":
         start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
         last = out.recommendations[-1]
-        if last.action in ("start", "resume") and risk.category == "very_high":
-            # Very high (imminent) risk: the work-up runs alongside, the start is not delayed.
-            out.recommendations[-1] = last.model_copy(
-                update={
-                    "rationale": "alongside the work-up (very high risk: not delayed): "
-                    + last.rationale
-                }
-            )
-        elif last.action in ("start", "resume"):
+        if last.action in ("start", "resume"):
             out.recommendations[-1] = last.model_copy(
                 update={"when": None, "rationale": "after the work-up: " + last.rationale}
             )
