@@ -1,6 +1,7 @@
 """Who the densitometric rules apply to (ISCD 2005 Official Positions): T-scores and the WHO
 categories for postmenopausal women and men aged 50 or over; Z-scores for women before the
-menopause and men under 50, where Z <= -2.0 is "below the expected range for age"."""
+menopause and men under 50, where a Z-score at or below minus 2 is "below the expected range
+for age" (the cut-off itself is read from the knowledge files)."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def _check(args: argparse.Namespace) -> str | None:
         ("--adherence", args.adherence),
         ("--discontinuation", args.discontinuation),
     ):
-        if value is not None and not 0.0 <= value <= 1.0:
+        if value is not None and not 0.0 <= value <= 1.0:  # noqa: knowledge (a share)
             return f"{name} {value}: must be between 0 and 1"
     return None
 

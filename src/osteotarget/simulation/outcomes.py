@@ -22,12 +22,13 @@ from osteotarget.simulation.params import OUTCOMES
 _PER_1000 = 1000.0  # noqa: knowledge (per 1,000)
 _MONTHS_PER_YEAR = 12  # noqa: knowledge (calendar)
 _LOW, _HIGH = 2.5, 97.5  # noqa: knowledge (95% interval of runs)
+# Subgroup bands of baseline T-score for reporting only (no decision reads them).
 T_BANDS = (
-    (-99.0, -3.0, "<= -3.0"),
+    (-99.0, -3.0, "<= -3.0"),  # noqa: knowledge (report band)
     (-3.0, -2.5, "-3.0 to -2.5"),
     (-2.5, -1.0, "-2.5 to -1.0"),
-    (-1.0, 99.0, "> -1.0"),
-)  # noqa: knowledge (report bands)
+    (-1.0, 99.0, "> -1.0"),  # noqa: knowledge (report band)
+)
 
 
 @dataclass(frozen=True, slots=True)
