@@ -288,13 +288,26 @@ async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> d
         drugs = cdshooks.drugs_in_orders(hook.context.get("draftOrders"))
         if not drugs:
             return {"cards": []}  # no osteoporosis drug among the orders: nothing applies
-    view = await run_in_threadpool(_view, request, hook, caller, patient_id)
+    # One hop to a worker thread for the whole answer (read, merge, assess, cards): every
+    # hop is a wait for a free thread and for the interpreter lock under load.
+    return await run_in_threadpool(_answer, request, hook, caller, patient_id, service_id, drugs)
+
+
+def _answer(
+    request: Request,
+    hook: HookRequest,
+    caller: Principal,
+    patient_id: str,
+    service_id: str,
+    drugs: list[str],
+) -> dict[str, Any]:
+    view = _view(request, hook, caller, patient_id)
     found, caveat = view.patient, view.caveat
     link = _link(request, patient_id)
     if isinstance(found, list):
         return _unreadable(found, _base(request))
     try:
-        assessment = await run_in_threadpool(run_assessment, found, date.today(), None)
+        assessment = run_assessment(found, date.today(), None)
     except RecordError as exc:
         return _unreadable([str(p) for p in exc.problems], _base(request))
     if service_id == cdshooks.PATIENT_VIEW:
