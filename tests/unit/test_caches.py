@@ -60,13 +60,19 @@ def test_cached_risk_reductions_equal_fresh_ones() -> None:
 
 def test_assessment_memo_returns_what_assess_returns() -> None:
     from osteotarget.engine import assess
-    from osteotarget.web.engine import run_assessment
+    from osteotarget.web.engine import _cache, run_assessment
 
     for path in sorted(EXAMPLES.glob("*.json")):
         patient = parse_patient(json.loads(path.read_text()))
+        key = (patient.model_dump_json(), AS_OF, "t2t2024")
+        _cache.pop(key, None)
         expected = assess(patient, AS_OF, "t2t2024")
         first = run_assessment(patient, AS_OF, "t2t2024")
-        again = run_assessment(patient, AS_OF, "t2t2024")
+        assert _cache[key] == b""  # a question seen once: remembered, its answer not kept
+        second = run_assessment(patient, AS_OF, "t2t2024")
+        assert _cache[key] != b""  # asked again: the answer is kept
+        third = run_assessment(patient, AS_OF, "t2t2024")  # from the memo
         assert first == expected
-        assert again == expected
-        assert again.model_dump_json() == expected.model_dump_json()
+        assert second == expected
+        assert third == expected
+        assert third.model_dump_json() == expected.model_dump_json()

@@ -29,6 +29,7 @@ from osteotarget.store import KEY_PREFIX
 from osteotarget.store.writes import record_of
 from osteotarget.web.deps import audited, authenticate, service
 from osteotarget.web.engine import run_assessment
+from osteotarget.web.guards import PARSED_BODY
 from osteotarget.web.pages import PageCaller
 from osteotarget.web.problems import PROBLEM_JSON, ApiProblem, validation_problems
 
@@ -160,6 +161,9 @@ def open_from_card(request: Request, caller: PageCaller, handle: str) -> Redirec
 
 
 async def _json_body(request: Request) -> Any:
+    parsed = request.scope.get("state", {}).get(PARSED_BODY)
+    if isinstance(parsed, dict) and "value" in parsed:
+        return parsed["value"]  # parsed once, within bounds, by the body guard
     raw = await request.body()
     try:
         return json.loads(raw)

@@ -21,7 +21,10 @@ CACHE_SIZE = 2048
 # Memo values are pickled (an exact copy of the frozen Assessment, no re-validation): an
 # assessment is thousands of small objects, and thousands of cached ones kept alive made
 # every full cyclic garbage collection scan them all (pauses of 100-200 ms under load).
-# Bytes are not tracked by the collector.
+# Bytes are not tracked by the collector. Pickling costs about half an assessment, so an
+# answer is kept only when its question comes a second time (a chart reopened): a patient
+# seen once (most CDS calls) pays nothing for the memo. b"" marks "seen once".
+SEEN_ONCE = b""
 _cache: OrderedDict[tuple[str, date, str], bytes] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -36,7 +39,7 @@ def run_assessment(patient: Patient, as_of: date | None, profile: str | None) ->
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
-    if cached is not None:
+    if cached:
         # Bytes this process pickled itself (the memo), never input: not a B301 risk.
         hit: Assessment = pickle.loads(cached)  # nosec B301
         return hit
@@ -49,7 +52,7 @@ def run_assessment(patient: Patient, as_of: date | None, profile: str | None) ->
             str(exc).strip("'\""),
             [Problem("profile", "is not a known guideline profile", str(profile))],
         ) from None
-    frozen = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    frozen = SEEN_ONCE if cached is None else pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
     with _cache_lock:
         _cache[key] = frozen
         while len(_cache) > CACHE_SIZE:

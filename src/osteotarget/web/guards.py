@@ -43,22 +43,25 @@ def _is_form(content_type: str) -> bool:
     return content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
 
 
-def check_body(raw: bytes, content_type: str) -> Problem | None:
-    """Why this body is refused (None: it is within bounds or not JSON at all)."""
+PARSED_BODY = "bounded_json"  # request state key: the body as the guard parsed it
+
+
+def read_body(raw: bytes, content_type: str) -> tuple[Problem | None, dict[str, object]]:
+    """Why this body is refused, and the one JSON document it holds (``{"value": ...}``;
+    empty when it is not one JSON document), so routes need not parse it again."""
     if not raw or _is_form(content_type):
-        return None
+        return None, {}
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        return Problem("body", "is not UTF-8")
+        return Problem("body", "is not UTF-8"), {}
     stripped = text.lstrip()
     if not stripped.startswith(("{", "[")):
-        return None
+        return None, {}
     try:
-        loads_bounded(stripped)
-        return None
+        return None, {"value": loads_bounded(stripped)}
     except BoundsError as exc:
-        return Problem(exc.field, exc.message)
+        return Problem(exc.field, exc.message), {}
     except json.JSONDecodeError:
         pass  # not one document: NDJSON lines, or broken JSON the route reports
     for number, line in enumerate(text.splitlines(), start=1):
@@ -66,10 +69,10 @@ def check_body(raw: bytes, content_type: str) -> Problem | None:
             try:
                 loads_bounded(line)
             except BoundsError as exc:
-                return Problem(f"line {number}: {exc.field}", exc.message)
+                return Problem(f"line {number}: {exc.field}", exc.message), {}
             except json.JSONDecodeError:
                 continue
-    return None
+    return None, {}
 
 
 class BodyGuard:
@@ -103,7 +106,7 @@ class BodyGuard:
             chunks.append(chunk)
             more = bool(message.get("more_body", False))
         raw = b"".join(chunks)
-        problem = check_body(raw, request.headers.get("content-type", "").lower())
+        problem, parsed = read_body(raw, request.headers.get("content-type", "").lower())
         if problem is not None:
             response = problem_response(
                 request, 422, "Invalid request", "the body is outside the accepted bounds",
@@ -111,6 +114,8 @@ class BodyGuard:
             )  # fmt: skip
             await response(scope, receive, send)
             return
+        if parsed:
+            scope.setdefault("state", {})[PARSED_BODY] = parsed
         replayed = False
 
         async def replay() -> Message:
