@@ -121,7 +121,50 @@ def _check_string(text: str, path: list[str | int]) -> None:
 
 
 def check_shape(value: Any) -> None:
-    """Depth, string, list and key bounds of a parsed document (iterative: no recursion)."""
+    """Depth, string, list and key bounds of a parsed document (iterative: no recursion).
+    A quick pass without paths first; only a refused document is walked again to name
+    where."""
+    if not _within_shape(value):
+        _explain_shape(value)
+
+
+def _string_ok(text: str) -> bool:
+    if len(text) > MAX_STRING:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _within_shape(value: Any) -> bool:
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        if isinstance(node, str):
+            if not _string_ok(node):
+                return False
+        elif isinstance(node, dict):
+            if node and depth >= MAX_DEPTH:
+                return False
+            for key, item in node.items():
+                if not _string_ok(key):
+                    return False
+                if isinstance(item, (dict, list, str)):
+                    stack.append((item, depth + 1))
+        elif isinstance(node, list):
+            if len(node) > MAX_LIST or (node and depth >= MAX_DEPTH):
+                return False
+            stack.extend((item, depth + 1) for item in node if isinstance(item, (dict, list, str)))
+    return True
+
+
+def _explain_shape(value: Any) -> None:
     stack: list[tuple[Any, list[str | int]]] = [(value, [])]
     while stack:
         node, path = stack.pop()
