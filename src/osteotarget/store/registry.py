@@ -419,13 +419,17 @@ class Registry:
         return self.import_records(parsed(), actor, source)
 
     def get_patient(self, patient_id: str) -> StoredPatient | None:
-        with self.session() as session:
-            row = session.get(PatientRow, patient_id)
-            if row is None:
-                return None
-            return StoredPatient(
-                Patient.model_validate(row.record), row.version, row.updated_at, row.source
-            )
+        # Core select (no ORM unit of work): read on every CDS call and chart opening.
+        columns = (_PATIENTS.c.record, _PATIENTS.c.version, _PATIENTS.c.updated_at)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(*columns, _PATIENTS.c.source).where(_PATIENTS.c.id == patient_id)
+            ).first()
+        if row is None:
+            return None
+        return StoredPatient(
+            Patient.model_validate(row.record), row.version, row.updated_at, row.source
+        )
 
     def patient_history(self, patient_id: str) -> list[dict[str, Any]]:
         with self.session() as session:
