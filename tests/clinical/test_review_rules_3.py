@@ -1,0 +1,98 @@
+"""Golden cases for the rules left open after the specialist's second reading (general
+rules, no reviewed record special-cased). Each test names its guideline or trial."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from osteotarget.engine import assess
+from osteotarget.model import parse_patient
+
+AS_OF = date(2026, 12, 1)
+HOLOGIC = {"manufacturer": "hologic", "model": "Horizon A", "facility": "Test"}
+
+
+def _record(**extra: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "review-rules-3",
+        "sex": "female",
+        "birth_date": "1947-05-02",
+        "menopause": {"status": "postmenopausal", "age": 51},
+        "labs": [
+            {"date": "2026-10-20", "test": "egfr", "value": 72, "unit": "mL/min/1.73m2"},
+            {"date": "2026-10-20", "test": "calcium", "value": 2.35, "unit": "mmol/L"},
+            {"date": "2026-10-20", "test": "vitamin_d_25oh", "value": 34, "unit": "ng/mL"},
+        ],
+    }
+    base.update(extra)
+    return base
+
+
+def _scan(day: str, th: float, ls: float, *, z: float | None = None) -> dict[str, Any]:
+    hip: dict[str, Any] = {"site": "total_hip", "t_score": th}
+    if z is not None:
+        hip["z_score"] = z
+    return {
+        "date": day,
+        "device": HOLOGIC,
+        "measurements": [hip, {"site": "lumbar_spine", "t_score": ls}],
+    }
+
+
+def _hip_fracture_low_z(fracture_day: str) -> dict[str, Any]:
+    return _record(
+        dxa=[_scan("2026-10-15", -3.2, -3.0, z=-2.1)],
+        fractures=[{"date": fracture_day, "site": "hip", "fragility": True, "source": "clinical"}],
+    )
+
+
+def test_imminent_risk_start_is_not_delayed_by_a_secondary_cause_work_up() -> None:
+    """Imminent risk (Kanis 2020 IOF-ESCEO algorithm, Osteoporos Int 31:1-12; Johansson 2017:
+    the risk of a further fracture is highest in the 2 years after a major fracture): very
+    high risk with a hip fracture 10 weeks ago and a Z-score of -2.1 (ISCD; Watts 2012 work-up)
+    — the start keeps today's date, the work-up runs alongside it."""
+    a = assess(parse_patient(_hip_fracture_low_z("2026-09-20")), AS_OF, "t2t2024")
+    assert a.risk is not None and a.risk.category == "very_high"
+    first = a.recommendations[0]
+    assert first.action == "start" and first.when == AS_OF
+    assert "not delayed by the work-up" in first.rationale
+    workup = [r for r in a.recommendations if "secondary-cause work-up alongside" in r.rationale]
+    assert len(workup) == 1 and workup[0].action == "investigate" and workup[0].when == AS_OF
+    assert "imminent_start_with_workup" in " ".join(s.outcome for s in a.trace)
+
+
+def test_imminent_risk_window_is_the_profiles() -> None:
+    """Guidelines differ on the window (BHOF 2022, LeBoff: highest in the following year; AACE
+    2020: fracture within 12 months; IOF-ESCEO 2020: 24 months): a hip fracture 18 months ago
+    is imminent under a 24-month profile, not under a 12-month one, where the work-up comes
+    first (Watts 2012)."""
+    record = _hip_fracture_low_z("2025-06-01")
+    t2t = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert t2t.recommendations[0].action == "start"
+    bhof = assess(parse_patient(record), AS_OF, "bhof2022")
+    assert bhof.recommendations[0].action == "investigate"
+    starts = [r for r in bhof.recommendations if r.action == "start"]
+    assert all(r.when is None and r.rationale.startswith("after the work-up") for r in starts)
+
+
+def test_a_wrist_fracture_is_not_an_imminent_risk_site_for_the_work_up_order() -> None:
+    """The imminent-risk exception reads clinically major sites (hip, vertebra, pelvis,
+    humerus: Kanis 2020 recency ratios are largest for hip and vertebra, smallest for the
+    forearm): a recent distal forearm fracture with a low Z-score keeps the work-up first
+    (Watts 2012; ISCD), even when the profile calls the risk very high."""
+    record = _record(
+        dxa=[_scan("2026-10-15", -3.2, -3.0, z=-2.1)],
+        fractures=[
+            {
+                "date": "2026-09-20",
+                "site": "distal_forearm",
+                "fragility": True,
+                "source": "clinical",
+            }
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert a.risk is not None and a.risk.category == "very_high"
+    assert a.recommendations[0].action == "investigate"
+    assert all(r.when is None for r in a.recommendations if r.action == "start")
