@@ -96,3 +96,30 @@ def test_a_wrist_fracture_is_not_an_imminent_risk_site_for_the_work_up_order() -
     assert a.risk is not None and a.risk.category == "very_high"
     assert a.recommendations[0].action == "investigate"
     assert all(r.when is None for r in a.recommendations if r.action == "start")
+
+
+def test_after_a_completed_anabolic_course_consolidation_options_come_first() -> None:
+    """Cosman 2017 (Mayo Clin Proc 92:200) / Lewiecki 2021 Fig. 3 / Evenity label: an anabolic
+    course is followed by an antiresorptive that consolidates the gain. After 12 romosozumab
+    doses the step is CONSOLIDATE and no anabolic sequence is ranked first or tagged
+    first-line in the options."""
+    doses = [f"2025-{m:02d}-18" for m in range(11, 13)] + [f"2026-{m:02d}-18" for m in range(1, 11)]
+    record = _record(
+        birth_date="1950-03-01",
+        dxa=[_scan("2025-11-01", -3.0, -3.1), _scan("2026-11-01", -2.6, -2.8)],
+        fractures=[
+            {"date": "2025-06-01", "site": "vertebral", "fragility": True, "source": "clinical"}
+        ],
+        therapies=[{"drug": "romosozumab", "start": doses[0], "end": doses[-1], "doses": doses}],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert a.recommendations[0].action == "consolidate"
+    anabolic = {"romosozumab", "teriparatide", "abaloparatide"}
+    first = a.options[0]
+    assert first.regimen[0].drug not in anabolic
+    assert not any(o.first_line for o in a.options if o.regimen[0].drug in anabolic)
+    ranks = [i for i, o in enumerate(a.options) if o.regimen[0].drug in anabolic]
+    resorptive = [
+        i for i, o in enumerate(a.options) if o.regimen[0].drug not in anabolic and o.eligible
+    ]
+    assert resorptive and max(resorptive) < min(ranks)
