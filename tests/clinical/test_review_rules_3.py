@@ -123,3 +123,41 @@ def test_after_a_completed_anabolic_course_consolidation_options_come_first() ->
         i for i, o in enumerate(a.options) if o.regimen[0].drug not in anabolic and o.eligible
     ]
     assert resorptive and max(resorptive) < min(ranks)
+
+
+def _uk_frax_only() -> dict[str, Any]:
+    return _record(
+        birth_date="1960-02-02",
+        frax=[{"date": "2026-10-19", "country": "UK", "with_bmd": False, "mof": 24.0, "hip": 4.3}],
+    )
+
+
+def test_undetermined_risk_headline_says_not_determined_everywhere() -> None:
+    """R4 — NOGG 2022 (Gregson, Arch Osteoporos 17:58): the absence of an evaluable criterion
+    is not a low risk. The contract's category (low | moderate | high | very_high) has no
+    "not determined"; it keeps the enum value with the ``undetermined:`` reason, and every
+    headline (text, summary page/reports, profile comparison) says "not determined"."""
+    from osteotarget.engine.compare import compare_profiles
+    from osteotarget.render.text import render_assessment
+    from osteotarget.report.summary import answer_first
+
+    a = assess(parse_patient(_uk_frax_only()), AS_OF, "nogg2022")
+    assert a.risk is not None and not a.risk.determined
+    assert a.risk.category in ("low", "moderate", "high", "very_high")  # the contract's enum
+    assert "Risk: not determined" in render_assessment(a)
+    assert "Risk: low" not in render_assessment(a)
+    assert answer_first(a).risk == "not determined"
+    rows = compare_profiles(parse_patient(_uk_frax_only()), AS_OF).profiles
+    assert next(r for r in rows if r.profile == "nogg2022").risk_category == "not determined"
+
+
+def test_frax_read_only_with_a_t_score_does_not_make_a_no_dxa_risk_low() -> None:
+    """R4 — AACE 2020 / BHOF 2022 read FRAX >= 20 % only together with low bone mass: without
+    a DXA a FRAX MOF of 24 % cannot place the patient, so the risk is not determined and a
+    DXA comes first (not "low risk, reassess in 60 months")."""
+    for profile in ("aace2020", "bhof2022"):
+        a = assess(parse_patient(_uk_frax_only()), AS_OF, profile)
+        assert a.risk is not None and not a.risk.determined, profile
+        assert a.recommendations[0].action == "reassess", profile
+        assert "DXA first" in a.recommendations[0].rationale, profile
+        assert "60 months" not in " ".join(r.rationale for r in a.recommendations), profile
