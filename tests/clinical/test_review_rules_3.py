@@ -161,3 +161,49 @@ def test_frax_read_only_with_a_t_score_does_not_make_a_no_dxa_risk_low() -> None
         assert a.recommendations[0].action == "reassess", profile
         assert "DXA first" in a.recommendations[0].rationale, profile
         assert "60 months" not in " ".join(r.rationale for r in a.recommendations), profile
+
+
+def test_a_correction_or_work_up_is_stated_once() -> None:
+    """R13 — clinician-facing wording; the correction itself: LeBoff 2022 (BHOF) and Holick 2011
+    (vitamin D repletion), Prolia/Reclast labels (correct hypocalcaemia before treatment).
+    With low calcium and severe vitamin D deficiency the correct-first step already asks for
+    calcium correction and vitamin D repletion: neither is repeated as a separate step."""
+    record = _record(
+        dxa=[_scan("2026-10-15", -3.0, -2.8)],
+        labs=[
+            {"date": "2026-10-20", "test": "egfr", "value": 72, "unit": "mL/min/1.73m2"},
+            {"date": "2026-10-20", "test": "calcium", "value": 2.02, "unit": "mmol/L"},
+            {"date": "2026-10-20", "test": "vitamin_d_25oh", "value": 8, "unit": "ng/mL"},
+            {"date": "2026-10-20", "test": "alkaline_phosphatase", "value": 186, "unit": "U/L"},
+            {"date": "2026-10-20", "test": "pth", "value": 40, "unit": "pg/mL"},
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert a.recommendations[0].action == "investigate"
+    texts = [r.rationale.lower() for r in a.recommendations if r.action in ("investigate", "add")]
+    assert sum("hypocalcaemia" in t or "correcting (calcium" in t for t in texts) == 1, texts
+    assert sum("vitamin d repletion" in t for t in texts) == 1, texts
+    assert {al.code for al in a.alerts} >= {"hypocalcaemia", "vitamin_d_low"}  # alerts stay
+
+
+def test_the_secondary_cause_work_up_is_asked_for_once() -> None:
+    """Watts 2012 (Endocrine Society, men) / ISCD: the full secondary-cause work-up step lists
+    the laboratory tests; a separate "complete the work-up: ALP, PTH" step is not added."""
+    record = _record(
+        sex="male",
+        birth_date="1972-05-01",
+        menopause=None,
+        dxa=[_scan("2026-10-15", -2.2, -2.7, z=-2.4)],
+        fractures=[
+            {
+                "date": "2026-03-01",
+                "site": "distal_forearm",
+                "fragility": True,
+                "source": "clinical",
+            }
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    texts = [r.rationale for r in a.recommendations]
+    assert sum("work-up" in t and "secondary" in t for t in texts) == 1, texts
+    assert "alkaline phosphatase" in a.recommendations[0].rationale

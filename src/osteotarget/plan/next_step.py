@@ -213,8 +213,9 @@ def _z_workup(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
         rec(
             "investigate",
             f"{z_score_words(ctx)}; premenopausal woman or man under 50: consider a "
-            "secondary-cause work-up (calcium, PTH, 25(OH)D, renal and liver function, "
-            "coeliac serology, thyroid, gonadal status, medications) and specialist review" + then,
+            "secondary-cause work-up (calcium, PTH, 25(OH)D, renal and liver function with "
+            "alkaline phosphatase, coeliac serology, thyroid, gonadal status, medications) and "
+            "specialist review" + then,
             ["iscd2005", "camacho2020"],
         )
     )

@@ -4,10 +4,11 @@ The options list is ranked before the pathway decides; once the pathway facts ar
 anabolic is not ranked first (nor marked first-line) for a patient at the target, on or due a
 bisphosphonate holiday, or below high risk (Hoong et al. BMJ 2025: the anabolic step is for
 high-risk patients; Lewiecki 2021 Fig. 3: continue at target), or right after a completed
-anabolic course (consolidation with an antiresorptive comes first: Cosman 2017); while a correct-first state
-holds, the options are ranked as they would be after the correction and each says so. The
-``inadequate_response`` alert is kept only for adherent, high-risk treatment (IOF 2012,
-Diez-Perez: response judged on adherent treatment; Hoong 2025: the rule applies at high risk).
+anabolic course (consolidation with an antiresorptive comes first: Cosman 2017); while a
+correct-first state holds, the options are ranked as they would be after the correction and
+each says so. The ``inadequate_response`` alert is kept only for adherent, high-risk
+treatment (IOF 2012, Diez-Perez: response judged on adherent treatment; Hoong 2025: the rule
+applies at high risk).
 """
 
 from __future__ import annotations
