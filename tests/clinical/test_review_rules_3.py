@@ -207,3 +207,64 @@ def test_the_secondary_cause_work_up_is_asked_for_once() -> None:
     texts = [r.rationale for r in a.recommendations]
     assert sum("work-up" in t and "secondary" in t for t in texts) == 1, texts
     assert "alkaline phosphatase" in a.recommendations[0].rationale
+
+
+def _man_spine_qualifies() -> dict[str, Any]:
+    return _record(
+        sex="male",
+        birth_date="1972-05-01",
+        menopause=None,
+        dxa=[
+            {
+                "date": "2026-10-15",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -2.0},
+                    {"site": "femoral_neck", "t_score": -2.2},
+                    {"site": "lumbar_spine", "t_score": -2.7},
+                ],
+            }
+        ],
+        fractures=[
+            {
+                "date": "2026-02-01",
+                "site": "distal_forearm",
+                "fragility": True,
+                "source": "clinical",
+            }
+        ],
+    )
+
+
+def test_untreated_target_reads_the_lowest_baseline_site() -> None:
+    """R2 — Lewiecki 2021 Fig. 3 / WHO-ISCD: treatment because of a T-score <= -2.5 at any of
+    total hip, femoral neck or spine (here the spine, -2.7) takes the absolute target, never
+    "+1.0 T, treatment started above -2.5" at the total hip — also before treatment starts."""
+    t2t = assess(parse_patient(_man_spine_qualifies()), AS_OF, "t2t2024")
+    bmd = [t for t in t2t.targets if t.metric in ("t_score", "t_score_change")]
+    assert bmd and all(t.metric == "t_score" and t.value == -2.0 for t in bmd)
+    assert not any("above -2.5" in t.rationale for t in t2t.targets)
+    # A profile with one target site (total hip, already above its -2.5 target at baseline):
+    # the target applies at the site that qualified for treatment.
+    nogg = assess(parse_patient(_man_spine_qualifies()), AS_OF, "nogg2022")
+    primary = next(t for t in nogg.targets if t.metric in ("t_score", "t_score_change"))
+    assert primary.site == "lumbar_spine" and primary.metric == "t_score"
+    assert primary.value == -2.5
+    assert not any(t.metric == "t_score_change" for t in nogg.targets)
+    assert nogg.status is not None and nogg.status.target_met is False
+
+
+def test_untreated_below_the_treatment_threshold_gets_no_bmd_target() -> None:
+    """R2 — Lewiecki 2021 Fig. 3 (a target is set when treatment is chosen): an untreated
+    woman with osteopenia and low FRAX (below the profile's treatment threshold) gets no
+    "treatment started" BMD target; no new fracture stays the basic target."""
+    record = _record(
+        birth_date="1961-01-01",
+        dxa=[_scan("2026-04-14", -1.3, -1.7)],
+        frax=[{"date": "2026-04-14", "country": "US", "with_bmd": True, "mof": 7.0, "hip": 0.7}],
+    )
+    for profile in ("t2t2024", "nogg2022"):
+        a = assess(parse_patient(record), AS_OF, profile)
+        assert a.risk is not None and a.risk.category in ("low", "moderate"), profile
+        assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")], profile
+        assert any(t.metric == "no_new_fracture" for t in a.targets), profile

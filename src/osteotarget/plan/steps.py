@@ -1,6 +1,6 @@
 """Each next step once by meaning (R13 of the specialist review: no repeated corrections or
-work-ups). A supporting step (investigate, add) is left out when an earlier step already asks
-for everything it asks for: the same correction (calcium, vitamin D repletion) or the
+work-ups). A supporting step (investigate, add) is left out when an earlier supporting step
+already asks for everything it asks for: the same correction (calcium, vitamin D repletion) or the
 secondary-cause work-up. A step that names a drug, a date or a change is never left out."""
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ def distinct_steps(recs: list[Recommendation]) -> list[Recommendation]:
         )
         if repeat:
             continue
-        covered |= asked
+        if r.action in _SUPPORTING:
+            # Only a step whose action is the correction or work-up covers it (a start that
+            # says "after vitamin D repletion" leaves the repletion step in place).
+            covered |= asked
         out.append(r)
     return out
