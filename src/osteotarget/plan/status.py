@@ -126,7 +126,8 @@ def _path(
             return None, "no DXA on record: the BMD target is set after the scan"
         return (
             None,
-            "no BMD target set (profile, Z-score population, or untreated below the treatment threshold)",
+            "no BMD target set (profile, Z-score population, or untreated below the "
+            "treatment threshold)",
         )
     course = history.current()
     if course is None:
