@@ -268,3 +268,22 @@ def test_untreated_below_the_treatment_threshold_gets_no_bmd_target() -> None:
         assert a.risk is not None and a.risk.category in ("low", "moderate"), profile
         assert not [t for t in a.targets if t.metric in ("t_score", "t_score_change")], profile
         assert any(t.metric == "no_new_fracture" for t in a.targets), profile
+
+
+def test_current_smoker_gets_a_cessation_step_and_a_recent_hip_fracture_an_fls_referral() -> None:
+    """R11 — BHOF 2022 (LeBoff, universal recommendations: avoid tobacco; smoking is a FRAX
+    risk factor, Kanis 2005); after a hip fracture within the imminent-risk window a fracture
+    liaison service and rehabilitation (Hawley 2016, Age Ageing 45:236; NOGG 2022)."""
+    record = _hip_fracture_low_z("2026-09-20")
+    record["risk_factors"] = {"current_smoker": True, "glucocorticoids": {"current": False}}
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert any(
+        r.action == "lifestyle" and "smoking cessation" in r.rationale for r in a.recommendations
+    )
+    fls = [r for r in a.recommendations if "fracture liaison service" in r.rationale]
+    assert len(fls) == 1 and fls[0].action == "refer" and "hawley2016" in fls[0].citations
+    # An old hip fracture (outside the window) and a non-smoker: neither step.
+    old = _hip_fracture_low_z("2020-01-10")
+    b = assess(parse_patient(old), AS_OF, "t2t2024")
+    assert not any("fracture liaison" in r.rationale for r in b.recommendations)
+    assert not any("smoking cessation" in r.rationale for r in b.recommendations)
