@@ -15,8 +15,11 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.base.population import uses_z_scores
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import Risk, Target
+from osteotarget.model.assessment import RISK_ORDER, Risk, Target
 from osteotarget.model.codes import Site
+
+# The sites a BMD target is set at (Lewiecki 2021; Thomas 2020): hip and spine, not the forearm.
+_CENTRAL = ("total_hip", "femoral_neck", "lumbar_spine")
 
 
 def treatment_baseline(facts: Facts, history: History) -> dict[Site, float]:
@@ -119,12 +122,25 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             "no DXA on record: no BMD target until a scan; the target is set after the DXA",
             ["lewiecki2021"],
         )
+    elif not history.courses() and RISK_ORDER.index(risk.category) < RISK_ORDER.index(
+        profile.get("risk.treat_from", "high")
+    ):
+        # R2 (Lewiecki 2021 Fig. 3: the target is set when treatment is chosen): untreated and
+        # below the profile's treatment threshold, no treatment target is set.
+        ctx.fired(
+            "targets.bmd",
+            f"untreated, {risk.category.replace('_', ' ')} risk (below the treatment threshold "
+            f"of profile {profile.name}): no BMD treatment target; set if treatment starts",
+            ["lewiecki2021"],
+        )
     elif profile.get("targets.bmd_target", True):
         rules: list[dict[str, Any]] = list(profile.get("targets.t_score_rules", []))
         primary = primary_site(ctx, facts)
         sites: list[Site] = [primary] + [
             s for s in profile.get("targets.sites", ["total_hip"]) if s != primary
         ]
+        central = {s: t for s, t in baseline.items() if s in _CENTRAL}
+        qualifying: Site = min(central, key=lambda s: central[s]) if central else primary
         change_rule = next((r for r in rules if "change" in r), None) or dict(
             profile.get("targets.baseline_above_change", {}) or {}
         )
@@ -135,17 +151,36 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                 continue
             # R2 (Lewiecki 2021 Fig. 3; ISCD/WHO): "treatment started because of a T-score
             # at or below minus 2.5" is judged on the lowest baseline site, not the total hip alone.
-            # A treated patient whose primary site did not meet the absolute target at
-            # baseline keeps it when another baseline site was at or below the threshold.
+            # A primary site that did not meet the absolute target at baseline keeps it when
+            # another baseline site was at or below the threshold (treated or about to be);
+            # one that already met it hands the target to the qualifying (lowest) site.
             base_primary = baseline.get(primary)
             started = (
                 lowest
-                if history.courses()
-                and base_primary is not None
+                if base_primary is not None
                 and "value" in rule
                 and not base_primary > float(rule["value"])
                 else base_primary
             )
+            if (
+                "value" in rule
+                and base_primary is not None
+                and base_primary > float(rule["value"])
+                and change_rule
+                and qualifying != primary
+                and not central[qualifying] > float(change_rule["threshold"])
+            ):
+                ctx.fired(
+                    "targets.qualifying_site",
+                    f"{primary.replace('_', ' ')} T {base_primary:+.1f} already above "
+                    f"{float(rule['value']):+.1f} at baseline; the {qualifying.replace('_', ' ')}"
+                    f" (T {central[qualifying]:+.1f}) qualified for treatment: the target "
+                    "applies there",
+                    [str(rule["cite"])],
+                )
+                primary = qualifying
+                sites = [primary] + [s for s in sites if s != primary]
+                started = central[qualifying]
             rule = _no_target_met_at_baseline(ctx, rule, change_rule, started)
             path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
             ctx.note_evidence(path, str(rule.get("evidence", "unverified")))

@@ -29,7 +29,7 @@ DETAILS = {
     "anabolic_course", "consolidate",
     "below_threshold", "dxa_first", "start", "holiday", "adherence", "escalate", "switch",
     "escalate_for_gain", "switch_for_gain", "continue_unlikely", "review", "continue",
-    "reassess_indication", "labs_before_dose", "secondary_workup",
+    "reassess_indication", "labs_before_dose", "secondary_workup", "start_with_workup",
 }  # fmt: skip
 
 
@@ -98,8 +98,15 @@ def test_invariants_over_the_whole_input_space() -> None:
         if f["population"] == "z_without_basis" and f["course"] == "untreated":
             assert row.action not in ("start", "resume"), where
         if f["secondary_cause"] == "suspected" and f["course"] in ("untreated", "off_treatment"):
-            # R1 (Endocrine Society 2012; ISCD): the work-up comes before a drug start.
-            assert row.action not in ("start", "resume"), where
+            # R1 (Endocrine Society 2012; ISCD): the work-up comes before a drug start —
+            # except at very high risk with an imminent-risk fracture (changed deliberately:
+            # Kanis 2020 IOF-ESCEO / Johansson 2017, the risk is highest in the months after
+            # a major fracture): there the work-up runs alongside and the start is not delayed.
+            imminent = f["imminent_risk"] == "yes" and f["risk"] == "very_high"
+            if row.detail == "start_with_workup":
+                assert imminent and f["dxa"] == "current", where
+            else:
+                assert row.action not in ("start", "resume"), where
         if f["risk_basis"] == "undetermined" and f["course"] in ("untreated", "off_treatment"):
             # R4 (NOGG 2022): an undetermined risk is never read as low: no "reassess later".
             assert row.detail != "below_threshold", where

@@ -216,7 +216,7 @@ def patient_view_cards(
         parts.append(f"Next: {next_step.action}{drug}")
     if assessment.risk is not None:
         category = assessment.risk.category
-        if caveat and category == "low":
+        if (caveat and category == "low") or not assessment.risk.determined:
             parts.append("fracture risk not determined (data missing)")
         else:
             parts.append(f"fracture risk {category.replace('_', ' ')}")

@@ -375,7 +375,7 @@ def assessment_to_bundle(assessment: Assessment) -> dict[str, Any]:
                     "coding": [
                         {"system": CS_BASE + "risk-category", "code": assessment.risk.category}
                     ],
-                    "text": assessment.risk.category.replace("_", " "),
+                    "text": assessment.risk.headline,
                 },
             }
         ]

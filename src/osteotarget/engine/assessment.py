@@ -32,6 +32,7 @@ from osteotarget.plan.monitoring import monitoring
 from osteotarget.plan.next_step import next_step
 from osteotarget.plan.response import judge_response
 from osteotarget.plan.status import judge_status
+from osteotarget.plan.steps import distinct_steps
 from osteotarget.plan.workup import (
     advanced_kidney,
     denosumab_gap_before_scan,
@@ -162,7 +163,7 @@ def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) 
     supporting += lab_recs
     advanced_ckd = step.facts.get("kidney_bone") == "suspected" or advanced_kidney(ctx, labs, facts)
     recommendations = [*step.recommendations, *supporting, *lifestyle(ctx, facts, advanced_ckd)]
-    recommendations = _dedupe(recommendations)
+    recommendations = distinct_steps(_dedupe(recommendations))
     step_codes = {al.code for al in step.alerts}
     alerts += lab_al + agreeing_alerts(response.alerts, step.facts) + step.alerts
     # One alert per code from the plan and the catalogue (e.g. the course limit the plan

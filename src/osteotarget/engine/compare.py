@@ -41,7 +41,7 @@ def _summary(a: Assessment) -> ProfileSummary:
     top = next((o for o in a.options if o.eligible), None)
     return ProfileSummary(
         profile=a.profile,
-        risk_category=a.risk.category if a.risk else "",
+        risk_category=(a.risk.category if a.risk.determined else a.risk.headline) if a.risk else "",
         targets=[
             " ".join(part for part in (t.site or "", t.metric, t.operator, _value(t.value)) if part)
             for t in a.targets

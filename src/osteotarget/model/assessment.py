@@ -149,6 +149,17 @@ class Risk(Out):
     imminent: bool = False
     profile: str = ""
 
+    @property
+    def determined(self) -> bool:
+        """False when the profile could evaluate no criterion (no DXA, no FRAX it reads): the
+        contract's category then only says no criterion fired (NOGG 2022: not a low risk)."""
+        return not any(r.code.startswith("undetermined:") for r in self.reasons)
+
+    @property
+    def headline(self) -> str:
+        """The category as every headline shows it: "not determined" when undetermined."""
+        return self.category.replace("_", " ") if self.determined else "not determined"
+
 
 class Target(Out):
     site: Site | None = None

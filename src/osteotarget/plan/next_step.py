@@ -26,6 +26,13 @@ from osteotarget.therapy.safety import DrugSafety, LabState
 
 __all__ = ["NextStep", "next_step"]
 
+# The secondary-cause work-up (Watts 2012, Endocrine Society men; ISCD; AACE 2020).
+_WORKUP_TESTS = (
+    "calcium, phosphate, PTH, 25(OH)D, renal and liver function with alkaline phosphatase, "
+    "TSH, coeliac serology, serum protein electrophoresis with free light chains, 24-hour "
+    "urine calcium; in men testosterone and LH"
+)
+
 
 def _below_threshold(ctx: Context, risk: Risk, out: NextStep) -> None:
     key = (
@@ -131,9 +138,7 @@ def _secondary_workup(
         rec(
             "investigate",
             f"{pf.why['secondary_cause']}: consider a secondary-cause work-up before a drug "
-            "(calcium, phosphate, PTH, 25(OH)D, renal and liver function, TSH, coeliac serology, "
-            "serum protein electrophoresis with free light chains, 24-hour urine calcium; in men "
-            "testosterone and LH); address alcohol and smoking",
+            f"({_WORKUP_TESTS}); address alcohol and smoking",
             list(row.citations),
             when=ctx.as_of,
         )
@@ -147,6 +152,39 @@ def _secondary_workup(
             )
     elif pf.values["dxa"] != "current":
         _dxa_first(ctx, pf, row, out)
+
+
+def _start_with_workup(
+    ctx: Context,
+    pf: PathwayFacts,
+    row: Row,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+) -> None:
+    """Imminent risk (Kanis 2020; Johansson 2017): the start keeps today's date and the
+    secondary-cause work-up (Watts 2012; ISCD) runs alongside it, not before it."""
+    start(ctx, risk, options, safety, out, resume=row.action == "resume")
+    imminent = pf.why["imminent_risk"]
+    last = out.recommendations[-1]
+    if last.action in ("start", "resume"):
+        out.recommendations[-1] = last.model_copy(
+            update={
+                "rationale": f"imminent risk ({imminent}): not delayed by the work-up; "
+                + last.rationale
+            }
+        )
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"{pf.why['secondary_cause']}: consider a secondary-cause work-up alongside the "
+            f"start, not before it (imminent risk: {imminent}) ({_WORKUP_TESTS}); review the "
+            "plan with its results; address alcohol and smoking",
+            list(row.citations),
+            when=ctx.as_of,
+        )
+    )
 
 
 def _ckd_mbd(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
@@ -175,8 +213,9 @@ def _z_workup(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
         rec(
             "investigate",
             f"{z_score_words(ctx)}; premenopausal woman or man under 50: consider a "
-            "secondary-cause work-up (calcium, PTH, 25(OH)D, renal and liver function, "
-            "coeliac serology, thyroid, gonadal status, medications) and specialist review" + then,
+            "secondary-cause work-up (calcium, PTH, 25(OH)D, renal and liver function with "
+            "alkaline phosphatase, coeliac serology, thyroid, gonadal status, medications) and "
+            "specialist review" + then,
             ["iscd2005", "camacho2020"],
         )
     )
@@ -332,6 +371,8 @@ def next_step(
         _correct_first(ctx, pf, risk, start_options, safety, out)
     elif detail == "secondary_workup":
         _secondary_workup(ctx, pf, row, risk, start_options, safety, out)
+    elif detail == "start_with_workup":
+        _start_with_workup(ctx, pf, row, risk, start_options, safety, out)
     elif detail == "z_score_workup":
         _z_workup(ctx, pf, out)
     elif detail in ("anabolic_course", "consolidate"):

@@ -127,6 +127,21 @@ def secondary_cause(ctx: Context, facts: Facts) -> tuple[str, str]:
     return ("suspected" if signals else "no"), ", ".join(signals)
 
 
+def imminent_risk(ctx: Context, facts: Facts) -> tuple[str, str]:
+    """A recent fragility fracture at a clinically major site within the profile's
+    imminent-risk window (Kanis 2020 IOF-ESCEO algorithm; Johansson 2017): the risk of a
+    further fracture is highest now, so a work-up runs alongside a start, not before it."""
+    months = ctx.setting("imminent.recent_fracture_months").value
+    sites = ctx.profile.get("imminent.sites", [])
+    since = add_months(ctx.as_of, -months)
+    recent = [f for f in facts.fractures() if f.site in sites and f.date >= since]
+    if not recent:
+        return "no", ""
+    last = max(recent, key=lambda f: f.date)
+    where = last.site.replace("_", " ")
+    return "yes", f"{where} fracture {last.date.isoformat()}, within {months:g} months"
+
+
 def dose_labs(
     ctx: Context, facts: Facts, course: TherapyCourse | None, labs: LabState
 ) -> tuple[str, str]:
@@ -312,6 +327,7 @@ def pathway_facts(
     else:
         v["population"] = "adult"
     v["secondary_cause"], out.why["secondary_cause"] = secondary_cause(ctx, facts)
+    v["imminent_risk"], out.why["imminent_risk"] = imminent_risk(ctx, facts)
     v["risk"] = risk.category
     v["risk_basis"] = (
         "undetermined"

@@ -124,7 +124,11 @@ def _path(
     if not targets:
         if not facts.latest_t:
             return None, "no DXA on record: the BMD target is set after the scan"
-        return None, "no BMD target set (profile, or Z-score population)"
+        return (
+            None,
+            "no BMD target set (profile, Z-score population, or untreated below the "
+            "treatment threshold)",
+        )
     course = history.current()
     if course is None:
         return None, "not on treatment: the path is judged once treatment has started"

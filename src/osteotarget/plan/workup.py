@@ -196,7 +196,39 @@ def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Re
                 citations=[str(c) for c in ctx.kb.get("rules.lifestyle.falls.citations")],
             )
         )
+    if facts.patient.risk_factors.current_smoker:
+        recs.append(
+            Recommendation(
+                action="lifestyle",
+                rationale=f"current smoker: consider {ctx.kb.get('rules.lifestyle.smoking.text')}",
+                citations=[str(c) for c in ctx.kb.get("rules.lifestyle.smoking.citations")],
+            )
+        )
+    recs += fracture_liaison(ctx, facts)
     return recs
+
+
+def fracture_liaison(ctx: Context, facts: Facts) -> list[Recommendation]:
+    """A recent hip fracture (within the profile's imminent-risk window): a fracture liaison
+    service and rehabilitation (Hawley 2016; NOGG 2022)."""
+    path = "rules.lifestyle.fracture_liaison"
+    sites = ctx.kb.get(f"{path}.sites")
+    months = ctx.setting("imminent.recent_fracture_months").value
+    since = add_months(ctx.as_of, -months)
+    recent = [f for f in facts.fractures() if f.site in sites and f.date >= since]
+    if not recent:
+        return []
+    last = max(recent, key=lambda f: f.date)
+    return [
+        Recommendation(
+            action="refer",
+            rationale=(
+                f"{last.site.replace('_', ' ')} fracture {last.date.isoformat()}: consider "
+                f"{ctx.kb.get(f'{path}.text')}"
+            ),
+            citations=[str(c) for c in ctx.kb.get(f"{path}.citations")],
+        )
+    ]
 
 
 def lab_alerts(

@@ -49,7 +49,7 @@ def render_densitometry(d: Densitometry) -> list[str]:
 
 
 def render_risk(r: Risk) -> list[str]:
-    lines = [f"Risk: {_words(r.category)}" + (" (imminent)" if r.imminent else "")]
+    lines = [f"Risk: {r.headline}" + (" (imminent)" if r.imminent else "")]
     lines.extend(f"  - {reason.text} [{', '.join(reason.citations)}]" for reason in r.reasons)
     for f in r.frax:
         label = "MOF" if f.outcome == "mof" else "hip"

@@ -232,7 +232,7 @@ def answer_first(a: Assessment) -> Answer:
     return Answer(
         critical=[al for al in a.alerts if al.severity == "critical"],
         other_alerts=[al for al in a.alerts if al.severity != "critical"],
-        risk=words(a.risk.category) if a.risk else "not determined",
+        risk=a.risk.headline if a.risk else "not determined",
         imminent=bool(a.risk and a.risk.imminent),
         risk_reason=a.risk.reasons[0].text if a.risk and a.risk.reasons else "",
         target=target,

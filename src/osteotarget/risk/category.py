@@ -38,7 +38,12 @@ def _undetermined(
     record and no FRAX this profile can evaluate (R4 of the specialist review)."""
     if fired or z_population or facts.latest_t:
         return ""
-    if _uses(rules, "frax") and any(v is not None for v in inputs.frax.values()):
+    # Without a DXA, FRAX decides only where the profile reads it on its own at the treatment
+    # tier (e.g. MOF >= 20 %); FRAX read only together with a T-score (osteopenia + FRAX,
+    # AACE 2020 / BHOF 2022) cannot rule treatment out: a DXA decides (R4, NOGG 2022).
+    treat_from = ctx.profile.get("risk.treat_from", "high")
+    standalone = [r for r in rules if r.get("criterion") == "frax" and r["category"] == treat_from]
+    if standalone and any(v is not None for v in inputs.frax.values()):
         return ""
     why = (
         "FRAX on record but not usable under this profile (its criteria cannot read it)"

@@ -518,6 +518,7 @@ class Simulation:
             # secondary causes are taken as worked up before entry (docs/simulation.md §4).
             "risk_basis": "determined",
             "secondary_cause": "no",
+            "imminent_risk": "no",  # read only with a suspected secondary cause
             "risk": risk,
             "course": course,
             "dxa": "current",

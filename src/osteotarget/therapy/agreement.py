@@ -3,10 +3,12 @@
 The options list is ranked before the pathway decides; once the pathway facts are known, an
 anabolic is not ranked first (nor marked first-line) for a patient at the target, on or due a
 bisphosphonate holiday, or below high risk (Hoong et al. BMJ 2025: the anabolic step is for
-high-risk patients; Lewiecki 2021 Fig. 3: continue at target); while a correct-first state
-holds, the options are ranked as they would be after the correction and each says so. The
-``inadequate_response`` alert is kept only for adherent, high-risk treatment (IOF 2012,
-Diez-Perez: response judged on adherent treatment; Hoong 2025: the rule applies at high risk).
+high-risk patients; Lewiecki 2021 Fig. 3: continue at target), or right after a completed
+anabolic course (consolidation with an antiresorptive comes first: Cosman 2017); while a
+correct-first state holds, the options are ranked as they would be after the correction and
+each says so. The ``inadequate_response`` alert is kept only for adherent, high-risk
+treatment (IOF 2012, Diez-Perez: response judged on adherent treatment; Hoong 2025: the rule
+applies at high risk).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ def anabolic_not_indicated(facts: Mapping[str, str]) -> str:
         return "bisphosphonate holiday: no anabolic while the holiday criteria hold"
     if facts.get("target") == "met":
         return "at the target: an anabolic is not indicated"
+    if facts.get("course") == "anabolic_complete":
+        # Lewiecki 2021 Fig. 3 / Cosman 2017 / Evenity and teriparatide labels: an anabolic
+        # course is followed by an antiresorptive that consolidates the gain; another
+        # anabolic course is not the next option.
+        return "anabolic course complete: an antiresorptive consolidates the gain first"
     return ""
 
 
