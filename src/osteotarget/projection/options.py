@@ -13,7 +13,7 @@ the observed change updates the forecast (shrinkage).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache, lru_cache
 
@@ -51,7 +51,7 @@ from osteotarget.projection.forecast import (
     precision_percent,
     shifted,
 )
-from osteotarget.projection.quick import quick_many
+from osteotarget.projection.quick import QuickPoint, quick_many
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -247,6 +247,20 @@ def _option(regimen: Sequence[RegimenStep], projection: Projection) -> Option:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectedNumbers:
+    """What one regimen's Option shows from the projection, before the Option is built:
+    the probability of every target, the (month, site, T, low, high) points (month 0 is
+    *as_of*; values of the declared types) and the citations."""
+
+    probability_of_target: float | None
+    points: tuple[QuickPoint, ...]
+    citations: tuple[str, ...]
+
+
+_NO_NUMBERS = ProjectedNumbers(None, (), ())
+
+
 def forecast_options(
     patient: Patient,
     as_of: date,
@@ -258,25 +272,42 @@ def forecast_options(
     """One Option per regimen (same order) with probability_of_target and projected T-scores.
 
     Month 0 of every projected point is *as_of*. The engine sets eligible /
-    excluded_because / cautions / rank. A regimen that does not continue an ongoing course
-    goes through the fast path (``quick.quick_project``: the same numbers, no Projection
-    object); one that continues a course (scan dates, on-treatment update) through the
-    full projection.
+    excluded_because / cautions / rank. The numbers come from :func:`forecast_numbers`.
     """
+    horizon = min(max(horizon_months, 1), max_months())
+    numbers = forecast_numbers(patient, as_of, densitometry, regimens, targets, horizon_months)
+    return [
+        _option_data(steps, n.probability_of_target, n.points, horizon, n.citations)
+        for steps, n in zip(regimens, numbers, strict=True)
+    ]
+
+
+def forecast_numbers(
+    patient: Patient,
+    as_of: date,
+    densitometry: Densitometry,
+    regimens: Sequence[Sequence[RegimenStep]],
+    targets: Sequence[Target],
+    horizon_months: int,
+) -> list[ProjectedNumbers]:
+    """The numbers of :func:`forecast_options` (same order), without building Options: the
+    engine builds each Option once, ranked. A regimen that does not continue an ongoing
+    course goes through the vectorised fast path (``quick.quick_many``: the same numbers,
+    no Projection object), all such regimens at once; one that continues a course (scan
+    dates, on-treatment update) through the per-site forecasts."""
     horizon = min(max(horizon_months, 1), max_months())
     trends = _trends(densitometry)
     specs = _targets(targets)
     latest = _latest_baselines(trends)
     sites = tuple(latest)
-    fresh = list(latest.values())
     contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
-    data: list[Option | None] = []
+    data: list[ProjectedNumbers | None] = []
     fresh_at: list[int] = []
     pairs: list[tuple[Regimen, Drug | None]] = []
     for steps in regimens:
         regimen: Regimen = tuple((s.drug, s.months) for s in steps)
         if not regimen:
-            data.append(built(Option, regimen=[], horizon_months=horizon, basis="projection"))
+            data.append(_NO_NUMBERS)
             continue
         check_horizon(regimen, horizon)
         first = regimen[0][0]
@@ -288,21 +319,19 @@ def forecast_options(
             pairs.append((regimen, previous))
             data.append(None)
             continue
-        data.append(_course_option(steps, trends, regimen, specs, horizon, previous, course, as_of))
+        data.append(_course_numbers(trends, regimen, specs, horizon, previous, course, as_of))
     if pairs:
-        results = quick_many(fresh, pairs, specs, horizon)
+        results = quick_many(list(latest.values()), pairs, specs, horizon)
         for i, (regimen, previous), quick in zip(fresh_at, pairs, results, strict=True):
-            data[i] = _option_data(
-                regimens[i],
+            data[i] = ProjectedNumbers(
                 quick.probability_of_target,
                 quick.points,
-                horizon,
                 _citations(regimen, previous, horizon, sites),
             )
-    options = [o for o in data if o is not None]
-    if len(options) != len(data):
+    numbers = [n for n in data if n is not None]
+    if len(numbers) != len(data):
         raise ValueError("a regimen was left without an option")
-    return options
+    return numbers
 
 
 def _latest_baselines(
@@ -406,8 +435,7 @@ def _project_one(
     )
 
 
-def _course_option(
-    steps: Sequence[RegimenStep],
+def _course_numbers(
     trends: dict[ProjectedSite, SiteTrend],
     regimen: Regimen,
     specs: Sequence[TargetSpec],
@@ -415,8 +443,9 @@ def _course_option(
     previous: Drug | None,
     course: TherapyCourse,
     as_of: date,
-) -> Option:
-    """The Option of a regimen that continues *course* (no Projection)."""
+) -> ProjectedNumbers:
+    """The numbers of a regimen that continues *course* (no Projection), converted to the
+    declared types (int months, float T-scores) as validation would."""
     elapsed = whole_months_between(course.start, as_of)
     probability, points, citations = option_numbers(
         _course_forecasts(trends, regimen, horizon, previous, course, as_of),
@@ -424,7 +453,14 @@ def _course_option(
         horizon,
         hip_percent_at_horizon(regimen, previous, horizon, elapsed),
     )
-    return _option_data(steps, probability, points, horizon, citations)
+    return ProjectedNumbers(
+        _number(probability),
+        tuple(
+            (int(month), site, float(t), float(low), float(high))
+            for month, site, t, low, high in points
+        ),
+        citations,
+    )
 
 
 def project_options(
