@@ -15,7 +15,7 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.base.population import uses_z_scores
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import Risk, Target
+from osteotarget.model.assessment import Risk, Target, built
 from osteotarget.model.codes import Site
 
 
@@ -149,13 +149,16 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             rule = _no_target_met_at_baseline(ctx, rule, change_rule, started)
             path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
             ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
-            cites = list(dict.fromkeys([str(rule["cite"]), *rule.get("citations", [])]))
+            cites = list(dict.fromkeys([str(rule["cite"]), *map(str, rule.get("citations", []))]))
+            # The T-score targets below are built from values of the declared types (float
+            # values, str texts): not validated again.
             chosen = f"{profile.name}: {rule['rationale']}"
             if "change" in rule:
                 change = float(rule["change"])
                 base = baseline.get(primary)
                 targets.append(
-                    Target(
+                    built(
+                        Target,
                         site=primary,
                         metric="t_score_change",
                         operator=">=",
@@ -174,7 +177,8 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                 for site in sites:
                     lead = "primary target" if site == primary else "also"
                     targets.append(
-                        Target(
+                        built(
+                            Target,
                             site=site,
                             metric="t_score",
                             operator=">",

@@ -141,3 +141,23 @@ def test_built_equals_model_construct() -> None:
     assert step.model_dump_json() == TraceStep(rule="r", outcome="o").model_dump_json()
     with pytest.raises(TypeError, match="no field"):
         built(TraceStep, rule="r", outcome="o", nonsense=1)
+
+
+def test_answers_built_without_validation_are_what_validation_makes() -> None:
+    """Parts the core assembles without validating (``built``, ``model_construct``) hold
+    values of the declared types: validating the answer again changes no byte of its JSON
+    and serialising it raises no type warning (an int in a float field would print "0"
+    where validation prints "0.0")."""
+    import warnings
+
+    from osteotarget.model.assessment import Assessment
+
+    changed: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for key, patient, as_of, profile in _cases():
+            answer = assess(patient, as_of, profile)
+            again = Assessment.model_validate(answer.model_dump())
+            if again.model_dump_json() != answer.model_dump_json():
+                changed.append(key)
+    assert not changed, f"{len(changed)} answers change on validation, e.g. {changed[:5]}"

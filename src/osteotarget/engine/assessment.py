@@ -88,12 +88,17 @@ def _cited_keys(
 def assess(patient: Patient, as_of: date, profile: str | None = None) -> Assessment:
     """The complete assessment of *patient* on *as_of* under a guideline *profile*."""
     check_as_of(patient, as_of)
-    return assess_with_profile(patient, as_of, load_profile(profile or DEFAULT_PROFILE))
+    return _assessed(patient, as_of, load_profile(profile or DEFAULT_PROFILE))
 
 
 def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessment:
     """As :func:`assess`, with a profile object (e.g. a profile with one setting changed)."""
     check_as_of(patient, as_of)
+    return _assessed(patient, as_of, chosen_profile)
+
+
+def _assessed(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessment:
+    """The assessment of a record already checked against *as_of*."""
     kb = chosen_profile.kb
     dens = assess_densitometry(patient, as_of)
     ctx = Context(patient=patient, as_of=as_of, profile=chosen_profile, kb=kb, densitometry=dens)

@@ -385,7 +385,6 @@ def projected_points(
     return out
 
 
-
 _TRACE_FIELDS = frozenset(TraceStep.model_fields)
 
 

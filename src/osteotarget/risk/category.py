@@ -8,7 +8,7 @@ from typing import Any
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.population import uses_z_scores, z_score_words
-from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory
+from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory, built
 from osteotarget.risk.criteria import Inputs, evaluate
 from osteotarget.risk.frax import frax_for_category, frax_values
 
@@ -83,7 +83,9 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         if rule.get("evidence") == "unverified":
             text += " [unverified criterion]"
         reasons.append(
-            Reason(code=f"{level}:{rule['criterion']}", text=text, citations=_citations(rule))
+            built(
+                Reason, code=f"{level}:{rule['criterion']}", text=text, citations=_citations(rule)
+            )
         )
         if rule["criterion"] in ("fracture", "vertebral_fractures") and rule.get("within_months"):
             imminent = True
@@ -144,7 +146,9 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         list(ctx.profile.citations),
         criteria_fired=sum(1 for step in ctx.trace if step.rule == "risk.criterion"),
     )
-    return Risk(
+    # Built from values of the declared types: not validated again.
+    return built(
+        Risk,
         category=category,
         reasons=reasons,
         frax=frax,

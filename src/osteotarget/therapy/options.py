@@ -8,6 +8,7 @@ response instead, and each option says so (``basis = "expected_response"``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -124,8 +125,8 @@ def _judged(
     reg: Regimen,
     numbers: ProjectedNumbers | None,
     safety: dict[str, DrugSafety],
-    prior: list[str],
-    first_line: list[str],
+    prior: Sequence[str],
+    first_line: Sequence[str],
 ) -> _Candidate:
     """*reg*'s exclusions, cautions and citations from the per-drug safety and the sequence."""
     excluded: list[str] = []
