@@ -43,6 +43,10 @@ class Profile:
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     """Paths already looked up in ``data`` (the profile is never changed once built)."""
+    _paths: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Quantity paths already resolved (profile file or defaults)."""
 
     def get(self, path: str, default: Any = None) -> Any:
         hit = self._found.get(path)
@@ -70,8 +74,12 @@ class Profile:
         return f"profiles.{self.name}.{path}"
 
     def quantity_path(self, path: str) -> str:
-        own = f"profiles.{self.name}.{path}"
-        return own if own in self.kb.quantities else f"{_DEFAULTS}.{path}"
+        found = self._paths.get(path)
+        if found is None:
+            own = f"profiles.{self.name}.{path}"
+            found = own if own in self.kb.quantities else f"{_DEFAULTS}.{path}"
+            self._paths[path] = found
+        return found
 
     def quantity(self, path: str) -> Quantity:
         return self.kb.quantity(self.quantity_path(path))

@@ -70,7 +70,7 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         if z_population and any(_uses([rule], c) for c in _T_SCORE_CRITERIA):
             skipped += 1
             continue
-        result = evaluate(rule, inputs)
+        result = evaluate(rule, inputs, explain=False)
         if not result.fired:
             continue
         path = f"profiles.{ctx.profile.name}.risk.rules[{index}]"
