@@ -160,6 +160,7 @@ def _from_scan(
     course: TherapyCourse | None,
     as_of: date,
     horizon: int,
+    explain: bool = True,
 ) -> SiteForecast | None:
     """Forecast from the scan date, re-indexed so that month 0 is *as_of*.
 
@@ -167,12 +168,13 @@ def _from_scan(
     scan and the course start, with the months of the drug already taken by then; the
     first step is lengthened by the months up to *as_of* so it ends when the regimen says.
     Otherwise the scan's BMD is taken as today's (stated when the scan is not recent).
+    *explain*: False leaves these assumptions unstated (numbers and citations only).
     """
     site = baseline.site
     if course is None:
         forecast = forecast_site(baseline, regimen, previous, horizon)
         age = whole_months_between(scan, as_of)
-        if forecast is not None and age > 0:
+        if forecast is not None and age > 0 and explain:
             forecast = _with_assumption(
                 forecast,
                 f"{site}: latest scan {scan.isoformat()} is {age} months before "
@@ -207,7 +209,7 @@ def _from_scan(
             f"the {course.drug} course), {offset} months before {as_of.isoformat()}."
         )
     forecast = shifted(forecast, offset, horizon)
-    for text in notes:
+    for text in notes if explain else ():
         forecast = _with_assumption(forecast, text)
     return forecast
 
@@ -393,9 +395,10 @@ def _course_forecasts(
     previous: Drug | None,
     course: TherapyCourse | None,
     as_of: date,
+    explain: bool = True,
 ) -> dict[ProjectedSite, SiteForecast | None]:
     """Per-site forecasts from the scans (ongoing course, on-treatment update), month 0 =
-    *as_of*."""
+    *as_of* (*explain*: False leaves the scan-date assumptions unstated)."""
     elapsed = whole_months_between(course.start, as_of) if course is not None else 0
     forecasts: dict[ProjectedSite, SiteForecast | None] = {}
     for site, trend in trends.items():
@@ -410,7 +413,7 @@ def _course_forecasts(
         baseline = _baseline(latest, site, precision)
         if baseline is not None:
             forecasts[site] = _from_scan(
-                baseline, latest.date, regimen, previous, course, as_of, horizon
+                baseline, latest.date, regimen, previous, course, as_of, horizon, explain
             )
     return forecasts
 
@@ -448,7 +451,7 @@ def _course_numbers(
     declared types (int months, float T-scores) as validation would."""
     elapsed = whole_months_between(course.start, as_of)
     probability, points, citations = option_numbers(
-        _course_forecasts(trends, regimen, horizon, previous, course, as_of),
+        _course_forecasts(trends, regimen, horizon, previous, course, as_of, explain=False),
         specs,
         horizon,
         hip_percent_at_horizon(regimen, previous, horizon, elapsed),
