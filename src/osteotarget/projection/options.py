@@ -109,10 +109,12 @@ def _courses(patient: Patient, as_of: date) -> list[TherapyCourse]:
 
 
 def _context(
-    patient: Patient, as_of: date, first: Drug
+    patient: Patient, as_of: date, first: Drug, courses: list[TherapyCourse] | None = None
 ) -> tuple[Drug | None, TherapyCourse | None]:
-    """(previous drug, the ongoing course of *first* or None)."""
-    courses = _courses(patient, as_of)
+    """(previous drug, the ongoing course of *first* or None); *courses*: the patient's
+    :func:`_courses`, when found already."""
+    if courses is None:
+        courses = _courses(patient, as_of)
     ongoing = [c for c in courses if c.drug == first and (c.end is None or c.end >= as_of)]
     if ongoing:
         course = ongoing[-1]
@@ -249,6 +251,24 @@ def _option(regimen: Sequence[RegimenStep], projection: Projection) -> Option:
     )
 
 
+_REGIMENS: dict[int, tuple[tuple[RegimenStep, ...], Regimen]] = {}
+_REGIMENS_MAX = 1024  # entries, not clinical
+
+
+def _regimen_of(steps: Sequence[RegimenStep]) -> Regimen:
+    """(drug, months) of every step; kept for an immutable tuple of (frozen) steps, such as
+    the catalogue's, which is projected for every patient."""
+    hit = _REGIMENS.get(id(steps))
+    if hit is not None and hit[0] is steps:
+        return hit[1]
+    regimen: Regimen = tuple((s.drug, s.months) for s in steps)
+    if isinstance(steps, tuple):
+        if len(_REGIMENS) >= _REGIMENS_MAX:
+            _REGIMENS.clear()
+        _REGIMENS[id(steps)] = (steps, regimen)
+    return regimen
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectedNumbers:
     """What one regimen's Option shows from the projection, before the Option is built:
@@ -302,19 +322,20 @@ def forecast_numbers(
     specs = _targets(targets)
     latest = _latest_baselines(trends)
     sites = tuple(latest)
+    courses = _courses(patient, as_of)
     contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
     data: list[ProjectedNumbers | None] = []
     fresh_at: list[int] = []
     pairs: list[tuple[Regimen, Drug | None]] = []
     for steps in regimens:
-        regimen: Regimen = tuple((s.drug, s.months) for s in steps)
+        regimen = _regimen_of(steps)
         if not regimen:
             data.append(_NO_NUMBERS)
             continue
         check_horizon(regimen, horizon)
         first = regimen[0][0]
         if first not in contexts:
-            contexts[first] = _context(patient, as_of, first)
+            contexts[first] = _context(patient, as_of, first, courses)
         previous, course = contexts[first]
         if course is None:
             fresh_at.append(len(data))
