@@ -212,12 +212,14 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
         [f for f in facts.fractures() if f.date >= first_start] if first_start is not None else []
     )
     period = ctx.setting("targets.reasonable_period_months").value
+    # Built from values of the declared types (a float value, str texts): not validated.
     targets.append(
-        Target(
+        built(
+            Target,
             site=None,
             metric="no_new_fracture",
             operator="==",
-            value=0,
+            value=float(0),
             by=by,
             rationale=(
                 "no new fracture is the basic target for every patient; any new fracture "

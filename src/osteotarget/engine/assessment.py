@@ -6,6 +6,7 @@ Pure: no I/O, no clock (``as_of`` is an argument), no environment.
 from __future__ import annotations
 
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from osteotarget.base.context import Context
@@ -79,7 +80,7 @@ def _cited_keys(
         alerts,
         trace,
     )
-    keys = dict.fromkeys(c for group in groups for item in group for c in item.citations)
+    keys = dict.fromkeys(chain.from_iterable(item.citations for group in groups for item in group))
     if dens:
         keys.update(dict.fromkeys(dens.citations))
     return list(keys)

@@ -106,7 +106,7 @@ def _projected(
     return projected
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Candidate:
     """One regimen judged for this patient, before it is ranked and its Option built."""
 
