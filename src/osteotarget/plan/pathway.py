@@ -17,6 +17,7 @@ from osteotarget.knowledge import KnowledgeBase
 
 _TABLE = "rules.pathway"
 URGENCY_ORDER = ("critical", "high", "routine")
+_DECIDED_MAX = 65536  # remembered decisions per table, not clinical
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,10 @@ class Pathway:
     rows: tuple[Row, ...]
     _allowed: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
     """Each fact's values as a set (the table never changes once built)."""
+    _decided: dict[tuple[tuple[str, str], ...], Row] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Rows already chosen, by the facts they were chosen on (the table never changes)."""
 
     def __post_init__(self) -> None:
         allowed = {name: frozenset(fact["values"]) for name, fact in self.facts.items()}
@@ -49,6 +54,16 @@ class Pathway:
         return tuple(self.facts[name]["values"])
 
     def decide(self, facts: Mapping[str, str]) -> Row:
+        key = tuple(facts.items())
+        row = self._decided.get(key)
+        if row is None:
+            row = self._decide(facts)
+            if len(self._decided) >= _DECIDED_MAX:
+                self._decided.clear()
+            self._decided[key] = row
+        return row
+
+    def _decide(self, facts: Mapping[str, str]) -> Row:
         allowed = self._allowed
         if not facts.keys() <= allowed.keys():
             unknown = set(facts) - set(self.facts)
