@@ -63,7 +63,7 @@ class Context:
         self.trace.append(
             trace_step(
                 rule,
-                {k: _plain(v) for k, v in inputs.items()} if inputs else {},
+                {k: v if type(v) in _SCALARS else _plain(v) for k, v in inputs.items()},
                 outcome,
                 list(dict.fromkeys(citations)) if citations else [],
             )

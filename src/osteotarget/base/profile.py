@@ -46,7 +46,7 @@ class Profile:
     _paths: dict[str, str] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
-    """Quantity paths already resolved (profile file or defaults)."""
+    """Quantity paths (and sources, keyed ``source:<path>``) already resolved."""
 
     def get(self, path: str, default: Any = None) -> Any:
         hit = self._found.get(path)
@@ -66,6 +66,12 @@ class Profile:
 
     def source_of(self, path: str) -> str:
         """The knowledge path holding *path*: the profile file if it sets it, else defaults."""
+        found = self._paths.get(f"source:{path}")
+        if found is None:
+            found = self._paths[f"source:{path}"] = self._source_of(path)
+        return found
+
+    def _source_of(self, path: str) -> str:
         node: Any = self.own
         for part in path.split("."):
             if not isinstance(node, Mapping) or part not in node:

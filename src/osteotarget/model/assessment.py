@@ -343,6 +343,14 @@ def built(cls: type[_OutT], **values: Any) -> _OutT:
     return _make(cls, data, set(values))
 
 
+def built_whole(cls: type[_OutT], data: dict[str, Any]) -> _OutT:
+    """:func:`built` when *data* gives every field, in declaration order (for the objects an
+    answer holds many of): only the field names are checked."""
+    if data.keys() != _template_of(cls)[0].keys():
+        raise TypeError(f"{cls.__name__}: every field, in declaration order, is needed")
+    return _make(cls, data, set(data))
+
+
 def rebuilt(obj: _OutT, **updates: Any) -> _OutT:
     """*obj* with *updates* (fields of the declared types), not validated again."""
     data = dict(obj.__dict__)

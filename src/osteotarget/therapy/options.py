@@ -17,7 +17,7 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.knowledge import knowledge
-from osteotarget.model.assessment import Option, Risk, Target, built, projected_points
+from osteotarget.model.assessment import Option, Risk, Target, built_whole, projected_points
 from osteotarget.model.codes import Site
 from osteotarget.projection.options import ProjectedNumbers, forecast_numbers
 from osteotarget.therapy.catalogue import Regimen, regimens
@@ -230,21 +230,27 @@ def _option(ctx: Context, c: _Candidate, rank: int, primary: Site | None, horizo
                 f"drugs.regimens.{reg.key}.expected_total_hip_percent",
                 reg.expected_total_hip.evidence,
             )
-    at_horizon = [p for p in rows if p[1] == primary and p[0] <= horizon]
-    expected_t = max(at_horizon, key=lambda p: p[0])[2] if at_horizon else None
-    return built(
+    # The primary site's T-score at the latest month within the horizon.
+    expected_t: float | None = None
+    latest = -1
+    for month, site, t_score, _, _ in rows:
+        if site == primary and latest < month <= horizon:
+            latest, expected_t = month, t_score
+    return built_whole(
         Option,
-        expected_t_at_horizon=expected_t,
-        expected_t_site=primary if expected_t is not None else None,
-        regimen=list(reg.steps),
-        probability_of_target=probability,
-        horizon_months=horizon,
-        projected_t_scores=projected_points(rows),
-        eligible=not c.excluded,
-        excluded_because=c.excluded,
-        cautions=c.cautions,
-        basis=basis,
-        citations=list(dict.fromkeys(cites)),
-        rank=rank,
-        first_line=c.first_line,
+        {
+            "regimen": list(reg.steps),
+            "probability_of_target": probability,
+            "horizon_months": horizon,
+            "projected_t_scores": projected_points(rows),
+            "eligible": not c.excluded,
+            "excluded_because": c.excluded,
+            "cautions": c.cautions,
+            "rank": rank,
+            "first_line": c.first_line,
+            "basis": basis,
+            "citations": list(dict.fromkeys(cites)),
+            "expected_t_at_horizon": expected_t,
+            "expected_t_site": primary if expected_t is not None else None,
+        },
     )
