@@ -51,7 +51,7 @@ from osteotarget.projection.forecast import (
     precision_percent,
     shifted,
 )
-from osteotarget.projection.quick import QuickPoint, quick_many
+from osteotarget.projection.quick import QuickPoint, quick_numbers
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -344,12 +344,12 @@ def forecast_numbers(
             continue
         data.append(_course_numbers(trends, regimen, specs, horizon, previous, course, as_of))
     if pairs:
-        results = quick_many(list(latest.values()), pairs, specs, horizon)
-        for i, (regimen, previous), quick in zip(fresh_at, pairs, results, strict=True):
+        results = quick_numbers(list(latest.values()), pairs, specs, horizon)
+        for i, (regimen, previous), (probability, points) in zip(
+            fresh_at, pairs, results, strict=True
+        ):
             data[i] = ProjectedNumbers(
-                quick.probability_of_target,
-                quick.points,
-                _citations(regimen, previous, horizon, sites),
+                probability, tuple(points), _citations(regimen, previous, horizon, sites)
             )
     numbers = [n for n in data if n is not None]
     if len(numbers) != len(data):

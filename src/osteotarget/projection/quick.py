@@ -170,6 +170,22 @@ def quick_many(
     """:func:`quick_project` for several (regimen, previous drug) pairs at once: the
     T-score arithmetic on (sites × regimens × months) arrays (the vectorised path); the
     probabilities with the scalar Φ of the object API, so the numbers are identical."""
+    return [
+        QuickResult(probability, tuple(points), len(regimen), burden(regimen))
+        for (regimen, _), (probability, points) in zip(
+            pairs, quick_numbers(baselines, pairs, targets, horizon), strict=True
+        )
+    ]
+
+
+def quick_numbers(
+    baselines: Sequence[Baseline],
+    pairs: Sequence[tuple[Regimen, Drug | None]],
+    targets: Sequence[TargetSpec],
+    horizon: int,
+) -> list[tuple[float | None, list[QuickPoint]]]:
+    """(probability of every target, points) of :func:`quick_many`, without the ranking
+    fields (what the engine's options need)."""
     z = band_z()
     by_site = {b.site: b for b in baselines}
     sites = tuple(by_site)
@@ -222,9 +238,9 @@ def quick_many(
         for site in sites
         for t in per_site[site]
     ]
-    results: list[QuickResult] = []
+    results: list[tuple[float | None, list[QuickPoint]]] = []
     combine_min = projection_policy().all_sites == "comonotone"
-    for j, (regimen, _) in enumerate(key):
+    for j in range(n):
         overall: float | None = None
         if priced and all(column[j] is not None for column, *_ in priced):
             known_p = [
@@ -232,7 +248,7 @@ def quick_many(
                 for column, metric, operator, value, t0 in priced
             ]
             overall = min(known_p) if combine_min else math.prod(known_p)
-        results.append(QuickResult(overall, tuple(points[j]), len(regimen), burden(regimen)))
+        results.append((overall, points[j]))
     return results
 
 
