@@ -161,3 +161,33 @@ def test_answers_built_without_validation_are_what_validation_makes() -> None:
             if again.model_dump_json() != answer.model_dump_json():
                 changed.append(key)
     assert not changed, f"{len(changed)} answers change on validation, e.g. {changed[:5]}"
+
+
+def test_built_whole_needs_every_field() -> None:
+    from osteotarget.model.assessment import ProjectedPoint, built, built_whole, projected_points
+
+    values = {"month": 12, "site": "total_hip", "t_score": -2.4, "low": -2.7, "high": -2.1}
+    whole = built_whole(ProjectedPoint, dict(values))
+    assert whole == built(ProjectedPoint, **values) == ProjectedPoint(**values)
+    assert whole.model_dump_json() == ProjectedPoint(**values).model_dump_json()
+    assert projected_points([tuple(values.values())]) == [whole]  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="every field"):
+        built_whole(ProjectedPoint, {"month": 12, "site": "total_hip", "t_score": -2.4})
+
+
+def test_add_months_equals_the_calendar() -> None:
+    """The month-end clamp without ``calendar.monthrange`` (speed) gives the same dates."""
+    import calendar
+    from datetime import timedelta
+
+    from osteotarget.dates import add_months
+
+    def by_calendar(day: date, months: float) -> date:
+        year, month0 = divmod(day.year * 12 + day.month - 1 + round(months), 12)
+        return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+    day = date(1999, 12, 1)
+    while day < date(2030, 3, 1):
+        for months in (-24, -13, -1, 0, 1, 2.5, 6, 11, 12, 36):
+            assert add_months(day, months) == by_calendar(day, months), (day, months)
+        day += timedelta(days=1)
