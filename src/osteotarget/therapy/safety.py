@@ -63,11 +63,19 @@ class LabState:
         return self.clearance is not None
 
 
-def _current(ctx: Context, facts: Facts, test: LabTest) -> tuple[Lab | None, Lab | None]:
-    """(the latest result within the lookback, the latest result at all)."""
+def _current(
+    ctx: Context, facts: Facts, test: LabTest, since: date | None = None
+) -> tuple[Lab | None, Lab | None]:
+    """(the latest result within the lookback, the latest result at all); *since*: the
+    start of the lookback, when found already."""
     latest = facts.latest_lab(test)
-    since = add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
+    if since is None:
+        since = _lookback_start(ctx)
     return (latest if latest is not None and latest.date >= since else None), latest
+
+
+def _lookback_start(ctx: Context) -> date:
+    return add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
 
 
 def lab_state(ctx: Context, facts: Facts) -> LabState:
@@ -76,16 +84,17 @@ def lab_state(ctx: Context, facts: Facts) -> LabState:
 
 
 def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
-    crcl, crcl_any = _current(ctx, facts, "creatinine_clearance")
-    egfr, egfr_any = _current(ctx, facts, "egfr")
+    since = _lookback_start(ctx)
+    crcl, crcl_any = _current(ctx, facts, "creatinine_clearance", since)
+    egfr, egfr_any = _current(ctx, facts, "egfr", since)
     # The most recent of creatinine clearance and eGFR; the label cut-offs are in CrCl, so
     # an eGFR is named as a surrogate.
     candidates = [lab for lab in (crcl, egfr) if lab is not None]
     renal = max(
         candidates, key=lambda lab: (lab.date, lab.test == "creatinine_clearance"), default=None
     )
-    ca, _ = _current(ctx, facts, "calcium")
-    vd, _ = _current(ctx, facts, "vitamin_d_25oh")
+    ca, _ = _current(ctx, facts, "calcium", since)
+    vd, _ = _current(ctx, facts, "vitamin_d_25oh", since)
     ca_value = ca.canonical_value if ca else None
     vd_value = vd.canonical_value if vd else None
     ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
