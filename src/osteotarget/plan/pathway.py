@@ -17,7 +17,7 @@ from osteotarget.knowledge import KnowledgeBase
 
 _TABLE = "rules.pathway"
 URGENCY_ORDER = ("critical", "high", "routine")
-_DECIDED_MAX = 65536  # remembered decisions per table, not clinical
+_DECIDED_MAX = 4096  # remembered decisions per table (a few MB at most), not clinical
 
 
 @dataclass(frozen=True, slots=True)
