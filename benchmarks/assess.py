@@ -15,8 +15,8 @@ Figures (issue 13, speed; 2-core machine shared with other work, so instruction 
 are the steady measure): instructions per ``assess`` under ``valgrind --tool=callgrind``
 (4 warm repeats minus a run without them). First pass (50 synthetic patients): 12.0 M →
 7.8 M. Second pass (50 synthetic patients and the 5 spec examples; 8.21 M after the
-clinical changes in between): 5.71 M (-30 %): options ranked on plain numbers and each Option built once (no Projection or
-intermediate Option objects), answer parts of known types built without revalidation,
+clinical changes in between): 5.71 M (-30 %): options ranked on plain numbers and each
+Option built once (no Projection or intermediate Option objects), answer parts of known types built without revalidation,
 risk criteria worded only when they fire, knowledge- and profile-only values read once,
 per-patient facts (courses, look-back, populations) found once, pathway decisions
 remembered. CPU median per patient, before and after back to back (n=2000), load average
