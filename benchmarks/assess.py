@@ -13,20 +13,21 @@ average, since the machine may be shared. Goal: median ≤ 1 ms per patient.
 
 Figures (issue 13, speed; 2-core machine shared with other work, so instruction counts
 are the steady measure): instructions per ``assess`` under ``valgrind --tool=callgrind``
-(4 warm repeats minus a run without them). First pass (50 synthetic patients): 12.0 M →
+(4 warm repeats minus a run without them). First pass (50 synthetic patients): 12.0 M ->
 7.8 M. Second pass (50 synthetic patients and the 5 spec examples; 8.21 M after the
-clinical changes in between): 5.71 M (-30 %): options ranked on plain numbers and each
-Option built once (no Projection or intermediate Option objects), answer parts of known types built without revalidation,
-risk criteria worded only when they fire, knowledge- and profile-only values read once,
-per-patient facts (courses, look-back, populations) found once, pathway decisions
-remembered. CPU median per patient, before and after back to back (n=2000), load average
-5-6: synthetic cohort 1.59 ms → 1.08 ms and 1.58 → 0.97 ms; spec examples 1.53 → 1.05 and
-1.70 → 1.30 ms. On a quiet moment (load < 1; at 6.1 M instructions, before the last few
+clinical changes in between): 5.71 M (-30 %). What it took: options ranked on plain
+numbers and each Option built once (no Projection or intermediate Option objects);
+answer parts of known types built without revalidation; risk criteria worded only when
+they fire; knowledge- and profile-only values read once; per-patient facts (courses,
+look-back, populations) found once; pathway decisions remembered.
+
+CPU median per patient, before -> after, run back to back (n=2000) at load average 5-6:
+synthetic cohort 1.59 -> 1.08 ms and 1.58 -> 0.97 ms; spec examples 1.53 -> 1.05 ms and
+1.70 -> 1.30 ms. At a quiet moment (load < 1; 6.1 M instructions, before the last few
 changes) the synthetic median was 0.98 ms and the spec examples' per-patient medians
-0.74-1.23 ms (median patient 0.93 ms), but the pooled
-spec-example median of this script stays above 1 ms when other work runs: the 1 ms goal
-is met for the synthetic cohort only on a quiet machine, not reliably for the spec
-examples.
+0.74-1.23 ms (median patient 0.93 ms); the pooled spec-example median of this script
+stays above 1 ms whenever other work runs. The 1 ms goal is met for the synthetic cohort
+on a quiet machine, not reliably for the spec examples.
 """
 
 from __future__ import annotations
