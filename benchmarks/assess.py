@@ -13,10 +13,21 @@ average, since the machine may be shared. Goal: median ≤ 1 ms per patient.
 
 Figures (issue 13, speed; 2-core machine shared with other work, so instruction counts
 are the steady measure): instructions per ``assess`` under ``valgrind --tool=callgrind``
-(50 synthetic patients, 4 warm repeats minus a run without them): before 12.0 M, after
-7.8 M (-35 %). CPU median per patient back to back at load average 5-7: synthetic cohort
-n=2000 before 3.77 ms (p90 4.97, p99 6.07), after 2.89 ms (p90 3.70, p99 4.44); spec
-examples before 4.25 ms, after 2.84 ms. The 1 ms goal is not met.
+(4 warm repeats minus a run without them). First pass (50 synthetic patients): 12.0 M ->
+7.8 M. Second pass (50 synthetic patients and the 5 spec examples; 8.21 M after the
+clinical changes in between): 5.71 M (-30 %). What it took: options ranked on plain
+numbers and each Option built once (no Projection or intermediate Option objects);
+answer parts of known types built without revalidation; risk criteria worded only when
+they fire; knowledge- and profile-only values read once; per-patient facts (courses,
+look-back, populations) found once; pathway decisions remembered.
+
+CPU median per patient, before -> after, run back to back (n=2000) at load average 5-6:
+synthetic cohort 1.59 -> 1.08 ms and 1.58 -> 0.97 ms; spec examples 1.53 -> 1.05 ms and
+1.70 -> 1.30 ms. At a quiet moment (load < 1; 6.1 M instructions, before the last few
+changes) the synthetic median was 0.98 ms and the spec examples' per-patient medians
+0.74-1.23 ms (median patient 0.93 ms); the pooled spec-example median of this script
+stays above 1 ms whenever other work runs. The 1 ms goal is met for the synthetic cohort
+on a quiet machine, not reliably for the spec examples.
 """
 
 from __future__ import annotations

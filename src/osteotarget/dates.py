@@ -8,6 +8,9 @@ from datetime import date
 
 _DAYS_PER_YEAR = 365.25
 _MONTHS_PER_YEAR = 12
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_SHORTEST_MONTH = 28
+_LEAP_FEBRUARY = 29
 
 
 def add_months(day: date, months: float) -> date:
@@ -15,7 +18,9 @@ def add_months(day: date, months: float) -> date:
     whole = round(months)
     index = day.year * _MONTHS_PER_YEAR + (day.month - 1) + whole
     year, month0 = divmod(index, _MONTHS_PER_YEAR)
-    last = calendar.monthrange(year, month0 + 1)[1]
+    if day.day <= _SHORTEST_MONTH:
+        return date(year, month0 + 1, day.day)
+    last = _LEAP_FEBRUARY if month0 == 1 and calendar.isleap(year) else _DAYS_IN_MONTH[month0]
     return date(year, month0 + 1, min(day.day, last))
 
 

@@ -15,7 +15,7 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.base.population import uses_z_scores
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import RISK_ORDER, Risk, Target
+from osteotarget.model.assessment import RISK_ORDER, Risk, Target, built
 from osteotarget.model.codes import Site
 
 # The sites a BMD target is set at (Lewiecki 2021; Thomas 2020): hip and spine, not the forearm.
@@ -184,13 +184,16 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             rule = _no_target_met_at_baseline(ctx, rule, change_rule, started)
             path = f"{profile.source_of('targets.t_score_rules')}[{index}]"
             ctx.note_evidence(path, str(rule.get("evidence", "unverified")))
-            cites = list(dict.fromkeys([str(rule["cite"]), *rule.get("citations", [])]))
+            cites = list(dict.fromkeys([str(rule["cite"]), *map(str, rule.get("citations", []))]))
+            # The T-score targets below are built from values of the declared types (float
+            # values, str texts): not validated again.
             chosen = f"{profile.name}: {rule['rationale']}"
             if "change" in rule:
                 change = float(rule["change"])
                 base = baseline.get(primary)
                 targets.append(
-                    Target(
+                    built(
+                        Target,
                         site=primary,
                         metric="t_score_change",
                         operator=">=",
@@ -209,7 +212,8 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                 for site in sites:
                     lead = "primary target" if site == primary else "also"
                     targets.append(
-                        Target(
+                        built(
+                            Target,
                             site=site,
                             metric="t_score",
                             operator=">",
@@ -243,12 +247,14 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
         [f for f in facts.fractures() if f.date >= first_start] if first_start is not None else []
     )
     period = ctx.setting("targets.reasonable_period_months").value
+    # Built from values of the declared types (a float value, str texts): not validated.
     targets.append(
-        Target(
+        built(
+            Target,
             site=None,
             metric="no_new_fracture",
             operator="==",
-            value=0,
+            value=float(0),
             by=by,
             rationale=(
                 "no new fracture is the basic target for every patient; any new fracture "

@@ -76,3 +76,33 @@ def test_assessment_memo_returns_what_assess_returns() -> None:
         assert second == expected
         assert third == expected
         assert third.model_dump_json() == expected.model_dump_json()
+
+
+def test_unexplained_criteria_fire_as_explained_ones() -> None:
+    """``evaluate(..., explain=False)`` (the category asks only whether a rule fires) fires
+    exactly when the full evaluation does, and a rule that fires is fully explained."""
+    import gzip
+
+    from osteotarget.base.profile import list_profiles
+    from osteotarget.risk.category import risk_category
+    from osteotarget.risk.criteria import Inputs, evaluate
+
+    synth = Path(__file__).parents[1] / "fixtures/speed/synth300-seed13.ndjson.gz"
+    with gzip.open(synth, "rt") as lines:
+        patients = [parse_patient(json.loads(line)) for line in lines if line.strip()][:120]
+    patients += [parse_patient(json.loads(p.read_text())) for p in sorted(EXAMPLES.glob("*.json"))]
+    as_of = date(2026, 11, 23)
+    for name in list_profiles():
+        profile = load_profile(name)
+        for patient in patients:
+            dens = assess_densitometry(patient, as_of)
+            facts = facts_of(patient, as_of, dens)
+            ctx = Context(patient, as_of, profile, knowledge(), dens)
+            risk_category(ctx, facts)
+            inputs = Inputs(facts=facts, frax={"mof": 25.0, "hip": 2.0}, min_treatment_months=6)
+            for rule in profile.get("risk.rules", []):
+                full = evaluate(rule, inputs)
+                quick = evaluate(rule, inputs, explain=False)
+                assert quick.fired == full.fired
+                if quick.fired:
+                    assert quick == full

@@ -141,3 +141,53 @@ def test_built_equals_model_construct() -> None:
     assert step.model_dump_json() == TraceStep(rule="r", outcome="o").model_dump_json()
     with pytest.raises(TypeError, match="no field"):
         built(TraceStep, rule="r", outcome="o", nonsense=1)
+
+
+def test_answers_built_without_validation_are_what_validation_makes() -> None:
+    """Parts the core assembles without validating (``built``, ``model_construct``) hold
+    values of the declared types: validating the answer again changes no byte of its JSON
+    and serialising it raises no type warning (an int in a float field would print "0"
+    where validation prints "0.0")."""
+    import warnings
+
+    from osteotarget.model.assessment import Assessment
+
+    changed: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for key, patient, as_of, profile in _cases():
+            answer = assess(patient, as_of, profile)
+            again = Assessment.model_validate(answer.model_dump())
+            if again.model_dump_json() != answer.model_dump_json():
+                changed.append(key)
+    assert not changed, f"{len(changed)} answers change on validation, e.g. {changed[:5]}"
+
+
+def test_built_whole_needs_every_field() -> None:
+    from osteotarget.model.assessment import ProjectedPoint, built, built_whole, projected_points
+
+    values = {"month": 12, "site": "total_hip", "t_score": -2.4, "low": -2.7, "high": -2.1}
+    whole = built_whole(ProjectedPoint, dict(values))
+    assert whole == built(ProjectedPoint, **values) == ProjectedPoint(**values)
+    assert whole.model_dump_json() == ProjectedPoint(**values).model_dump_json()
+    assert projected_points([tuple(values.values())]) == [whole]  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="every field"):
+        built_whole(ProjectedPoint, {"month": 12, "site": "total_hip", "t_score": -2.4})
+
+
+def test_add_months_equals_the_calendar() -> None:
+    """The month-end clamp without ``calendar.monthrange`` (speed) gives the same dates."""
+    import calendar
+    from datetime import timedelta
+
+    from osteotarget.dates import add_months
+
+    def by_calendar(day: date, months: float) -> date:
+        year, month0 = divmod(day.year * 12 + day.month - 1 + round(months), 12)
+        return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+    day = date(1999, 12, 1)
+    while day < date(2030, 3, 1):
+        for months in (-24, -13, -1, 0, 1, 2.5, 6, 11, 12, 36):
+            assert add_months(day, months) == by_calendar(day, months), (day, months)
+        day += timedelta(days=1)

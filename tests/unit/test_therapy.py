@@ -106,7 +106,7 @@ def test_options_fall_back_to_expected_response(monkeypatch: pytest.MonkeyPatch)
     def unavailable(*args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("projection not built yet")
 
-    monkeypatch.setattr(options_module, "forecast_options", unavailable)
+    monkeypatch.setattr(options_module, "forecast_numbers", unavailable)
     record = Path(__file__).parents[1] / "fixtures" / "spec_examples" / "naive-high-risk.json"
     a = assess(parse_patient(json.loads(record.read_text())), date(2025, 3, 1))
     assert {o.basis for o in a.options} == {"expected_response"}

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from osteotarget.base.profile import Profile
 from osteotarget.knowledge import KnowledgeBase, Quantity
-from osteotarget.model.assessment import Densitometry, TraceStep
+from osteotarget.model.assessment import Densitometry, TraceStep, trace_step
 from osteotarget.model.record import Patient
 
 _T = TypeVar("_T")
@@ -61,11 +61,11 @@ class Context:
     ) -> None:
         # Built from plain values of the declared types: not validated again.
         self.trace.append(
-            TraceStep.model_construct(
-                rule=rule,
-                inputs={k: _plain(v) for k, v in inputs.items()},
-                outcome=outcome,
-                citations=list(dict.fromkeys(citations)) if citations else [],
+            trace_step(
+                rule,
+                {k: v if type(v) in _SCALARS else _plain(v) for k, v in inputs.items()},
+                outcome,
+                list(dict.fromkeys(citations)) if citations else [],
             )
         )
 
@@ -73,7 +73,12 @@ class Context:
         return sorted(p for p, ev in self.used.items() if ev == "unverified")
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list | tuple):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -46,9 +46,15 @@ def is_oral(drug: str) -> bool:
 class History:
     patient: Patient
     as_of: date
+    _started: tuple[TherapyCourse, ...] = field(init=False, repr=False, compare=False)
+    """The courses started by *as_of*, found once (the record and date never change)."""
+
+    def __post_init__(self) -> None:
+        started = tuple(t for t in self.patient.therapies if t.start <= self.as_of)
+        object.__setattr__(self, "_started", started)
 
     def courses(self) -> list[TherapyCourse]:
-        return [t for t in self.patient.therapies if t.start <= self.as_of]
+        return list(self._started)
 
     def course_at(self, day: date) -> TherapyCourse | None:
         """The course running on *day* (started on or before it, not ended by it); the one

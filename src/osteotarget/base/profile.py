@@ -43,6 +43,10 @@ class Profile:
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
     """Paths already looked up in ``data`` (the profile is never changed once built)."""
+    _paths: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Quantity paths (and sources, keyed ``source:<path>``) already resolved."""
 
     def get(self, path: str, default: Any = None) -> Any:
         hit = self._found.get(path)
@@ -62,6 +66,12 @@ class Profile:
 
     def source_of(self, path: str) -> str:
         """The knowledge path holding *path*: the profile file if it sets it, else defaults."""
+        found = self._paths.get(f"source:{path}")
+        if found is None:
+            found = self._paths[f"source:{path}"] = self._source_of(path)
+        return found
+
+    def _source_of(self, path: str) -> str:
         node: Any = self.own
         for part in path.split("."):
             if not isinstance(node, Mapping) or part not in node:
@@ -70,8 +80,12 @@ class Profile:
         return f"profiles.{self.name}.{path}"
 
     def quantity_path(self, path: str) -> str:
-        own = f"profiles.{self.name}.{path}"
-        return own if own in self.kb.quantities else f"{_DEFAULTS}.{path}"
+        found = self._paths.get(path)
+        if found is None:
+            own = f"profiles.{self.name}.{path}"
+            found = own if own in self.kb.quantities else f"{_DEFAULTS}.{path}"
+            self._paths[path] = found
+        return found
 
     def quantity(self, path: str) -> Quantity:
         return self.kb.quantity(self.quantity_path(path))

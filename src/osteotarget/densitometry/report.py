@@ -14,7 +14,7 @@ from osteotarget.densitometry.trend import (
     primary_series,
     series_of_points,
 )
-from osteotarget.model.assessment import Densitometry, Finding, SiteTrend, WhoCategory
+from osteotarget.model.assessment import Densitometry, Finding, SiteTrend, WhoCategory, built
 from osteotarget.model.codes import SITES, Site
 from osteotarget.model.record import Patient
 
@@ -64,7 +64,8 @@ def assess_densitometry(
             add(f1)
         latest = chosen[-1][1]
         trends.append(
-            SiteTrend(
+            built(
+                SiteTrend,
                 site=site,
                 side=latest.side,
                 region=latest.region,
@@ -106,7 +107,9 @@ def assess_densitometry(
             overall = worst([who_category(t, fragility_fracture) for t, _ in candidates])
     citations = ["watts2013", "iscd_precision", "kanis1994"]
     citations += [c for f in findings for c in f.citations if c not in citations]
-    return Densitometry(
+    # Every part was built from values of the declared types: not validated again.
+    return built(
+        Densitometry,
         sites=trends,
         classification=overall,
         lowest_t_score=lowest_t,

@@ -14,7 +14,7 @@ from osteotarget.dates import years_between
 from osteotarget.densitometry.precision import Precision, default_precision
 from osteotarget.densitometry.reference import t_score_from_bmd, t_score_tolerance
 from osteotarget.densitometry.standardise import sbmd_mg_cm2, standardisation_citation
-from osteotarget.model.assessment import Change, Finding, SitePoint, TScoreSource
+from osteotarget.model.assessment import Change, Finding, SitePoint, TScoreSource, built
 from osteotarget.model.codes import Site
 from osteotarget.model.record import DxaVisit, Measurement
 
@@ -50,7 +50,10 @@ def point_of(visit: DxaVisit, m: Measurement) -> tuple[SitePoint, Finding | None
     else:
         t, source = computed, "computed"
     sbmd = sbmd_mg_cm2(m.site, maker, m.bmd) if m.bmd is not None else None
-    point = SitePoint(
+    # Values of the declared types (a validated record, float arithmetic): not validated
+    # again.
+    point = built(
+        SitePoint,
         date=visit.date,
         site=m.site,
         side=m.side,
@@ -145,7 +148,8 @@ def change_between(
     else:
         direction = "gain" if sign > 0 else "loss"
     years = years_between(p0.date, p1.date)
-    change = Change(
+    change = built(
+        Change,
         from_date=p0.date,
         to_date=p1.date,
         bmd_g_cm2=bmd_delta,

@@ -6,6 +6,7 @@ Pure: no I/O, no clock (``as_of`` is an argument), no environment.
 from __future__ import annotations
 
 from datetime import date
+from itertools import chain
 from typing import Any
 
 from osteotarget.base.context import Context
@@ -80,7 +81,7 @@ def _cited_keys(
         alerts,
         trace,
     )
-    keys = dict.fromkeys(c for group in groups for item in group for c in item.citations)
+    keys = dict.fromkeys(chain.from_iterable(item.citations for group in groups for item in group))
     if dens:
         keys.update(dict.fromkeys(dens.citations))
     return list(keys)
@@ -89,12 +90,17 @@ def _cited_keys(
 def assess(patient: Patient, as_of: date, profile: str | None = None) -> Assessment:
     """The complete assessment of *patient* on *as_of* under a guideline *profile*."""
     check_as_of(patient, as_of)
-    return assess_with_profile(patient, as_of, load_profile(profile or DEFAULT_PROFILE))
+    return _assessed(patient, as_of, load_profile(profile or DEFAULT_PROFILE))
 
 
 def assess_with_profile(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessment:
     """As :func:`assess`, with a profile object (e.g. a profile with one setting changed)."""
     check_as_of(patient, as_of)
+    return _assessed(patient, as_of, chosen_profile)
+
+
+def _assessed(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessment:
+    """The assessment of a record already checked against *as_of*."""
     kb = chosen_profile.kb
     dens = assess_densitometry(patient, as_of)
     ctx = Context(patient=patient, as_of=as_of, profile=chosen_profile, kb=kb, densitometry=dens)

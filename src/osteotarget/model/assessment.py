@@ -6,6 +6,7 @@ Field names of the contract are never renamed or dropped; extra fields are addit
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -299,7 +300,13 @@ class Assessment(Out):
 # ---- building answers the core has already checked -----------------------------------
 
 _OutT = TypeVar("_OutT", bound=Out)
-_SET = object.__setattr__
+# The four instance slots every pydantic model has, set through their own descriptors
+# (as object.__setattr__ would, without looking them up on every call).
+_SET_DICT = BaseModel.__dict__["__dict__"].__set__
+_SET_FIELDS_SET = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_SET_EXTRA = BaseModel.__dict__["__pydantic_extra__"].__set__
+_SET_PRIVATE = BaseModel.__dict__["__pydantic_private__"].__set__
+_NEW = object.__new__
 _TEMPLATES: dict[type[Out], tuple[dict[str, Any], tuple[tuple[str, type], ...]]] = {}
 
 
@@ -322,11 +329,11 @@ def _template_of(cls: type[Out]) -> tuple[dict[str, Any], tuple[tuple[str, type]
 
 
 def _make(cls: type[_OutT], data: dict[str, Any], fields_set: set[str]) -> _OutT:
-    obj = cls.__new__(cls)
-    _SET(obj, "__dict__", data)
-    _SET(obj, "__pydantic_fields_set__", fields_set)
-    _SET(obj, "__pydantic_extra__", None)
-    _SET(obj, "__pydantic_private__", None)
+    obj: _OutT = _NEW(cls)
+    _SET_DICT(obj, data)
+    _SET_FIELDS_SET(obj, fields_set)
+    _SET_EXTRA(obj, None)
+    _SET_PRIVATE(obj, None)
     return obj
 
 
@@ -345,6 +352,14 @@ def built(cls: type[_OutT], **values: Any) -> _OutT:
         if name not in values:
             data[name] = kind()
     return _make(cls, data, set(values))
+
+
+def built_whole(cls: type[_OutT], data: dict[str, Any]) -> _OutT:
+    """:func:`built` when *data* gives every field, in declaration order (for the objects an
+    answer holds many of): only the field names are checked."""
+    if data.keys() != _template_of(cls)[0].keys():
+        raise TypeError(f"{cls.__name__}: every field, in declaration order, is needed")
+    return _make(cls, data, set(data))
 
 
 def rebuilt(obj: _OutT, **updates: Any) -> _OutT:
@@ -368,4 +383,34 @@ def projected_point(
         ProjectedPoint,
         {"month": month, "site": site, "t_score": t_score, "low": low, "high": high},
         set(_POINT_FIELDS),
+    )
+
+
+def projected_points(
+    rows: Iterable[tuple[int, Site, float, float | None, float | None]],
+) -> list[ProjectedPoint]:
+    """:func:`projected_point` of every (month, site, T, low, high) row (values of the
+    declared types), in one loop."""
+    out: list[ProjectedPoint] = []
+    add = out.append
+    cls, fields = ProjectedPoint, _POINT_FIELDS
+    for month, site, t_score, low, high in rows:
+        obj = _NEW(cls)
+        _SET_DICT(obj, {"month": month, "site": site, "t_score": t_score, "low": low, "high": high})
+        _SET_FIELDS_SET(obj, set(fields))
+        _SET_EXTRA(obj, None)
+        _SET_PRIVATE(obj, None)
+        add(obj)
+    return out
+
+
+_TRACE_FIELDS = frozenset(TraceStep.model_fields)
+
+
+def trace_step(rule: str, inputs: dict[str, Any], outcome: str, citations: list[str]) -> TraceStep:
+    """``built(TraceStep, ...)`` with every field given (one per rule that fired)."""
+    return _make(
+        TraceStep,
+        {"rule": rule, "inputs": inputs, "outcome": outcome, "citations": citations},
+        set(_TRACE_FIELDS),
     )

@@ -268,8 +268,21 @@ class Lab(Record):
 
     @property
     def canonical_value(self) -> float:
-        factor = float(knowledge().table(f"labs.{self.test}.units")[self.unit])
-        return self.value * factor
+        return self.value * _unit_factor(self.test, self.unit)
+
+
+_UNIT_FACTORS: dict[tuple[str, str], tuple[object, float]] = {}
+
+
+def _unit_factor(test: str, unit: str) -> float:
+    """The factor to the canonical unit (read once per knowledge base, which is immutable)."""
+    kb = knowledge()
+    hit = _UNIT_FACTORS.get((test, unit))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    factor = float(kb.table(f"labs.{test}.units")[unit])
+    _UNIT_FACTORS[(test, unit)] = (kb, factor)
+    return factor
 
 
 class Condition(Record):

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from osteotarget.model.assessment import Action, Alert, Recommendation, RegimenStep
+from osteotarget.model.assessment import Action, Alert, Recommendation, RegimenStep, built
 from osteotarget.plan.pathway import Row
 from osteotarget.therapy.options import Ranked
 from osteotarget.therapy.safety import DrugSafety
@@ -45,7 +45,10 @@ def rec(
         steps = [RegimenStep(drug=regimen)]
     else:
         steps = list(regimen) if regimen is not None else None
-    return Recommendation(
+    # Built from values of the declared types (the plan's own words, dates and steps): not
+    # validated again.
+    return built(
+        Recommendation,
         action=action,
         regimen=steps,
         when=when,

@@ -9,7 +9,7 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, drug_info, is_bisphosphonate, is_oral
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import Alert, Monitoring
+from osteotarget.model.assessment import Alert, Monitoring, built
 from osteotarget.plan.common import NextStep
 
 _BTM = "rules.monitoring.btm"
@@ -125,7 +125,8 @@ def monitoring(
         changed_therapy=changed_therapy,
     )
     return (
-        Monitoring(
+        built(
+            Monitoring,
             next_dxa=next_dxa,
             next_dose=_next_dose(ctx, history, step),
             next_btm=_next_btm(ctx, facts, history),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from osteotarget.base.profile import Profile
@@ -17,6 +17,7 @@ from osteotarget.knowledge import KnowledgeBase
 
 _TABLE = "rules.pathway"
 URGENCY_ORDER = ("critical", "high", "routine")
+_DECIDED_MAX = 4096  # remembered decisions per table (a few MB at most), not clinical
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +39,37 @@ class Row:
 class Pathway:
     facts: Mapping[str, Mapping[str, Any]]
     rows: tuple[Row, ...]
+    _allowed: Mapping[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    """Each fact's values as a set (the table never changes once built)."""
+    _decided: dict[tuple[tuple[str, str], ...], Row] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Rows already chosen, by the facts they were chosen on (the table never changes)."""
+
+    def __post_init__(self) -> None:
+        allowed = {name: frozenset(fact["values"]) for name, fact in self.facts.items()}
+        object.__setattr__(self, "_allowed", allowed)
 
     def fact_values(self, name: str) -> tuple[str, ...]:
         return tuple(self.facts[name]["values"])
 
     def decide(self, facts: Mapping[str, str]) -> Row:
-        unknown = set(facts) - set(self.facts)
-        if unknown:
+        key = tuple(facts.items())
+        row = self._decided.get(key)
+        if row is None:
+            row = self._decide(facts)
+            if len(self._decided) >= _DECIDED_MAX:
+                self._decided.clear()
+            self._decided[key] = row
+        return row
+
+    def _decide(self, facts: Mapping[str, str]) -> Row:
+        allowed = self._allowed
+        if not facts.keys() <= allowed.keys():
+            unknown = set(facts) - set(self.facts)
             raise KeyError(f"unknown pathway fact(s): {', '.join(sorted(unknown))}")
         for name, value in facts.items():
-            if value not in self.facts[name]["values"]:
+            if value not in allowed[name]:
                 raise KeyError(f"pathway fact {name} has no value '{value}'")
         for row in self.rows:
             if row.matches(facts):

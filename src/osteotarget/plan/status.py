@@ -12,7 +12,7 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.dates import add_months, years_between
-from osteotarget.model.assessment import SiteStatus, Status, Target
+from osteotarget.model.assessment import SiteStatus, Status, Target, built, rebuilt
 from osteotarget.model.codes import Site
 
 
@@ -44,7 +44,8 @@ def judge_status(
         if met is not None:
             met_flags.append(met)
         sites.append(
-            SiteStatus(
+            built(
+                SiteStatus,
                 site=trend.site,
                 latest_t_score=latest.t_score,
                 latest_date=latest.date,
@@ -62,7 +63,7 @@ def judge_status(
                     update["rationale"] = (
                         f"{t.rationale}; target date {t.by.isoformat()} passed, not met"
                     )
-                targets[index] = t.model_copy(update=update)
+                targets[index] = rebuilt(t, **update)
     primary = bmd_targets[0].site if bmd_targets else None
     primary_met = next(
         (st.target_met for st in sites if st.site == primary and st.target_met is not None),
@@ -109,7 +110,8 @@ def judge_status(
         target_met=target_met,
         on_track=on_track,
     )
-    return Status(target_met=target_met, on_track=on_track, sites=sites, explanation=why)
+    # Built from values of the declared types: not validated again.
+    return built(Status, target_met=target_met, on_track=on_track, sites=sites, explanation=why)
 
 
 def _path(

@@ -8,7 +8,7 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import Alert, Recommendation
+from osteotarget.model.assessment import Alert, Recommendation, built
 from osteotarget.risk.frax import latest_frax
 from osteotarget.therapy.safety import LabState
 
@@ -44,7 +44,8 @@ def missing_workup(ctx: Context, facts: Facts) -> list[Recommendation]:
         missing=missing,
     )
     return [
-        Recommendation(
+        built(
+            Recommendation,
             action="investigate",
             rationale=(
                 "consider completing the work-up for secondary causes of bone fragility: "
@@ -80,7 +81,8 @@ def vertebral_imaging(ctx: Context, facts: Facts) -> list[Recommendation]:
         ["morin2023", "lewiecki2021"],
     )
     return [
-        Recommendation(
+        built(
+            Recommendation,
             action="investigate",
             rationale=(
                 f"consider vertebral fracture assessment (VFA by DXA or spine radiograph): {why}, "
@@ -144,7 +146,8 @@ def denosumab_gap_before_scan(
 
 def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Recommendation]:
     """*advanced_ckd*: eGFR < 30 or dialysis: calcium and vitamin D only as nephrology
-    advises (KDIGO 2017), no fixed intake advice."""
+    advises (KDIGO 2017), no fixed intake advice. (Recommendations here and in the work-up
+    are built from the rule's own words: not validated again.)"""
     ca = "rules.lifestyle.calcium"
     vd = "rules.lifestyle.vitamin_d"
     sex = facts.patient.sex
@@ -153,12 +156,14 @@ def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Re
         f"{ca}.higher_mg_per_day" if facts.age >= from_age else f"{ca}.lower_mg_per_day"
     )
     recs = [
-        Recommendation(
+        built(
+            Recommendation,
             action="lifestyle",
             rationale=f"consider total calcium intake of about {mg:g} mg/day (diet first)",
             citations=["leboff2022"],
         ),
-        Recommendation(
+        built(
+            Recommendation,
             action="lifestyle",
             rationale=(
                 f"consider vitamin D {ctx.number(f'{vd}.iu_per_day_low'):g}-"
@@ -166,7 +171,8 @@ def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Re
             ),
             citations=["leboff2022"],
         ),
-        Recommendation(
+        built(
+            Recommendation,
             action="lifestyle",
             rationale=f"consider {ctx.kb.get('rules.lifestyle.exercise.text')}",
             citations=[str(c) for c in ctx.kb.get("rules.lifestyle.exercise.citations")],
@@ -174,7 +180,8 @@ def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Re
     ]
     if advanced_ckd:
         recs = [
-            Recommendation(
+            built(
+                Recommendation,
                 action="lifestyle",
                 rationale=(
                     "advanced CKD (eGFR < 30 or dialysis): consider calcium and vitamin D "
@@ -187,7 +194,8 @@ def lifestyle(ctx: Context, facts: Facts, advanced_ckd: bool = False) -> list[Re
     falls = [f for f in facts.patient.falls if f.date <= ctx.as_of]
     if falls:
         recs.append(
-            Recommendation(
+            built(
+                Recommendation,
                 action="lifestyle",
                 rationale=(
                     f"consider {ctx.kb.get('rules.lifestyle.falls.text')} ({len(falls)} fall(s) "

@@ -8,7 +8,7 @@ spine reference in responses/policy.toml).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import overload
 
@@ -242,10 +242,13 @@ def shifted(forecast: SiteForecast, offset: int, horizon: int) -> SiteForecast:
     """*forecast* re-indexed so that month 0 is *offset* months after its baseline scan
     (values stay relative to that scan); months 0…horizon."""
     window = slice(offset, offset + horizon + 1)
-    return replace(
-        forecast,
+    return SiteForecast(
+        site=forecast.site,
+        baseline=forecast.baseline,
         mean_percent=forecast.mean_percent[window],
         sd_percent=forecast.sd_percent[window],
         mean_t=forecast.mean_t[window],
         sd_t=forecast.sd_t[window],
+        provenance=forecast.provenance,
+        shrinkage=forecast.shrinkage,
     )

@@ -13,7 +13,7 @@ the observed change updates the forecast (shrinkage).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache, lru_cache
 
@@ -51,7 +51,7 @@ from osteotarget.projection.forecast import (
     precision_percent,
     shifted,
 )
-from osteotarget.projection.quick import quick_many
+from osteotarget.projection.quick import QuickPoint, quick_numbers
 from osteotarget.projection.response import PROJECTED_SITES, ProjectedSite, max_months
 from osteotarget.projection.trajectory import Regimen
 
@@ -109,10 +109,12 @@ def _courses(patient: Patient, as_of: date) -> list[TherapyCourse]:
 
 
 def _context(
-    patient: Patient, as_of: date, first: Drug
+    patient: Patient, as_of: date, first: Drug, courses: list[TherapyCourse] | None = None
 ) -> tuple[Drug | None, TherapyCourse | None]:
-    """(previous drug, the ongoing course of *first* or None)."""
-    courses = _courses(patient, as_of)
+    """(previous drug, the ongoing course of *first* or None); *courses*: the patient's
+    :func:`_courses`, when found already."""
+    if courses is None:
+        courses = _courses(patient, as_of)
     ongoing = [c for c in courses if c.drug == first and (c.end is None or c.end >= as_of)]
     if ongoing:
         course = ongoing[-1]
@@ -160,6 +162,7 @@ def _from_scan(
     course: TherapyCourse | None,
     as_of: date,
     horizon: int,
+    explain: bool = True,
 ) -> SiteForecast | None:
     """Forecast from the scan date, re-indexed so that month 0 is *as_of*.
 
@@ -167,12 +170,13 @@ def _from_scan(
     scan and the course start, with the months of the drug already taken by then; the
     first step is lengthened by the months up to *as_of* so it ends when the regimen says.
     Otherwise the scan's BMD is taken as today's (stated when the scan is not recent).
+    *explain*: False leaves these assumptions unstated (numbers and citations only).
     """
     site = baseline.site
     if course is None:
         forecast = forecast_site(baseline, regimen, previous, horizon)
         age = whole_months_between(scan, as_of)
-        if forecast is not None and age > 0:
+        if forecast is not None and age > 0 and explain:
             forecast = _with_assumption(
                 forecast,
                 f"{site}: latest scan {scan.isoformat()} is {age} months before "
@@ -207,7 +211,7 @@ def _from_scan(
             f"the {course.drug} course), {offset} months before {as_of.isoformat()}."
         )
     forecast = shifted(forecast, offset, horizon)
-    for text in notes:
+    for text in notes if explain else ():
         forecast = _with_assumption(forecast, text)
     return forecast
 
@@ -247,6 +251,38 @@ def _option(regimen: Sequence[RegimenStep], projection: Projection) -> Option:
     )
 
 
+_REGIMENS: dict[int, tuple[tuple[RegimenStep, ...], Regimen]] = {}
+_REGIMENS_MAX = 1024  # entries, not clinical
+
+
+def _regimen_of(steps: Sequence[RegimenStep]) -> Regimen:
+    """(drug, months) of every step; kept for an immutable tuple of (frozen) steps, such as
+    the catalogue's, which is projected for every patient."""
+    hit = _REGIMENS.get(id(steps))
+    if hit is not None and hit[0] is steps:
+        return hit[1]
+    regimen: Regimen = tuple((s.drug, s.months) for s in steps)
+    if isinstance(steps, tuple):
+        if len(_REGIMENS) >= _REGIMENS_MAX:
+            _REGIMENS.clear()
+        _REGIMENS[id(steps)] = (steps, regimen)
+    return regimen
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectedNumbers:
+    """What one regimen's Option shows from the projection, before the Option is built:
+    the probability of every target, the (month, site, T, low, high) points (month 0 is
+    *as_of*; values of the declared types) and the citations."""
+
+    probability_of_target: float | None
+    points: tuple[QuickPoint, ...]
+    citations: tuple[str, ...]
+
+
+_NO_NUMBERS = ProjectedNumbers(None, (), ())
+
+
 def forecast_options(
     patient: Patient,
     as_of: date,
@@ -258,51 +294,67 @@ def forecast_options(
     """One Option per regimen (same order) with probability_of_target and projected T-scores.
 
     Month 0 of every projected point is *as_of*. The engine sets eligible /
-    excluded_because / cautions / rank. A regimen that does not continue an ongoing course
-    goes through the fast path (``quick.quick_project``: the same numbers, no Projection
-    object); one that continues a course (scan dates, on-treatment update) through the
-    full projection.
+    excluded_because / cautions / rank. The numbers come from :func:`forecast_numbers`.
     """
+    horizon = min(max(horizon_months, 1), max_months())
+    numbers = forecast_numbers(patient, as_of, densitometry, regimens, targets, horizon_months)
+    return [
+        _option_data(steps, n.probability_of_target, n.points, horizon, n.citations)
+        for steps, n in zip(regimens, numbers, strict=True)
+    ]
+
+
+def forecast_numbers(
+    patient: Patient,
+    as_of: date,
+    densitometry: Densitometry,
+    regimens: Sequence[Sequence[RegimenStep]],
+    targets: Sequence[Target],
+    horizon_months: int,
+) -> list[ProjectedNumbers]:
+    """The numbers of :func:`forecast_options` (same order), without building Options: the
+    engine builds each Option once, ranked. A regimen that does not continue an ongoing
+    course goes through the vectorised fast path (``quick.quick_many``: the same numbers,
+    no Projection object), all such regimens at once; one that continues a course (scan
+    dates, on-treatment update) through the per-site forecasts."""
     horizon = min(max(horizon_months, 1), max_months())
     trends = _trends(densitometry)
     specs = _targets(targets)
     latest = _latest_baselines(trends)
     sites = tuple(latest)
-    fresh = list(latest.values())
+    courses = _courses(patient, as_of)
     contexts: dict[Drug, tuple[Drug | None, TherapyCourse | None]] = {}
-    data: list[Option | None] = []
+    data: list[ProjectedNumbers | None] = []
     fresh_at: list[int] = []
     pairs: list[tuple[Regimen, Drug | None]] = []
     for steps in regimens:
-        regimen: Regimen = tuple((s.drug, s.months) for s in steps)
+        regimen = _regimen_of(steps)
         if not regimen:
-            data.append(built(Option, regimen=[], horizon_months=horizon, basis="projection"))
+            data.append(_NO_NUMBERS)
             continue
         check_horizon(regimen, horizon)
         first = regimen[0][0]
         if first not in contexts:
-            contexts[first] = _context(patient, as_of, first)
+            contexts[first] = _context(patient, as_of, first, courses)
         previous, course = contexts[first]
         if course is None:
             fresh_at.append(len(data))
             pairs.append((regimen, previous))
             data.append(None)
             continue
-        data.append(_course_option(steps, trends, regimen, specs, horizon, previous, course, as_of))
+        data.append(_course_numbers(trends, regimen, specs, horizon, previous, course, as_of))
     if pairs:
-        results = quick_many(fresh, pairs, specs, horizon)
-        for i, (regimen, previous), quick in zip(fresh_at, pairs, results, strict=True):
-            data[i] = _option_data(
-                regimens[i],
-                quick.probability_of_target,
-                quick.points,
-                horizon,
-                _citations(regimen, previous, horizon, sites),
+        results = quick_numbers(list(latest.values()), pairs, specs, horizon)
+        for i, (regimen, previous), (probability, points) in zip(
+            fresh_at, pairs, results, strict=True
+        ):
+            data[i] = ProjectedNumbers(
+                probability, tuple(points), _citations(regimen, previous, horizon, sites)
             )
-    options = [o for o in data if o is not None]
-    if len(options) != len(data):
+    numbers = [n for n in data if n is not None]
+    if len(numbers) != len(data):
         raise ValueError("a regimen was left without an option")
-    return options
+    return numbers
 
 
 def _latest_baselines(
@@ -364,9 +416,10 @@ def _course_forecasts(
     previous: Drug | None,
     course: TherapyCourse | None,
     as_of: date,
+    explain: bool = True,
 ) -> dict[ProjectedSite, SiteForecast | None]:
     """Per-site forecasts from the scans (ongoing course, on-treatment update), month 0 =
-    *as_of*."""
+    *as_of* (*explain*: False leaves the scan-date assumptions unstated)."""
     elapsed = whole_months_between(course.start, as_of) if course is not None else 0
     forecasts: dict[ProjectedSite, SiteForecast | None] = {}
     for site, trend in trends.items():
@@ -381,7 +434,7 @@ def _course_forecasts(
         baseline = _baseline(latest, site, precision)
         if baseline is not None:
             forecasts[site] = _from_scan(
-                baseline, latest.date, regimen, previous, course, as_of, horizon
+                baseline, latest.date, regimen, previous, course, as_of, horizon, explain
             )
     return forecasts
 
@@ -406,8 +459,7 @@ def _project_one(
     )
 
 
-def _course_option(
-    steps: Sequence[RegimenStep],
+def _course_numbers(
     trends: dict[ProjectedSite, SiteTrend],
     regimen: Regimen,
     specs: Sequence[TargetSpec],
@@ -415,16 +467,24 @@ def _course_option(
     previous: Drug | None,
     course: TherapyCourse,
     as_of: date,
-) -> Option:
-    """The Option of a regimen that continues *course* (no Projection)."""
+) -> ProjectedNumbers:
+    """The numbers of a regimen that continues *course* (no Projection), converted to the
+    declared types (int months, float T-scores) as validation would."""
     elapsed = whole_months_between(course.start, as_of)
     probability, points, citations = option_numbers(
-        _course_forecasts(trends, regimen, horizon, previous, course, as_of),
+        _course_forecasts(trends, regimen, horizon, previous, course, as_of, explain=False),
         specs,
         horizon,
         hip_percent_at_horizon(regimen, previous, horizon, elapsed),
     )
-    return _option_data(steps, probability, points, horizon, citations)
+    return ProjectedNumbers(
+        _number(probability),
+        tuple(
+            (int(month), site, float(t), float(low), float(high))
+            for month, site, t, low, high in points
+        ),
+        citations,
+    )
 
 
 def project_options(

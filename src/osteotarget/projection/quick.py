@@ -170,6 +170,22 @@ def quick_many(
     """:func:`quick_project` for several (regimen, previous drug) pairs at once: the
     T-score arithmetic on (sites × regimens × months) arrays (the vectorised path); the
     probabilities with the scalar Φ of the object API, so the numbers are identical."""
+    return [
+        QuickResult(probability, tuple(points), len(regimen), burden(regimen))
+        for (regimen, _), (probability, points) in zip(
+            pairs, quick_numbers(baselines, pairs, targets, horizon), strict=True
+        )
+    ]
+
+
+def quick_numbers(
+    baselines: Sequence[Baseline],
+    pairs: Sequence[tuple[Regimen, Drug | None]],
+    targets: Sequence[TargetSpec],
+    horizon: int,
+) -> list[tuple[float | None, list[QuickPoint]]]:
+    """(probability of every target, points) of :func:`quick_many`, without the ranking
+    fields (what the engine's options need)."""
     z = band_z()
     by_site = {b.site: b for b in baselines}
     sites = tuple(by_site)
@@ -208,30 +224,31 @@ def quick_many(
                     (pcts[i][j][last], spcts[i][j][last], row_mean[last], sds[i][j][last])
                 )
             at_horizon[site] = column
-    results: list[QuickResult] = []
+    # Every (site, target) pair priced, site by site and within a site in target order
+    # (the order the probabilities are combined in): the same for every regimen.
+    per_site: dict[ProjectedSite, list[TargetSpec]] = {s: [] for s in sites}
+    for target in targets:
+        if target.metric not in SUPPORTED_METRICS:
+            continue
+        for site in [target.site] if target.site is not None else sites:
+            if site in by_site:
+                per_site[site].append(target)
+    priced = [
+        (at_horizon[site], t.metric, t.operator, t.value, by_site[site].t_score)
+        for site in sites
+        for t in per_site[site]
+    ]
+    results: list[tuple[float | None, list[QuickPoint]]] = []
     combine_min = projection_policy().all_sites == "comonotone"
-    for j, (regimen, _) in enumerate(key):
-        per_site: dict[ProjectedSite, list[float | None]] = {s: [] for s in sites}
-        for target in targets:
-            if target.metric not in SUPPORTED_METRICS:
-                continue
-            for site in [target.site] if target.site is not None else sites:
-                if site not in by_site:
-                    continue
-                at = at_horizon[site][j]
-                per_site[site].append(
-                    None
-                    if at is None
-                    else _probability(
-                        target.metric, target.operator, target.value, by_site[site].t_score, at
-                    )
-                )
-        flat = [v for site in sites for v in per_site[site]]
+    for j in range(n):
         overall: float | None = None
-        if flat and all(v is not None for v in flat):
-            known_p = [v for v in flat if v is not None]
+        if priced and all(column[j] is not None for column, *_ in priced):
+            known_p = [
+                _probability(metric, operator, value, t0, column[j])  # type: ignore[arg-type]
+                for column, metric, operator, value, t0 in priced
+            ]
             overall = min(known_p) if combine_min else math.prod(known_p)
-        results.append(QuickResult(overall, tuple(points[j]), len(regimen), burden(regimen)))
+        results.append((overall, points[j]))
     return results
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.population import uses_z_scores, z_score_words
-from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory
+from osteotarget.base.profile import Profile
+from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory, built
 from osteotarget.risk.criteria import Inputs, evaluate
 from osteotarget.risk.frax import frax_for_category, frax_values
 
@@ -24,6 +25,25 @@ def _uses(rules: list[dict[str, Any]], criterion: str) -> bool:
     return any(
         r.get("criterion") == criterion or _uses(list(r.get("rules", [])), criterion) for r in rules
     )
+
+
+_PROFILE_USES: dict[tuple[int, str], tuple[Profile, bool]] = {}
+
+
+def _profile_uses(profile: Profile, criterion: str) -> bool:
+    """:func:`_uses` on the profile's risk rules, found once per profile object (a profile
+    is never changed once built; the entry keeps it alive, so its id is not reused)."""
+    hit = _PROFILE_USES.get((id(profile), criterion))
+    if hit is not None and hit[0] is profile:
+        return hit[1]
+    found = _uses(list(profile.get("risk.rules", [])), criterion)
+    if len(_PROFILE_USES) >= _PROFILE_USES_MAX:
+        _PROFILE_USES.clear()
+    _PROFILE_USES[(id(profile), criterion)] = (profile, found)
+    return found
+
+
+_PROFILE_USES_MAX = 256  # entries (profiles × criteria), not clinical
 
 
 def _undetermined(
@@ -61,7 +81,7 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         frax={o: frax_for_category(ctx, frax, o) for o in ("mof", "hip")},
         min_treatment_months=(
             ctx.setting("failure.min_treatment_months").value
-            if _uses(ctx.profile.get("risk.rules", []), "fracture_on_treatment")
+            if _profile_uses(ctx.profile, "fracture_on_treatment")
             else 0.0
         ),
         t_from_lowest_ever=ctx.profile.get("risk.t_score_basis", "latest") == "lowest_ever",
@@ -75,7 +95,7 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         if z_population and any(_uses([rule], c) for c in _T_SCORE_CRITERIA):
             skipped += 1
             continue
-        result = evaluate(rule, inputs)
+        result = evaluate(rule, inputs, explain=False)
         if not result.fired:
             continue
         path = f"profiles.{ctx.profile.name}.risk.rules[{index}]"
@@ -88,7 +108,9 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         if rule.get("evidence") == "unverified":
             text += " [unverified criterion]"
         reasons.append(
-            Reason(code=f"{level}:{rule['criterion']}", text=text, citations=_citations(rule))
+            built(
+                Reason, code=f"{level}:{rule['criterion']}", text=text, citations=_citations(rule)
+            )
         )
         if rule["criterion"] in ("fracture", "vertebral_fractures") and rule.get("within_months"):
             imminent = True
@@ -149,7 +171,9 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         list(ctx.profile.citations),
         criteria_fired=sum(1 for step in ctx.trace if step.rule == "risk.criterion"),
     )
-    return Risk(
+    # Built from values of the declared types: not validated again.
+    return built(
+        Risk,
         category=category,
         reasons=reasons,
         frax=frax,

@@ -52,17 +52,23 @@ class Result:
     inputs: dict[str, Any]
 
 
+_QUIET = Result(False, "", {})
+"""A criterion that did not fire, asked only whether it fires (``explain=False``)."""
+
+
 def _months(rule: Mapping[str, Any]) -> float | None:
     value = rule.get("within_months")
     return None if value is None else float(value)
 
 
-def _t_score(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _t_score(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     sites = list(rule.get("sites", SITES))
     op, value = str(rule["op"]), float(rule["value"])
     source = i.facts.lowest_t_ever(sites) if i.t_from_lowest_ever else i.facts.latest_t
     seen = {s: t for s, t in source.items() if s in sites}
     hits = {s: t for s, t in seen.items() if _OPS[op](t, value)}
+    if not hits and not explain:
+        return _QUIET
     where = ", ".join(f"{_SITE_WORDS.get(s, s)} {t:+.1f}" for s, t in sorted(hits.items()))
     ever = " at any DXA" if i.t_from_lowest_ever else ""
     return Result(
@@ -70,13 +76,15 @@ def _t_score(rule: Mapping[str, Any], i: Inputs) -> Result:
     )
 
 
-def _fracture(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _fracture(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     months = _months(rule)
     pool = i.facts.fractures_since(months) if months else i.facts.fractures()
     sites = rule.get("sites")
     if sites:
         pool = [f for f in pool if f.site in sites]
     need = int(rule.get("min_count", 1))
+    if len(pool) < need and not explain:
+        return _QUIET
     what = "/".join(str(s).replace("_", " ") for s in sites) if sites else "fragility"
     when = f" within {months:g} months" if months else ""
     found = ", ".join(f"{f.site.replace('_', ' ')} {f.date.isoformat()}" for f in pool)
@@ -88,21 +96,25 @@ def _fracture(rule: Mapping[str, Any], i: Inputs) -> Result:
     )
 
 
-def _vertebral(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _vertebral(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     months = _months(rule)
     need = int(rule.get("min_count", 1))
     n = i.facts.vertebral_count(months)
+    if n < need and not explain:
+        return _QUIET
     when = f" within {months:g} months" if months else ""
     return Result(n >= need, f"≥ {need} vertebral fracture(s){when} (found {n})", {"count": n})
 
 
-def _t_score_ever(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _t_score_ever(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     """Lowest T-score at any DXA up to as_of (AACE 2020: once diagnosed, the diagnosis of
     osteoporosis persists even if T later rises above -2.5)."""
     sites = list(rule.get("sites", SITES))
     op, value = str(rule["op"]), float(rule["value"])
     seen = i.facts.lowest_t_ever(sites)
     hits = {s: t for s, t in seen.items() if _OPS[op](t, value)}
+    if not hits and not explain:
+        return _QUIET
     where = ", ".join(f"{_SITE_WORDS.get(s, s)} {t:+.1f}" for s, t in sorted(hits.items()))
     return Result(
         bool(hits),
@@ -111,7 +123,7 @@ def _t_score_ever(rule: Mapping[str, Any], i: Inputs) -> Result:
     )
 
 
-def _on_treatment(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _on_treatment(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     history = i.history
     hits: list[str] = []
     for f in i.facts.fractures():
@@ -119,6 +131,8 @@ def _on_treatment(rule: Mapping[str, Any], i: Inputs) -> Result:
         if course is None or months_between(course.start, f.date) < i.min_treatment_months:
             continue
         hits.append(f"{f.site} {f.date.isoformat()} on {course.drug}")
+    if not hits and not explain:
+        return _QUIET
     after = f" after ≥ {i.min_treatment_months:g} months" if i.min_treatment_months else ""
     return Result(
         bool(hits),
@@ -127,7 +141,7 @@ def _on_treatment(rule: Mapping[str, Any], i: Inputs) -> Result:
     )
 
 
-def _on_glucocorticoids(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _on_glucocorticoids(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     gc = i.facts.patient.risk_factors.glucocorticoids
     hits = [
         f for f in i.facts.fractures() if gc.current and (gc.start is None or gc.start <= f.date)
@@ -135,7 +149,7 @@ def _on_glucocorticoids(rule: Mapping[str, Any], i: Inputs) -> Result:
     return Result(bool(hits), "fracture while on glucocorticoids", {"count": len(hits)})
 
 
-def _frax(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _frax(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     outcome, op, value = str(rule["outcome"]), str(rule["op"]), float(rule["value"])
     seen = i.frax.get(outcome)
     label = "MOF" if outcome == "mof" else "hip"
@@ -146,7 +160,7 @@ def _frax(rule: Mapping[str, Any], i: Inputs) -> Result:
     )
 
 
-def _falls(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _falls(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     months = _months(rule)
     since = add_months(i.facts.as_of, -months) if months else None
     pool = [
@@ -163,7 +177,7 @@ def _falls(rule: Mapping[str, Any], i: Inputs) -> Result:
     )
 
 
-def _gc_dose(rule: Mapping[str, Any], i: Inputs) -> Result:
+def _gc_dose(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     gc = i.facts.patient.risk_factors.glucocorticoids
     dose = gc.prednisolone_mg_per_day if gc.current else None
     need = float(rule["min_mg"])
@@ -171,18 +185,25 @@ def _gc_dose(rule: Mapping[str, Any], i: Inputs) -> Result:
     return Result(fired, f"prednisolone ≥ {need:g} mg/day (current {dose or 0:g})", {"dose": dose})
 
 
-def _combined(rule: Mapping[str, Any], i: Inputs) -> Result:
-    parts = [evaluate(sub, i) for sub in rule["rules"]]
+def _combined(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
+    parts = [evaluate(sub, i, explain=explain) for sub in rule["rules"]]
     fired = (
         all(p.fired for p in parts)
         if rule["criterion"] == "all_of"
         else any(p.fired for p in parts)
     )
+    if not fired and not explain:
+        return _QUIET
+    if not explain:
+        # Fired: the text names every part, those that did not fire too.
+        parts = [
+            p if p.fired else evaluate(sub, i) for p, sub in zip(parts, rule["rules"], strict=True)
+        ]
     joiner = " and " if rule["criterion"] == "all_of" else " or "
     return Result(fired, joiner.join(p.text for p in parts), {})
 
 
-_CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs], Result]] = {
+_CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs, bool], Result]] = {
     "t_score": _t_score,
     "t_score_ever": _t_score_ever,
     "fracture": _fracture,
@@ -197,8 +218,10 @@ _CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs], Result]] = {
 }
 
 
-def evaluate(rule: Mapping[str, Any], inputs: Inputs) -> Result:
+def evaluate(rule: Mapping[str, Any], inputs: Inputs, *, explain: bool = True) -> Result:
+    """Whether *rule* fires, with its text and inputs. ``explain=False``: a rule that does
+    not fire is answered without them (``fired`` is the same either way)."""
     criterion = str(rule["criterion"])
     if criterion not in _CRITERIA:
         raise KeyError(f"unknown risk criterion '{criterion}'")
-    return _CRITERIA[criterion](rule, inputs)
+    return _CRITERIA[criterion](rule, inputs, explain)

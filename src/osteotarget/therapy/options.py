@@ -8,6 +8,7 @@ response instead, and each option says so (``basis = "expected_response"``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -16,8 +17,9 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
 from osteotarget.knowledge import knowledge
-from osteotarget.model.assessment import Option, Risk, Target, built, rebuilt
-from osteotarget.projection import forecast_options
+from osteotarget.model.assessment import Option, Risk, Target, built_whole, projected_points
+from osteotarget.model.codes import Site
+from osteotarget.projection.options import ProjectedNumbers, forecast_numbers
 from osteotarget.therapy.catalogue import Regimen, regimens
 from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
 from osteotarget.therapy.sequencing import SequenceCaution, sequence_cautions
@@ -65,14 +67,14 @@ def safety_by_drug(ctx: Context, facts: Facts, history: History) -> dict[str, Dr
 
 
 def _projected(
-    ctx: Context, candidates: list[Regimen], targets: list[Target], horizon: int
-) -> list[Option] | None:
+    ctx: Context, candidates: tuple[Regimen, ...], targets: list[Target], horizon: int
+) -> list[ProjectedNumbers] | None:
     try:
-        projected = forecast_options(
+        projected = forecast_numbers(
             ctx.patient,
             ctx.as_of,
             ctx.densitometry,
-            [list(r.steps) for r in candidates],
+            [r.steps for r in candidates],
             targets,
             horizon,
         )
@@ -104,6 +106,57 @@ def _projected(
     return projected
 
 
+@dataclass(slots=True)
+class _Candidate:
+    """One regimen judged for this patient, before it is ranked and its Option built."""
+
+    regimen: Regimen
+    numbers: ProjectedNumbers | None
+    excluded: list[str]
+    cautions: list[str]
+    citations: list[str]
+    first_line: bool
+    avoid: bool
+    sequence: tuple[SequenceCaution, ...]
+    correctable: bool
+
+
+def _judged(
+    reg: Regimen,
+    numbers: ProjectedNumbers | None,
+    safety: dict[str, DrugSafety],
+    prior: Sequence[str],
+    first_line: Sequence[str],
+) -> _Candidate:
+    """*reg*'s exclusions, cautions and citations from the per-drug safety and the sequence."""
+    excluded: list[str] = []
+    cautions: list[str] = []
+    cites: list[str] = []
+    correctable = True
+    for drug in dict.fromkeys(reg.drugs):
+        s = safety[drug]
+        if s.excluded:
+            fixable = {t for code in _CORRECTABLE for t in s.by_code.get(code, [])}
+            correctable = correctable and all(t in fixable for t in s.excluded)
+            excluded += [f"{drug}: {t}" for t in s.excluded]
+        cautions += [f"{drug}: {t}" for t in s.cautions]
+        cites += s.citations
+    seq = sequence_cautions([d for d in prior if d not in reg.drugs[:1]], reg.drugs)
+    cautions += [f"sequence: {c.text}" for c in seq]
+    cites += [c for s in seq for c in s.citations]
+    return _Candidate(
+        reg,
+        numbers,
+        excluded,
+        cautions,
+        cites,
+        reg.key in first_line,
+        any(c.severity == "avoid" for c in seq),
+        tuple(seq),
+        bool(excluded) and correctable,
+    )
+
+
 def rank_options(
     ctx: Context,
     facts: Facts,
@@ -115,8 +168,11 @@ def rank_options(
     project: bool = True,
 ) -> list[Ranked]:
     """*project*: False when the record cannot be projected (e.g. the last scan precedes a
-    long denosumab gap): options are then ranked by expected response and say so."""
-    candidates = list(_candidates())
+    long denosumab gap): options are then ranked by expected response and say so.
+
+    Each regimen is judged and ranked on its numbers first; its Option (with the projected
+    points) is built once, with its rank."""
+    candidates = _candidates()
     horizon = int(ctx.setting("targets.reasonable_period_months").value)
     first_line: list[str] = list(ctx.profile.get(f"first_line.{risk.category}", []))
     projected = _projected(ctx, candidates, targets, horizon) if project else None
@@ -127,88 +183,74 @@ def rank_options(
             "stopping is not modelled); options ranked by expected response; a DXA is needed",
             ["tsourdi2021", "lewiecki2021"],
         )
-    primary = next((t.site for t in targets if t.site is not None), None)
     prior = history.drugs_taken()
-    ranked: list[Ranked] = []
-    for index, reg in enumerate(candidates):
-        excluded: list[str] = []
-        cautions: list[str] = []
-        cites: list[str] = []
-        correctable = True
-        for drug in dict.fromkeys(reg.drugs):
-            s = safety[drug]
-            fixable = {t for code in _CORRECTABLE for t in s.by_code.get(code, [])}
-            correctable = correctable and all(t in fixable for t in s.excluded)
-            excluded += [f"{drug}: {t}" for t in s.excluded]
-            cautions += [f"{drug}: {t}" for t in s.cautions]
-            cites += s.citations
-        seq = sequence_cautions([d for d in prior if d not in reg.drugs[:1]], reg.drugs)
-        avoid = any(c.severity == "avoid" for c in seq)
-        cautions += [f"sequence: {c.text}" for c in seq]
-        cites += [c for s in seq for c in s.citations]
-        if projected is not None:
-            base = projected[index]
-            probability = base.probability_of_target
-            points = list(base.projected_t_scores)
-            basis: Basis = "projection"
-            cites = [*base.citations, *cites]
-        else:
-            probability, points, basis = None, [], "expected_response"
-            if reg.expected_total_hip is not None:
-                cites.insert(0, reg.expected_total_hip.cite)
-                ctx.note_evidence(
-                    f"drugs.regimens.{reg.key}.expected_total_hip_percent",
-                    reg.expected_total_hip.evidence,
-                )
-        at_horizon = [p for p in points if p.site == primary and p.month <= horizon]
-        expected_t = max(at_horizon, key=lambda p: p.month).t_score if at_horizon else None
-        # Built from values of the declared types (the projected points are validated
-        # already): not validated again.
-        option = built(
-            Option,
-            expected_t_at_horizon=expected_t,
-            expected_t_site=primary if expected_t is not None else None,
-            regimen=list(reg.steps),
-            probability_of_target=probability,
-            horizon_months=horizon,
-            projected_t_scores=points,
-            eligible=not excluded,
-            excluded_because=excluded,
-            cautions=cautions,
-            basis=basis,
-            citations=list(dict.fromkeys(cites)),
-        )
-        ranked.append(
-            Ranked(
-                reg,
-                option,
-                reg.key in first_line,
-                avoid,
-                tuple(seq),
-                bool(excluded) and correctable,
-            )
-        )
-
+    judged = [
+        _judged(reg, projected[i] if projected is not None else None, safety, prior, first_line)
+        for i, reg in enumerate(candidates)
+    ]
     by_preference = ctx.profile.get("first_line.order") == "preference"
 
-    def key(r: Ranked) -> tuple[bool, bool, bool, int, float, float]:
-        order = first_line.index(r.regimen.key) if r.first_line and by_preference else 0
-        probability = -(r.option.probability_of_target or 0.0)
-        expected = r.regimen.expected_total_hip
+    def key(c: _Candidate) -> tuple[bool, bool, bool, int, float, float]:
+        order = first_line.index(c.regimen.key) if c.first_line and by_preference else 0
+        p = c.numbers.probability_of_target if c.numbers is not None else None
+        expected = c.regimen.expected_total_hip
         response = -expected.value if expected is not None else 0.0
-        return (not r.option.eligible, not r.first_line, r.avoid, order, probability, response)
+        return (bool(c.excluded), not c.first_line, c.avoid, order, -(p or 0.0), response)
 
-    ranked.sort(key=key)
+    primary = next((t.site for t in targets if t.site is not None), None)
     out: list[Ranked] = []
-    for rank, r in enumerate(ranked, 1):
+    for rank, c in enumerate(sorted(judged, key=key), 1):
         out.append(
             Ranked(
-                r.regimen,
-                rebuilt(r.option, rank=rank, first_line=r.first_line),
-                r.first_line,
-                r.avoid,
-                r.sequence,
-                r.correctable,
+                c.regimen,
+                _option(ctx, c, rank, primary, horizon),
+                c.first_line,
+                c.avoid,
+                c.sequence,
+                c.correctable,
             )
         )
     return out
+
+
+def _option(ctx: Context, c: _Candidate, rank: int, primary: Site | None, horizon: int) -> Option:
+    """The Option of a judged regimen at its *rank*, built once from values of the declared
+    types (the projected numbers are converted already): not validated again."""
+    reg, cites = c.regimen, c.citations
+    if c.numbers is not None:
+        probability = c.numbers.probability_of_target
+        rows = c.numbers.points
+        basis: Basis = "projection"
+        cites = [*c.numbers.citations, *cites]
+    else:
+        probability, rows, basis = None, (), "expected_response"
+        if reg.expected_total_hip is not None:
+            cites.insert(0, reg.expected_total_hip.cite)
+            ctx.note_evidence(
+                f"drugs.regimens.{reg.key}.expected_total_hip_percent",
+                reg.expected_total_hip.evidence,
+            )
+    # The primary site's T-score at the latest month within the horizon.
+    expected_t: float | None = None
+    latest = -1
+    for month, site, t_score, _, _ in rows:
+        if site == primary and latest < month <= horizon:
+            latest, expected_t = month, t_score
+    return built_whole(
+        Option,
+        {
+            "regimen": list(reg.steps),
+            "probability_of_target": probability,
+            "horizon_months": horizon,
+            "projected_t_scores": projected_points(rows),
+            "eligible": not c.excluded,
+            "excluded_because": c.excluded,
+            "cautions": c.cautions,
+            "rank": rank,
+            "first_line": c.first_line,
+            "basis": basis,
+            "citations": list(dict.fromkeys(cites)),
+            "expected_t_at_horizon": expected_t,
+            "expected_t_site": primary if expected_t is not None else None,
+        },
+    )

@@ -12,6 +12,7 @@ from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, drug_info
 from osteotarget.dates import add_months
+from osteotarget.knowledge import knowledge
 from osteotarget.model.codes import LabTest
 from osteotarget.model.record import Lab
 
@@ -19,7 +20,7 @@ _PTH = ("teriparatide", "abaloparatide")
 _LABS = "rules.labs"
 
 
-@dataclass
+@dataclass(slots=True)
 class DrugSafety:
     drug: str
     excluded: list[str] = field(default_factory=list)
@@ -62,11 +63,19 @@ class LabState:
         return self.clearance is not None
 
 
-def _current(ctx: Context, facts: Facts, test: LabTest) -> tuple[Lab | None, Lab | None]:
-    """(the latest result within the lookback, the latest result at all)."""
+def _current(
+    ctx: Context, facts: Facts, test: LabTest, since: date | None = None
+) -> tuple[Lab | None, Lab | None]:
+    """(the latest result within the lookback, the latest result at all); *since*: the
+    start of the lookback, when found already."""
     latest = facts.latest_lab(test)
-    since = add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
+    if since is None:
+        since = _lookback_start(ctx)
     return (latest if latest is not None and latest.date >= since else None), latest
+
+
+def _lookback_start(ctx: Context) -> date:
+    return add_months(ctx.as_of, -ctx.number(f"{_LABS}.lab_lookback_months"))
 
 
 def lab_state(ctx: Context, facts: Facts) -> LabState:
@@ -75,16 +84,17 @@ def lab_state(ctx: Context, facts: Facts) -> LabState:
 
 
 def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
-    crcl, crcl_any = _current(ctx, facts, "creatinine_clearance")
-    egfr, egfr_any = _current(ctx, facts, "egfr")
+    since = _lookback_start(ctx)
+    crcl, crcl_any = _current(ctx, facts, "creatinine_clearance", since)
+    egfr, egfr_any = _current(ctx, facts, "egfr", since)
     # The most recent of creatinine clearance and eGFR; the label cut-offs are in CrCl, so
     # an eGFR is named as a surrogate.
     candidates = [lab for lab in (crcl, egfr) if lab is not None]
     renal = max(
         candidates, key=lambda lab: (lab.date, lab.test == "creatinine_clearance"), default=None
     )
-    ca, _ = _current(ctx, facts, "calcium")
-    vd, _ = _current(ctx, facts, "vitamin_d_25oh")
+    ca, _ = _current(ctx, facts, "calcium", since)
+    vd, _ = _current(ctx, facts, "vitamin_d_25oh", since)
     ca_value = ca.canonical_value if ca else None
     vd_value = vd.canonical_value if vd else None
     ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
@@ -151,7 +161,12 @@ def _label(code: str, labs: LabState) -> str:
 
 def populations_of(ctx: Context, facts: Facts) -> list[str]:
     """The labelled populations this patient belongs to (``rules.labels``)."""
-    return list(ctx.once("therapy.populations", facts, lambda: _populations(ctx, facts)))
+    return list(_populations_once(ctx, facts))
+
+
+def _populations_once(ctx: Context, facts: Facts) -> list[str]:
+    """:func:`populations_of`, judged once per assessment (not to be changed)."""
+    return ctx.once("therapy.populations", facts, lambda: _populations(ctx, facts))
 
 
 def _populations(ctx: Context, facts: Facts) -> list[str]:
@@ -181,6 +196,7 @@ class _Label:
     """One drug's labelled populations in the profile's region(s), from ``rules.labels``."""
 
     allowed: frozenset[str]
+    path: str
     weakest: str
     where: str
     shown: str
@@ -204,6 +220,7 @@ def _label_of(ctx: Context, drug: str, region: str) -> _Label | None:
         tags = [str(entry.get(f"{r}_evidence", "unverified")) for r in regions]
         label = _Label(
             allowed=frozenset(allowed),
+            path=f"rules.labels.drugs.{drug}",
             weakest=min(tags, key=("unverified", "secondary", "verified").index),
             where=" or ".join(r.upper() for r in regions),
             shown=", ".join(_POPULATION_WORDS.get(p, p) for p in sorted(allowed)) or "none on file",
@@ -219,9 +236,8 @@ def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafe
     label = _label_of(ctx, drug, str(ctx.profile.get("labels.region", "either")))
     if label is None:
         return
-    mine = populations_of(ctx, facts)
-    ctx.note_evidence(f"rules.labels.drugs.{drug}", label.weakest)
-    if label.allowed.intersection(mine):
+    ctx.note_evidence(label.path, label.weakest)
+    if not label.allowed.isdisjoint(_populations_once(ctx, facts)):
         return
     action = str(ctx.profile.get("labels.outside", "exclude"))
     safety.add(
@@ -335,6 +351,55 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Contraindication:
+    """One labelled contraindication of a drug (``drugs.drugs.<drug>.contraindications``)."""
+
+    path: str
+    code: str
+    action: str
+    cite: str
+    evidence: str
+    text: str
+    kind: str
+
+
+_CONTRAINDICATIONS: dict[str, tuple[object, tuple[_Contraindication, ...]]] = {}
+
+
+def _contraindications(drug: str) -> tuple[_Contraindication, ...]:
+    """A pure function of the knowledge base (immutable once loaded): read once per drug
+    (from the drug's entry, as :func:`drug_info` reads it)."""
+    kb = knowledge()
+    hit = _CONTRAINDICATIONS.get(drug)
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    found: list[_Contraindication] = []
+    entries = drug_info(drug).get("contraindications", [])
+    for index, entry in enumerate(entries):
+        code = str(entry["condition"])
+        kind = (
+            "hypocalcaemia"
+            if code.startswith("hypocalcaemia")
+            else "vitamin_d_low"
+            if code == "vitamin_d_low"
+            else ""
+        )
+        found.append(
+            _Contraindication(
+                path=f"drugs.drugs.{drug}.contraindications[{index}]",
+                code=code,
+                action=str(entry["action"]),
+                cite=str(entry["cite"]),
+                evidence=str(entry["evidence"]),
+                text=f"{entry['text']}" if entry.get("text") else "",
+                kind=kind,
+            )
+        )
+    _CONTRAINDICATIONS[drug] = (kb, tuple(found))
+    return tuple(found)
+
+
 def drug_safety(
     ctx: Context, facts: Facts, history: History, drug: str, labs: LabState | None = None
 ) -> DrugSafety:
@@ -388,23 +453,13 @@ def drug_safety(
                 ctx.kb.quantity(path).cite,
                 "renal_contraindication",
             )
-    for index, entry in enumerate(info.get("contraindications", [])):
-        code = str(entry["condition"])
-        if _condition_present(code, facts, labs):
-            ctx.note_evidence(
-                f"drugs.drugs.{drug}.contraindications[{index}]", str(entry["evidence"])
-            )
-            text = _label(code, labs)
-            if entry.get("text"):
-                text += f": {entry['text']}"
-            kind = (
-                "hypocalcaemia"
-                if code.startswith("hypocalcaemia")
-                else "vitamin_d_low"
-                if code == "vitamin_d_low"
-                else ""
-            )
-            safety.add(str(entry["action"]), text, str(entry["cite"]), kind)
+    for c in _contraindications(drug):
+        if _condition_present(c.code, facts, labs):
+            ctx.note_evidence(c.path, c.evidence)
+            text = _label(c.code, labs)
+            if c.text:
+                text += f": {c.text}"
+            safety.add(c.action, text, c.cite, c.kind)
     if drug == "romosozumab":
         _cardiovascular(ctx, facts, safety)
     _course_limits(ctx, history, drug, safety)
