@@ -64,7 +64,11 @@ async def form_caller(request: Request) -> Principal:
     session = request.cookies.get(SESSION_COOKIE, "")
     sent = str((await request.form()).get("csrf", ""))
     if not session or not sent or not hmac.compare_digest(sent, csrf_token(request)):
-        exc = AuthError("this form must come from this site's own signed-in page: reload it")
+        exc = AuthError(
+            "this form must come from this site's own signed-in page: reload it",
+            forbidden=bool(session),
+            actor=_session_name(request, session),
+        )
         audit_refusal(request, exc)
         raise LoginRequired(exc.detail, forbidden=bool(session))
     try:
@@ -75,6 +79,16 @@ async def form_caller(request: Request) -> Principal:
 
 
 FormCaller = Annotated[Principal, Depends(form_caller)]
+
+
+def _session_name(request: Request, session: str) -> str:
+    """Who a session cookie names, if it is one of ours (for the audit row of a refusal)."""
+    if not session:
+        return ""
+    try:
+        return verify_token(service(request).settings.secret, session).name
+    except AuthError:
+        return ""
 
 
 async def on_login_required(request: Request, exc: Exception) -> Response:
