@@ -17,7 +17,7 @@ import httpx
 from tests.people import csrf_of, sign_in
 from tests.service.conftest import free_port
 
-KEY = re.compile(r"API key for machines \(admin, local demo only\): (ot_\S+)")
+KEY = re.compile(r"API key \(admin, local demo only\): (ot_\S+)")
 PERSON = re.compile(r"user (\S+) \((\w+)\), password: (\S+)")
 
 

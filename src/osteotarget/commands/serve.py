@@ -111,8 +111,11 @@ def announce_demo(registry: Any, base: str, rotate: bool) -> None:
         )
     _announce_people(seed, base, where)
     if seed.key:
-        print(f"osteotarget demo: API key for machines (admin, local demo only): {seed.key}")
-        print("osteotarget demo: keep it: it is stored only as a hash and shown this once")
+        print(f"osteotarget demo: API key (admin, local demo only): {seed.key}")
+        print(
+            "osteotarget demo: the key is for machines (the API), not for signing in; keep it: "
+            "it is stored only as a hash and shown this once"
+        )
         print(f"osteotarget demo: API: curl -H 'X-API-Key: {seed.key}' {base}/api/patients")
     else:
         print(
