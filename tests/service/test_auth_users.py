@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text, update
 from sqlalchemy.exc import IntegrityError
 
 from osteotarget.security.signin import SIGN_IN_REFUSED, SignInPolicy
-from osteotarget.store import Registry
+from osteotarget.store import Registry, hash_key
 from osteotarget.store.models import UserRow
 from osteotarget.web import Settings, create_app
 from tests.databases import BACKENDS, database_url
@@ -389,3 +389,39 @@ def test_the_cli_adds_the_first_admin_with_the_password_from_stdin(tmp_path: Pat
         assert stored is not None and stored.startswith("$argon2id$") and PASSWORD not in stored
     finally:
         registry.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migration_0004_upgrades_a_registry_keeping_its_keys(backend: str, tmp_path: Path) -> None:
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+
+    with database_url(backend, tmp_path / "upgrade.sqlite3", "upgrade") as url:
+        registry = Registry(url)
+        config = Config()
+        config.set_main_option(
+            "script_location", str(resources.files("osteotarget.store") / "migrations")
+        )
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        try:
+            key = "ot_a-key-issued-before-migration-0004"
+            with registry.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "0003")
+                conn.execute(
+                    text(
+                        "INSERT INTO clients (name, role, key_prefix, key_hash, created_at) "
+                        "VALUES ('before-0004', 'clinician', :prefix, :hash, :at)"
+                    ),
+                    {"prefix": key[:10], "hash": hash_key(key), "at": datetime.now(UTC)},
+                )
+            registry.migrate()
+            assert registry.readiness()["schema"]["ok"]
+            assert registry.client_for_key(key) is not None  # the key still works
+            (client,) = registry.list_clients()
+            assert client["last_used_at"] is not None  # and its use is now noted
+            assert registry.users.count() == 0
+        finally:
+            registry.close()
