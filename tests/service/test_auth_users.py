@@ -425,3 +425,17 @@ def test_migration_0004_upgrades_a_registry_keeping_its_keys(backend: str, tmp_p
             assert registry.users.count() == 0
         finally:
             registry.close()
+
+
+def test_signing_in_again_ends_the_browsers_previous_session(site: Site) -> None:
+    add_person(site.registry, "twice.in", "clinician")
+    browser = sign_in(site.url, "twice.in")
+    first = browser.cookies[SESSION]
+    form = browser.get("/login")
+    again = browser.post(
+        "/login", data={"username": "twice.in", "password": PASSWORD, "csrf": csrf_of(form.text)}
+    )
+    assert again.status_code == 303 and browser.cookies[SESSION] != first
+    with httpx.Client(base_url=site.url, cookies={SESSION: first}) as replayed:
+        assert replayed.get("/patients").status_code == 401
+    assert browser.get("/patients").status_code == 200

@@ -195,7 +195,21 @@ def login(
         actor = f"user {shown.lower()}" if shown else "(anonymous)"
         audit_refusal(request, AuthError(f"sign-in refused: {result.reason}", actor=actor))
         return _login_page(request, next, SIGN_IN_REFUSED, 401, expected, shown)
+    _end_previous_session(request)
     return start_session(request, result.user, _safe_next(next), "login")
+
+
+def _end_previous_session(request: Request) -> None:
+    """Signing in again ends the session this browser had (it is replaced, not kept)."""
+    previous = request.cookies.get(SESSION_COOKIE, "")
+    if not previous:
+        return
+    try:
+        old = verify_token(service(request).settings.secret, previous)
+    except AuthError:
+        return
+    if old.expires is not None:
+        service(request).registry.end_token(old.token_id, old.name, old.expires)
 
 
 def start_session(request: Request, user: User, target: str, action: str) -> Response:
