@@ -21,12 +21,25 @@ from osteotarget.commands import (
     serve,
     simulate,
     synth,
+    users,
     worklist,
 )
 from osteotarget.commands._common import refuse, usage_error
 from osteotarget.model import RecordError
 
-COMMANDS = (assess, project, serve, profiles, schema, import_, synth, worklist, kpi, simulate)
+COMMANDS = (
+    assess,
+    project,
+    serve,
+    profiles,
+    schema,
+    import_,
+    synth,
+    worklist,
+    kpi,
+    simulate,
+    users,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

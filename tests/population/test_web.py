@@ -15,6 +15,7 @@ import pytest
 
 from osteotarget.store import Registry
 from osteotarget.web import create_app
+from tests.people import add_person, sign_in_page
 from tests.population.conftest import AS_OF, records_of
 from tests.population.test_worklist_kpi import PATIENTS
 from tests.service.conftest import LiveServer, make_settings, new_signer
@@ -49,6 +50,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = make_settings(registry.url, signer, signer, "http://127.0.0.1:9/jwks.json")
     app = create_app(settings, registry)
     key = registry.add_client("fls-coordinator", "coordinator")
+    add_person(registry, "fls-nurse", "coordinator")  # people sign in with a password
     registry.import_dicts(PATIENTS + records_of(150, 41), "test", "test")
     with LiveServer(app) as live:
         yield Site(live.url, key)
@@ -101,10 +103,7 @@ def test_worklist_and_dashboard_pages_in_chromium(site: Site, tmp_path: Path) ->
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{site.url}/worklists")
             assert "Sign in required" in page.content()
-            page.goto(f"{site.url}/login?next=/worklists")
-            page.fill("#api_key", site.key)
-            page.click("#sign-in")
-            page.wait_for_url("**/worklists")
+            sign_in_page(page, site.url, "fls-nurse", "/worklists")
             # Filter by queue and date, sort by due date descending.
             page.fill("#as_of", AS_OF.isoformat())
             page.select_option("#queue", "denosumab_overdue")

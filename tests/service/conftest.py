@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from osteotarget.store import Registry
 from osteotarget.web import Settings, create_app
+from tests.people import add_person
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "examples"
 DEMO = Path(__file__).resolve().parents[2] / "src" / "osteotarget" / "demo"
@@ -163,6 +164,8 @@ def service(
     clinician = registry.add_client("test-clinician", "clinician")
     coordinator = registry.add_client("test-coordinator", "coordinator")
     registry.import_dicts(example_records(), "test-seed", "test")
+    add_person(registry, "nurse", "clinician")  # people sign in with tests.people.PASSWORD
+    add_person(registry, "boss", "admin")
     with LiveServer(app) as live:
         yield Service(live.url, registry, admin, clinician, coordinator, signer, url_signer)
     registry.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import CHROMIUM, FLAGS
+from tests.people import PASSWORD
 from tests.service.conftest import Service
 
 pytestmark = [
@@ -36,10 +37,11 @@ def test_sign_in_and_read_the_patient_page(service: Service, tmp_path: Path) -> 
             page.goto(f"{service.url}/patients/example-denosumab-overdue")
             assert "Sign in required" in page.content()
             page.goto(f"{service.url}/login?next=/patients/example-denosumab-overdue")
-            page.fill("#api_key", "ot_wrong")
+            page.fill("#username", "nurse")
+            page.fill("#password", "not the password at all")
             page.click("#sign-in")
             assert page.get_by_role("alert").is_visible()
-            page.fill("#api_key", service.clinician_key)
+            page.fill("#password", PASSWORD)
             page.click("#sign-in")
             page.wait_for_url("**/patients/example-denosumab-overdue")
             assert page.locator("#patient-id").inner_text() == "example-denosumab-overdue"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 
+from tests.people import PASSWORD, sign_in
 from tests.service.conftest import Service
 
 SECRET = "test-secret-not-for-production-0123456789-abcdef"
@@ -100,18 +101,13 @@ def test_tokens_longer_than_the_maximum_lifetime_are_refused(service: Service) -
     assert response.status_code == 401 and "longer than" in response.json()["detail"]
 
 
-def _sign_in(service: Service, key: str) -> httpx.Client:
-    browser = httpx.Client(base_url=service.url, follow_redirects=False)
-    form = browser.get("/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert csrf is not None
-    signed_in = browser.post("/login", data={"api_key": key, "csrf": csrf.group(1)})
-    assert signed_in.status_code == 303, signed_in.text
-    return browser
+def _sign_in(service: Service, username: str) -> httpx.Client:
+    """A person signs in through the form (username and password; keys are for machines)."""
+    return sign_in(service.url, username)
 
 
 def test_logout_ends_the_session_server_side(service: Service) -> None:
-    browser = _sign_in(service, service.clinician_key)
+    browser = _sign_in(service, "nurse")
     session = browser.cookies["osteotarget_session"]
     page = browser.get("/patients")
     assert page.status_code == 200
@@ -125,18 +121,18 @@ def test_logout_ends_the_session_server_side(service: Service) -> None:
     with httpx.Client(base_url=service.url, cookies={"osteotarget_session": session}) as old:
         assert old.get("/api/patients").status_code == 401
         assert old.get("/patients").status_code == 401
-    actions = [a for a, _, _ in _actions(service, "test-clinician")]
+    actions = [a for a, _, _ in _actions(service, "nurse")]
     assert "login" in actions and "logout" in actions
 
 
 def test_cross_site_sign_in_is_refused_and_audited(service: Service) -> None:
     with httpx.Client(base_url=service.url) as attacker:
-        response = attacker.post("/login", data={"api_key": service.admin_key})
+        response = attacker.post("/login", data={"username": "boss", "password": PASSWORD})
     assert response.status_code == 403 and "osteotarget_session" not in response.cookies
 
 
 def test_the_session_cookie_never_changes_data_through_the_api(service: Service) -> None:
-    browser = _sign_in(service, service.admin_key)
+    browser = _sign_in(service, "boss")
     assert browser.get("/api/patients").status_code == 200
     refused = browser.post("/api/patients/example-denosumab-overdue/falls", json={})
     assert refused.status_code == 401

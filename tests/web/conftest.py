@@ -17,6 +17,7 @@ from osteotarget.store import Registry
 from osteotarget.web import Settings, create_app
 from osteotarget.web.demo import demo_records
 from tests.chromium import CHROMIUM, FLAGS
+from tests.people import PASSWORD, add_person, sign_in_page
 from tests.service.conftest import LiveServer
 
 needs_chromium = pytest.mark.skipif(
@@ -31,8 +32,11 @@ PHONE = {"width": 390, "height": 844}
 class Clinic:
     url: str
     registry: Registry
-    key: str  # a coordinator: may create patients and enter data
-    clinician_key: str  # may enter data, not create patients
+    key: str  # a machine's key, coordinator: may create patients and enter data
+    clinician_key: str  # a machine's key: may enter data, not create patients
+    person: str = "dr-test"  # a person (coordinator) who signs in with PASSWORD
+    admin: str = "dr-admin"  # a person with the admin role
+    password: str = PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +47,10 @@ def clinic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clinic]:
         database_url=registry.url, secret="web-test-secret-not-for-production-0123456789"
     )
     app = create_app(settings, registry)
-    key = registry.add_client("dr-test", "coordinator")
-    clinician = registry.add_client("dr-clinician", "clinician")
+    key = registry.add_client("dr-test-api", "coordinator")
+    clinician = registry.add_client("dr-clinician-api", "clinician")
+    add_person(registry, "dr-test", "coordinator")
+    add_person(registry, "dr-admin", "admin")
     registry.import_dicts(demo_records(), "test-seed", "test")
     with LiveServer(app) as live:
         yield Clinic(live.url, registry, key, clinician)
@@ -70,10 +76,7 @@ def browser_context(clinic: Clinic, tmp_path_factory: pytest.TempPathFactory) ->
         )
         try:
             page = context.new_page()
-            page.goto(f"{clinic.url}/login?next=/patients")
-            page.fill("#api_key", clinic.key)
-            page.click("#sign-in")
-            page.wait_for_url("**/patients")
+            sign_in_page(page, clinic.url, clinic.person, "/patients")
             page.close()
             yield context
         finally:

@@ -33,6 +33,8 @@ PAGES = [
     f"/patients/{OVERDUE}/record/therapies/0",
     f"/patients/{OVERDUE}/record/labs/new",
     "/patients-new",
+    "/account",
+    "/admin",  # the signed-in coordinator is refused: the "Not allowed" page
 ]
 
 

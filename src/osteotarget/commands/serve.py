@@ -2,9 +2,11 @@
 
 One application on the registry named by OSTEOTARGET_DATABASE_URL (default: an SQLite file
 under ./var/). ``--demo`` seeds the demo patients into an empty registry only (a restart keeps
-the user's edits) and prints a local demo API key once, when it is created: auth is never
-disabled. ``--rotate-demo-key`` issues a new demo key; ``--fresh`` deletes the local SQLite
-registry first (``make reset-demo``).
+the user's edits), creates two demo people (``admin``, ``clinician``) with generated passwords
+when there is no user, prints how to sign in (the passwords, while they still work) and a
+local demo API key for machines once, when it is created: auth is never disabled.
+``--rotate-demo-key`` issues a new demo key; ``--fresh`` deletes the local SQLite registry
+first (``make reset-demo``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument(
-        "--demo", action="store_true", help="seed demo patients and print a demo API key"
+        "--demo", action="store_true", help="seed demo patients and people; print how to sign in"
     )
     parser.add_argument(
         "--rotate-demo-key",
@@ -107,18 +109,44 @@ def announce_demo(registry: Any, base: str, rotate: bool) -> None:
             f"osteotarget demo: {seed.kept_patients} patients kept in {where} "
             "(demo patients are added only to an empty registry; `make reset-demo` starts over)"
         )
+    _announce_people(seed, base, where)
     if seed.key:
         print(f"osteotarget demo: API key (admin, local demo only): {seed.key}")
-        print("osteotarget demo: keep it: it is stored only as a hash and shown this once")
         print(
-            f"osteotarget demo: sign in at {base}/login ; API: curl -H 'X-API-Key: {seed.key}' "
-            f"{base}/api/patients"
+            "osteotarget demo: the key is for machines (the API), not for signing in; keep it: "
+            "it is stored only as a hash and shown this once"
         )
+        print(f"osteotarget demo: API: curl -H 'X-API-Key: {seed.key}' {base}/api/patients")
     else:
         print(
             f"osteotarget demo: the demo API key ({seed.key_prefix}…) printed when it was "
             "created still works; lost it? `osteotarget serve --demo --rotate-demo-key` "
             "prints a new one (the old stops working)"
         )
-        print(f"osteotarget demo: sign in at {base}/login")
+    print(f"osteotarget demo: sign in at {base}/login")
     sys.stdout.flush()
+
+
+def _announce_people(seed: Any, base: str, where: str) -> None:
+    """The demo people and their passwords (local demo only), or why they are not shown."""
+    known = [p for p in seed.people if p.password]
+    for person in known:
+        print(
+            f"osteotarget demo: user {person.username} ({person.role}), password: {person.password}"
+        )
+    if seed.people_created and known:
+        print(
+            "osteotarget demo: local demo only; the passwords are kept beside the registry "
+            "file (mode 0600) and shown at each start while they still work"
+        )
+    for person in seed.people:
+        if not person.password:
+            print(
+                f"osteotarget demo: user {person.username}: password changed since it was "
+                "created (not shown)"
+            )
+    if not seed.people:
+        print(
+            "osteotarget demo: people sign in with the username and password an administrator "
+            "gave them (`osteotarget users add --role admin NAME` creates one)"
+        )

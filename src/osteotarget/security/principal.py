@@ -1,10 +1,13 @@
 """Who is calling, and the bearer JWTs this service issues for its own users.
 
-A token names its client (``sub``), role, a token id (``jti``), the fingerprint of the key
-it was issued for (``kfp``) and whether it is a browser session (``ses``). It is never
+A token names its client or user (``sub``), role, a token id (``jti``), the fingerprint of
+the key it was issued for or of the user's current session stamp (``kfp``), whether it is a
+browser session (``ses``) and whether its subject is a person who signed in with a password
+(``usr``). It is never
 valid for longer than :data:`MAX_TOKEN_MINUTES`, and each use is checked against the
-registry (web.deps): the client still exists, is not revoked, still has this key and this
-role, and the token id was not ended by a logout.
+registry (web.deps): the client (or user) still exists, is not revoked (is active), still has
+this key (this password: a new one replaces the stamp) and this role, and the token id was
+not ended by a logout.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class Principal:
 
     name: str
     role: str
-    kind: str  # api_key | jwt | session | cds_hooks
+    kind: str  # api_key | jwt | session | user | cds_hooks  (user: a person's session)
     token_id: str = ""  # jti of the token it came with
     key_fingerprint: str = ""  # which key of the client the token was issued for
     expires: datetime | None = None
@@ -56,6 +59,7 @@ def issue_token(
     *,
     key_fingerprint: str = "",
     session: bool = False,
+    person: bool = False,
 ) -> str:
     if role not in ROLE_RANK:
         raise ValueError(f"role '{role}' is not one of {', '.join(ROLE_RANK)}")
@@ -71,6 +75,7 @@ def issue_token(
         "jti": secrets.token_urlsafe(16),
         "kfp": key_fingerprint,
         "ses": session,
+        "usr": person,
     }
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -98,10 +103,11 @@ def verify_token(secret: str, token: str) -> Principal:
         raise AuthError("the bearer token has no usable iat/exp") from None
     if lifetime > MAX_TOKEN_MINUTES * 60 + CLOCK_SKEW_SECONDS:
         raise AuthError(f"the bearer token lives longer than {MAX_TOKEN_MINUTES} minutes")
+    kind = "session" if claims.get("ses") is True else "jwt"
     return Principal(
         str(claims["sub"]),
         role,
-        "session" if claims.get("ses") is True else "jwt",
+        "user" if claims.get("usr") is True else kind,
         token_id=str(claims["jti"]),
         key_fingerprint=str(claims.get("kfp", "")),
         expires=datetime.fromtimestamp(float(claims["exp"]), UTC),

@@ -10,6 +10,7 @@ from osteotarget.store.registry import (
     default_url,
     hash_key,
 )
+from osteotarget.store.users import User, UserExists, Users
 from osteotarget.store.writes import (
     PatientNotFound,
     RegistryBusy,
@@ -26,6 +27,9 @@ __all__ = [
     "Registry",
     "RegistryBusy",
     "StoredPatient",
+    "User",
+    "UserExists",
+    "Users",
     "VersionConflict",
     "WriteResult",
     "default_url",

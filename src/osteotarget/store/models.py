@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -66,7 +77,7 @@ class AssessmentRow(Base):
 
 
 class ClientRow(Base):
-    """A user or API client. Only the SHA-256 of its key is stored."""
+    """A machine (API client). Only the SHA-256 of its key is stored; people are users."""
 
     __tablename__ = "clients"
 
@@ -77,6 +88,35 @@ class ClientRow(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class UserRow(Base):
+    """A person who signs in with a username and password (Argon2id hash only).
+
+    ``username`` is stored lower-case (the database refuses anything else), so uniqueness is
+    case-insensitive. ``session_stamp`` names the current generation of the user's sessions:
+    a new password or a deactivation replaces it, and every session issued before ends."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_stamp: Mapped[str] = mapped_column(String(32))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("username = lower(username)", name="ck_users_username_lower"),
+        CheckConstraint("failed_attempts >= 0", name="ck_users_failed_attempts"),
+    )
 
 
 class AuditRow(Base):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -33,9 +33,10 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from osteotarget.model import Patient, Problem, RecordError, parse_patient
@@ -50,7 +51,9 @@ from osteotarget.store.models import (
     PatientRow,
     PatientVersionRow,
     RevokedTokenRow,
+    UserRow,
 )
+from osteotarget.store.users import UserExists, Users, utc
 from osteotarget.store.writes import (
     Change,
     WriteResult,
@@ -69,6 +72,8 @@ _JTI = cast(Table, JtiRow.__table__)
 ROLES = ("clinician", "coordinator", "admin")
 KEY_PREFIX = "ot_"
 JTI_PURGE_SECONDS = 60.0
+# A key's "last used" time is written at most this often (not on every request).
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def hash_key(key: str) -> str:
@@ -206,6 +211,7 @@ class Registry:
         self._write_lock: AbstractContextManager[Any] = (
             threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
         )
+        self.users = Users(self.session, self.writing)
 
     # ---- schema --------------------------------------------------------------------------
 
@@ -519,6 +525,9 @@ class Registry:
             raise ValueError(f"role '{role}' is not one of {', '.join(ROLES)}")
         key = key or KEY_PREFIX + secrets.token_urlsafe(32)
         with self.writing() as session:
+            person = session.scalar(select(UserRow.id).where(UserRow.username == name.lower()))
+            if person is not None:  # one name, one kind of principal (audit is unambiguous)
+                raise UserExists(name)
             existing = session.scalar(select(ClientRow).where(ClientRow.name == name))
             if existing is not None:
                 existing.key_hash = hash_key(key)
@@ -544,7 +553,27 @@ class Registry:
                     ClientRow.key_hash == hash_key(key), ClientRow.revoked_at.is_(None)
                 )
             )
-            return None if row is None else Client(row.name, row.role, fingerprint(row.key_hash))
+            if row is None:
+                return None
+            client = Client(row.name, row.role, fingerprint(row.key_hash))
+            last_used = utc(row.last_used_at)
+        stamp = now()
+        if last_used is None or stamp - last_used > LAST_USED_RESOLUTION:
+            self._touch_client(client.name, stamp)
+        return client
+
+    def _touch_client(self, name: str, stamp: datetime) -> None:
+        """Note when a key was last used (at most every few minutes); a database too busy
+        for it never fails the request that used the key."""
+        try:
+            with self._write_lock, self._writer.begin() as conn:
+                conn.execute(
+                    update(cast(Table, ClientRow.__table__))
+                    .where(ClientRow.name == name)
+                    .values(last_used_at=stamp)
+                )
+        except SQLAlchemyError:
+            pass
 
     def token_state(self, name: str, token_id: str) -> tuple[Client | None, bool]:
         """The client a token names, as it is now (None if unknown or revoked), and whether
@@ -588,6 +617,8 @@ class Registry:
                     "role": r.role,
                     "key_prefix": r.key_prefix,
                     "revoked": r.revoked_at is not None,
+                    "created_at": _iso(r.created_at),
+                    "last_used_at": _iso(r.last_used_at),
                 }
                 for r in session.scalars(select(ClientRow).order_by(ClientRow.name))
             ]
@@ -693,6 +724,11 @@ class Registry:
                 {"service": r.service, "card": r.card, "outcome": r.outcome, "payload": r.payload}
                 for r in session.scalars(query)
             ]
+
+
+def _iso(stamp: datetime | None) -> str | None:
+    aware = utc(stamp)
+    return None if aware is None else aware.isoformat()
 
 
 def _assessment_summary(row: AssessmentRow) -> dict[str, Any]:

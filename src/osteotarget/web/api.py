@@ -25,7 +25,7 @@ from osteotarget.model import (
 from osteotarget.model.assessment import Assessment
 from osteotarget.model.bounds import IsoDate
 from osteotarget.security import issue_token
-from osteotarget.store import ROLES, StoredPatient
+from osteotarget.store import ROLES, StoredPatient, UserExists
 from osteotarget.store.writes import record_of, replace_with
 from osteotarget.web.deps import (
     Caller,
@@ -466,7 +466,12 @@ def add_client(request: Request, caller: Caller, client: NewClient) -> dict[str,
         raise ApiProblem(
             409, "Conflict", "a client with this name exists", [Problem("name", "exists")]
         )
-    key = registry.add_client(client.name, client.role)
+    try:
+        key = registry.add_client(client.name, client.role)
+    except UserExists:  # one name, one kind of principal: a person's name is not a key's
+        raise ApiProblem(
+            409, "Conflict", "a user has this name", [Problem("name", "is a user's name")]
+        ) from None
     audit_credential(request, caller, "create_client", client.name, 201)
     return {"name": client.name, "role": client.role, "api_key": key}
 

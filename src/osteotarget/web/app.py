@@ -27,7 +27,7 @@ from osteotarget import __version__
 from osteotarget.model import RecordError
 from osteotarget.security import AuthError, CdsVerifier
 from osteotarget.store import PatientNotFound, Registry, VersionConflict
-from osteotarget.web import api, cds, clinic, health, items, pages, worklists
+from osteotarget.web import admin, api, cds, clinic, health, items, pages, worklists
 from osteotarget.web.deps import AuditContext, Service, audit_refusal
 from osteotarget.web.guards import BodyGuard, CdsLoadShedder, SecurityHeaders
 from osteotarget.web.problems import (
@@ -135,6 +135,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app.include_router(items.router)
     app.include_router(cds.router)
     app.include_router(pages.router)
+    app.include_router(admin.router)
     clinic.install(app)
     app.include_router(worklists.router)
     static = resources.files("osteotarget.web") / "static"

@@ -47,6 +47,8 @@ def _from_token(svc: Service, token: str) -> Principal:
     """A token of ours, checked against its client as it is now: a revoked client, a
     rotated key, a changed role or a signed-out session ends it at once."""
     claimed = verify_token(svc.settings.secret, token)
+    if claimed.kind == "user":
+        return _from_user_session(svc, claimed)
     client, ended = svc.registry.token_state(claimed.name, claimed.token_id)
     if ended:
         raise AuthError("this token was ended by signing out", actor=claimed.name)
@@ -56,6 +58,21 @@ def _from_token(svc: Service, token: str) -> Principal:
         raise AuthError("the key this token was issued for was replaced", actor=claimed.name)
     if client.role != claimed.role:
         raise AuthError("the client's role changed: get a new token", actor=claimed.name)
+    return claimed
+
+
+def _from_user_session(svc: Service, claimed: Principal) -> Principal:
+    """A person's session, checked against the user as they are now: deactivated, given a
+    new password (a new session stamp), a changed role or signed out ends it at once."""
+    user, ended = svc.registry.users.session_state(claimed.name, claimed.token_id)
+    if ended:
+        raise AuthError("this session was ended by signing out", actor=claimed.name)
+    if user is None or not user.active:
+        raise AuthError("the user of this session is deactivated or unknown", actor=claimed.name)
+    if user.stamp_fingerprint != claimed.key_fingerprint:
+        raise AuthError("the password was changed: sign in again", actor=claimed.name)
+    if user.role != claimed.role:
+        raise AuthError("the user's role changed: sign in again", actor=claimed.name)
     return claimed
 
 

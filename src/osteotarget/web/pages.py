@@ -1,5 +1,9 @@
-"""Server-rendered pages: sign-in (API key -> session cookie) and the patient list; the
-patient page and the clinician's other pages are in :mod:`osteotarget.web.clinic`."""
+"""Server-rendered pages: sign-in of people (username and password -> a session cookie,
+server-side revocable) and the patient list; the patient page and the clinician's other pages
+are in :mod:`osteotarget.web.clinic`, the admin page in :mod:`osteotarget.web.admin`.
+
+The sign-in page is for people only: API keys are for machines, through the API (``X-API-Key``
+or ``Authorization: Bearer``), never pasted into a browser."""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from osteotarget.security import AuthError, Principal, issue_token, verify_token
+from osteotarget.security.passwords import MAX_LENGTH
+from osteotarget.security.signin import SIGN_IN_REFUSED, sign_in
+from osteotarget.store import User
 from osteotarget.web.deps import (
     SESSION_COOKIE,
     audit_credential,
@@ -57,7 +64,11 @@ async def form_caller(request: Request) -> Principal:
     session = request.cookies.get(SESSION_COOKIE, "")
     sent = str((await request.form()).get("csrf", ""))
     if not session or not sent or not hmac.compare_digest(sent, csrf_token(request)):
-        exc = AuthError("this form must come from this site's own signed-in page: reload it")
+        exc = AuthError(
+            "this form must come from this site's own signed-in page: reload it",
+            forbidden=bool(session),
+            actor=_session_name(request, session),
+        )
         audit_refusal(request, exc)
         raise LoginRequired(exc.detail, forbidden=bool(session))
     try:
@@ -70,13 +81,23 @@ async def form_caller(request: Request) -> Principal:
 FormCaller = Annotated[Principal, Depends(form_caller)]
 
 
+def _session_name(request: Request, session: str) -> str:
+    """Who a session cookie names, if it is one of ours (for the audit row of a refusal)."""
+    if not session:
+        return ""
+    try:
+        return verify_token(service(request).settings.secret, session).name
+    except AuthError:
+        return ""
+
+
 async def on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     return templates.TemplateResponse(
         request,
         "error.html",
         {
-            "title": "Sign in required",
+            "title": "Not allowed" if exc.forbidden else "Sign in required",
             "detail": exc.detail,
             "login": True,
             "next": request.url.path,
@@ -104,11 +125,19 @@ def _safe_next(target: str) -> str:
     return target if local else "/patients"
 
 
-def _login_page(request: Request, next: str, error: str, status: int, csrf: str) -> Response:
+def _login_page(
+    request: Request, next: str, error: str, status: int, csrf: str, username: str = ""
+) -> Response:
     response = templates.TemplateResponse(
         request,
         "login.html",
-        {"next": _safe_next(next), "error": error, "user": None, "login_csrf": csrf},
+        {
+            "next": _safe_next(next),
+            "error": error,
+            "user": None,
+            "login_csrf": csrf,
+            "username": username,
+        },
         status_code=status,
     )
     _set_csrf_cookie(request, response, csrf)
@@ -146,31 +175,59 @@ def _refuse_page(request: Request, detail: str, actor: str = "") -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login(
     request: Request,
-    api_key: Annotated[str, Form(max_length=500)],
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=MAX_LENGTH * 4)] = "",
     csrf: Annotated[str, Form(max_length=100)] = "",
     next: Annotated[str, Form(max_length=500)] = "/patients",
 ) -> Response:
-    """Sign in with an API key. The form must carry the token its own page set in a
-    cookie (double submit): a cross-site page can make the browser post, not read it."""
+    """Sign a person in with username and password. The form must carry the token its own
+    page set in a cookie (double submit): a cross-site page can make the browser post, not
+    read it. Unknown user, wrong password, locked or deactivated account: one answer."""
     expected = request.cookies.get(CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf, expected):
         return _refuse_page(request, "The sign-in form has expired; open it again.")
     svc = service(request)
-    client = svc.registry.client_for_key(api_key.strip())
-    if client is None:
-        audit_refusal(request, AuthError("sign-in with a key that is not valid"))
-        return _login_page(request, next, "That API key is not valid.", 401, expected)
+    shown = username.strip()[:64]
+    if not username.strip() or not password:
+        return _login_page(request, next, SIGN_IN_REFUSED, 401, expected, shown)
+    result = sign_in(svc.registry.users, username, password, svc.settings.sign_in)
+    if result.user is None:
+        actor = f"user {shown.lower()}" if shown else "(anonymous)"
+        audit_refusal(request, AuthError(f"sign-in refused: {result.reason}", actor=actor))
+        return _login_page(request, next, SIGN_IN_REFUSED, 401, expected, shown)
+    _end_previous_session(request)
+    return start_session(request, result.user, _safe_next(next), "login")
+
+
+def _end_previous_session(request: Request) -> None:
+    """Signing in again ends the session this browser had (it is replaced, not kept)."""
+    previous = request.cookies.get(SESSION_COOKIE, "")
+    if not previous:
+        return
+    try:
+        old = verify_token(service(request).settings.secret, previous)
+    except AuthError:
+        return
+    if old.expires is not None:
+        service(request).registry.end_token(old.token_id, old.name, old.expires)
+
+
+def start_session(request: Request, user: User, target: str, action: str) -> Response:
+    """A new session for ``user`` (a new token id and a new anti-forgery token: nothing of
+    a session from before sign-in carries over), then on to ``target``."""
+    svc = service(request)
     token = issue_token(
         svc.settings.secret,
-        client.name,
-        client.role,
+        user.username,
+        user.role,
         SESSION_MINUTES,
-        key_fingerprint=client.key_fingerprint,
+        key_fingerprint=user.stamp_fingerprint,
         session=True,
+        person=True,
     )
-    principal = Principal(client.name, client.role, "session")
-    audit_credential(request, principal, "login", client.name)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    principal = Principal(user.username, user.role, "user")
+    audit_credential(request, principal, action, user.username)
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         token,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from osteotarget.security.signin import SignInPolicy
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -22,12 +24,14 @@ class Settings:
     cds_max_in_flight: int = 16
     max_body_bytes: int = 4 * 1024 * 1024
     max_import_bytes: int = 64 * 1024 * 1024
+    sign_in: SignInPolicy = field(default_factory=SignInPolicy)
 
     @classmethod
     def from_env(cls, database_url: str, demo: bool = False) -> Settings:
         """Environment: OSTEOTARGET_SECRET (signs session and bearer JWTs),
         OSTEOTARGET_CDS_ISSUERS (JSON, or a path to a JSON file: trusted CDS Hooks issuers),
-        OSTEOTARGET_PUBLIC_URL (base of absolute links in CDS cards)."""
+        OSTEOTARGET_PUBLIC_URL (base of absolute links in CDS cards), OSTEOTARGET_LOGIN_*
+        (lockout after failed sign-ins: :class:`SignInPolicy`)."""
         issuers_text = os.environ.get("OSTEOTARGET_CDS_ISSUERS", "").strip()
         issuers: dict[str, Any] = {}
         if issuers_text:
@@ -45,4 +49,5 @@ class Settings:
             cds_max_in_flight=int(os.environ.get("OSTEOTARGET_CDS_MAX_IN_FLIGHT", "16")),
             max_body_bytes=int(os.environ.get("OSTEOTARGET_MAX_BODY_BYTES", str(4 << 20))),
             max_import_bytes=int(os.environ.get("OSTEOTARGET_MAX_IMPORT_BYTES", str(64 << 20))),
+            sign_in=SignInPolicy.from_env(),
         )
