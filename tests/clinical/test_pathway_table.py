@@ -30,6 +30,7 @@ DETAILS = {
     "below_threshold", "dxa_first", "start", "holiday", "adherence", "escalate", "switch",
     "escalate_for_gain", "switch_for_gain", "continue_unlikely", "review", "continue",
     "reassess_indication", "labs_before_dose", "secondary_workup", "start_with_workup",
+    "imminent_no_dxa",
 }  # fmt: skip
 
 
@@ -90,7 +91,12 @@ def test_invariants_over_the_whole_input_space() -> None:
         if row.action in ("switch", "escalate"):
             assert f["dxa"] == "current", where  # no change on a stale DXA
         if row.action in ("start", "resume") and f["start_choice"] == "anabolic":
-            assert f["dxa"] == "current", where  # no anabolic start without a DXA
+            # No anabolic start without a DXA. Changed (review r2-28; Lyles 2007 HORIZON
+            # Recurrent Fracture Trial; Kanis 2020): at imminent risk the row starts an
+            # antiresorptive now (detail imminent_no_dxa), with the DXA alongside it.
+            assert f["dxa"] == "current" or (
+                row.detail == "imminent_no_dxa" and f["imminent_risk"] == "yes"
+            ), where
             assert f["risk"] in ("high", "very_high"), where
         if f["risk"] in ("low", "moderate"):
             assert row.action != "escalate", where

@@ -84,8 +84,12 @@ _CORRECT_FIRST = {
 
 
 def correct_first(chosen: Ranked, safety: dict[str, DrugSafety]) -> list[str]:
-    """Corrections due before the first drug of *chosen* (hypocalcaemia, low vitamin D)."""
-    first = safety.get(chosen.regimen.drugs[0])
-    if first is None:
-        return []
-    return [words for code, words in _CORRECT_FIRST.items() if code in first.by_code]
+    """Corrections due before *chosen* can start (hypocalcaemia, low vitamin D), over every
+    drug of the regimen: a sequence whose follow-on is excluded for low calcium is not
+    eligible as a whole either (Prolia/Reclast labels: correct hypocalcaemia first)."""
+    found: set[str] = set()
+    for drug in dict.fromkeys(chosen.regimen.drugs):
+        s = safety.get(drug)
+        if s is not None:
+            found.update(code for code in _CORRECT_FIRST if code in s.by_code)
+    return [words for code, words in _CORRECT_FIRST.items() if code in found]

@@ -18,7 +18,7 @@ from osteotarget.plan.common import NextStep, label, rec, why_option
 from osteotarget.plan.denosumab import denosumab_plan
 from osteotarget.plan.escalate import escalate, failed_bisphosphonate
 from osteotarget.plan.pathway import Row, load_pathway
-from osteotarget.plan.pathway_facts import PathwayFacts, pathway_facts, startable
+from osteotarget.plan.pathway_facts import PathwayFacts, choose_start, pathway_facts, startable
 from osteotarget.plan.response import Response
 from osteotarget.plan.start import start
 from osteotarget.therapy.options import Ranked
@@ -89,6 +89,18 @@ def _start_supported(pf: PathwayFacts) -> bool:
     )
 
 
+def _start_after(out: NextStep, since: int, prefix: str) -> None:
+    """The start a correct-first or work-up step leads to: undated and conditional on it.
+    Every start/resume added since *since* is rewritten (the start may be followed by a
+    referral, so the last line is not necessarily the start)."""
+    for i in range(since, len(out.recommendations)):
+        r = out.recommendations[i]
+        if r.action in ("start", "resume"):
+            out.recommendations[i] = r.model_copy(
+                update={"when": None, "rationale": prefix + r.rationale}
+            )
+
+
 def _correct_first(
     ctx: Context,
     pf: PathwayFacts,
@@ -114,15 +126,9 @@ def _correct_first(
     )
     if supported:
         # The intended start, dated only once the correction is done (no fallback drug).
+        since = len(out.recommendations)
         start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
-        last = out.recommendations[-1]
-        if last.action in ("start", "resume"):
-            out.recommendations[-1] = last.model_copy(
-                update={
-                    "when": None,
-                    "rationale": f"after correcting {pf.why['correct_first']}: " + last.rationale,
-                }
-            )
+        _start_after(out, since, f"after correcting {pf.why['correct_first']}: ")
 
 
 def _secondary_workup(
@@ -144,12 +150,9 @@ def _secondary_workup(
         )
     )
     if _start_supported(pf) and pf.values["dxa"] == "current":
+        since = len(out.recommendations)
         start(ctx, risk, options, safety, out, resume=pf.values["course"] == "off_treatment")
-        last = out.recommendations[-1]
-        if last.action in ("start", "resume"):
-            out.recommendations[-1] = last.model_copy(
-                update={"when": None, "rationale": "after the work-up: " + last.rationale}
-            )
+        _start_after(out, since, "after the work-up: ")
     elif pf.values["dxa"] != "current":
         _dxa_first(ctx, pf, row, out)
 
@@ -181,6 +184,58 @@ def _start_with_workup(
             f"{pf.why['secondary_cause']}: consider a secondary-cause work-up alongside the "
             f"start, not before it (imminent risk: {imminent}) ({_WORKUP_TESTS}); review the "
             "plan with its results; address alcohol and smoking",
+            list(row.citations),
+            when=ctx.as_of,
+        )
+    )
+
+
+def _imminent_no_dxa(
+    ctx: Context,
+    pf: PathwayFacts,
+    row: Row,
+    risk: Risk,
+    options: list[Ranked],
+    safety: dict[str, DrugSafety],
+    out: NextStep,
+) -> None:
+    """Imminent risk without a current DXA (Kanis 2020; Johansson 2017): an antiresorptive
+    starts now (HORIZON Recurrent Fracture Trial, Lyles 2007: zoledronic acid within 90 days
+    of a hip fracture), the DXA is requested alongside to decide about an anabolic. The
+    start keeps the eligibility and safety checks of ``start`` (renal function, calcium)."""
+    anabolic_choice = pf.values["start_choice"] == "anabolic"
+    pool = (
+        [r for r in options if kind_of(r.regimen.drugs[0]) != "anabolic"]
+        if anabolic_choice
+        else options
+    )
+    if choose_start(ctx, pool) is None:
+        _dxa_first(ctx, pf, row, out)
+        return
+    since = len(out.recommendations)
+    start(ctx, risk, pool, safety, out, resume=row.action == "resume")
+    prefix = (
+        f"imminent risk ({pf.why['imminent_risk']}), {pf.why['dxa']}: an antiresorptive now, "
+        "not delayed by the scan; "
+    )
+    for i in range(since, len(out.recommendations)):
+        r = out.recommendations[i]
+        if r.action in ("start", "resume"):
+            extra = ["lyles2007"] if any(s.drug == "zoledronate" for s in r.regimen or []) else []
+            out.recommendations[i] = r.model_copy(
+                update={"rationale": prefix + r.rationale, "citations": [*r.citations, *extra]}
+            )
+    about = (
+        f"deciding about an anabolic ({label(pf.start_choice)} is the profile's choice "
+        "with a baseline)"
+        if anabolic_choice and pf.start_choice is not None
+        else "the BMD target and the monitoring (a baseline)"
+    )
+    out.recommendations.append(
+        rec(
+            "reassess",
+            f"{pf.why['dxa']}: consider a DXA (with vertebral fracture assessment) alongside "
+            f"the start, not before it, for {about}",
             list(row.citations),
             when=ctx.as_of,
         )
@@ -373,6 +428,8 @@ def next_step(
         _secondary_workup(ctx, pf, row, risk, start_options, safety, out)
     elif detail == "start_with_workup":
         _start_with_workup(ctx, pf, row, risk, start_options, safety, out)
+    elif detail == "imminent_no_dxa":
+        _imminent_no_dxa(ctx, pf, row, risk, start_options, safety, out)
     elif detail == "z_score_workup":
         _z_workup(ctx, pf, out)
     elif detail in ("anabolic_course", "consolidate"):

@@ -102,6 +102,13 @@ def start(
         note += "; cautions: " + "; ".join(chosen.option.cautions)
     corrections = correct_first(chosen, safety)
     when: date | None = ctx.as_of
+    if not chosen.option.eligible:
+        # Never a dated start for a regimen the options mark not eligible: it is chosen only
+        # because its exclusions are correctable (low calcium, low vitamin D), so it starts
+        # after the correction, not today.
+        when = None
+        if not corrections:
+            note += "; start only once the exclusions listed in the options are corrected"
     if corrections:
         # Prolia/Reclast/Evenity labels: correct hypocalcaemia (and replete vitamin D)
         # before the first dose: no start date today.
@@ -135,11 +142,20 @@ def start(
         basis=chosen.option.basis,
     )
     if risk.category == "very_high" and ctx.profile.get("monitoring.refer_very_high", False):
+        # NOGG 2022: an oral bisphosphonate meanwhile if referral is delayed, but never while
+        # a correction is pending: hypocalcaemia is a contraindication on the bisphosphonate
+        # and denosumab labels (Fosamax/Reclast/Prolia), so nothing is started meanwhile.
+        meanwhile = (
+            "; no antiresorptive meanwhile: start only after the correction (hypocalcaemia is "
+            "a contraindication on the bisphosphonate and denosumab labels)"
+            if when is None
+            else "; if a delay is expected, start an oral bisphosphonate meanwhile"
+        )
         out.recommendations.append(
             rec(
                 "refer",
                 "very high risk: consider specialist referral for parenteral or anabolic "
-                "treatment; if a delay is expected, start an oral bisphosphonate meanwhile",
-                ["gregson2022"],
+                "treatment" + meanwhile,
+                ["gregson2022", "prolia_us", "reclast_us"] if when is None else ["gregson2022"],
             )
         )
