@@ -8,25 +8,13 @@ from typing import Any
 
 from osteotarget.engine import assess
 from osteotarget.model import parse_patient
+from tests.clinical.records import HOLOGIC, woman
 
 AS_OF = date(2026, 12, 1)
-HOLOGIC = {"manufacturer": "hologic", "model": "Horizon A", "facility": "Test"}
 
 
 def _record(**extra: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "id": "review-rules-3",
-        "sex": "female",
-        "birth_date": "1947-05-02",
-        "menopause": {"status": "postmenopausal", "age": 51},
-        "labs": [
-            {"date": "2026-10-20", "test": "egfr", "value": 72, "unit": "mL/min/1.73m2"},
-            {"date": "2026-10-20", "test": "calcium", "value": 2.35, "unit": "mmol/L"},
-            {"date": "2026-10-20", "test": "vitamin_d_25oh", "value": 34, "unit": "ng/mL"},
-        ],
-    }
-    base.update(extra)
-    return base
+    return woman("review-rules-3", "1947-05-02", **extra)
 
 
 def _scan(day: str, th: float, ls: float, *, z: float | None = None) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from osteotarget.engine import assess
 from osteotarget.model import parse_patient
+from tests.clinical.records import HOLOGIC
 
 AS_OF = date(2026, 11, 30)
-HOLOGIC = {"manufacturer": "hologic", "model": "Horizon A", "facility": "Test"}
 
 
 def _low_calcium_vertebral_fracture() -> dict[str, Any]:

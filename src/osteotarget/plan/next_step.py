@@ -7,11 +7,13 @@ Every recommendation supports a clinician ("consider …"); none prescribes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, kind_of
 from osteotarget.base.population import z_score_words
-from osteotarget.model.assessment import Risk, Status
+from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.plan.anabolic import anabolic
 from osteotarget.plan.antiresorptive import continue_current, safety_reminders
 from osteotarget.plan.common import NextStep, label, rec, why_option
@@ -90,15 +92,29 @@ def _start_supported(pf: PathwayFacts) -> bool:
 
 
 def _start_after(out: NextStep, since: int, prefix: str) -> None:
-    """The start a correct-first or work-up step leads to: undated and conditional on it.
-    Every start/resume added since *since* is rewritten (the start may be followed by a
-    referral, so the last line is not necessarily the start)."""
+    """The start a correct-first or work-up step leads to: undated and conditional on it."""
+    _reword_starts(out, since, prefix, undated=True)
+
+
+def _reword_starts(
+    out: NextStep,
+    since: int,
+    prefix: str,
+    *,
+    undated: bool = False,
+    extra: Callable[[Recommendation], list[str]] | None = None,
+) -> None:
+    """Every start/resume added since *since* gets *prefix* (and *extra* citations); the
+    start may be followed by a referral, so the last line is not necessarily the start."""
     for i in range(since, len(out.recommendations)):
         r = out.recommendations[i]
         if r.action in ("start", "resume"):
-            out.recommendations[i] = r.model_copy(
-                update={"when": None, "rationale": prefix + r.rationale}
-            )
+            update: dict[str, object] = {"rationale": prefix + r.rationale}
+            if undated:
+                update["when"] = None
+            if extra is not None:
+                update["citations"] = [*r.citations, *extra(r)]
+            out.recommendations[i] = r.model_copy(update=update)
 
 
 def _correct_first(
@@ -168,16 +184,10 @@ def _start_with_workup(
 ) -> None:
     """Imminent risk (Kanis 2020; Johansson 2017): the start keeps today's date and the
     secondary-cause work-up (Watts 2012; ISCD) runs alongside it, not before it."""
+    since = len(out.recommendations)
     start(ctx, risk, options, safety, out, resume=row.action == "resume")
     imminent = pf.why["imminent_risk"]
-    last = out.recommendations[-1]
-    if last.action in ("start", "resume"):
-        out.recommendations[-1] = last.model_copy(
-            update={
-                "rationale": f"imminent risk ({imminent}): not delayed by the work-up; "
-                + last.rationale
-            }
-        )
+    _reword_starts(out, since, f"imminent risk ({imminent}): not delayed by the work-up; ")
     out.recommendations.append(
         rec(
             "investigate",
@@ -218,13 +228,14 @@ def _imminent_no_dxa(
         f"imminent risk ({pf.why['imminent_risk']}), {pf.why['dxa']}: an antiresorptive now, "
         "not delayed by the scan; "
     )
-    for i in range(since, len(out.recommendations)):
-        r = out.recommendations[i]
-        if r.action in ("start", "resume"):
-            extra = ["lyles2007"] if any(s.drug == "zoledronate" for s in r.regimen or []) else []
-            out.recommendations[i] = r.model_copy(
-                update={"rationale": prefix + r.rationale, "citations": [*r.citations, *extra]}
-            )
+    _reword_starts(
+        out,
+        since,
+        prefix,
+        extra=lambda r: (
+            ["lyles2007"] if any(s.drug == "zoledronate" for s in r.regimen or []) else []
+        ),
+    )
     about = (
         f"deciding about an anabolic ({label(pf.start_choice)} is the profile's choice "
         "with a baseline)"
