@@ -14,7 +14,7 @@ NORMAL_LABS = [
 ]
 
 
-def woman(record_id: str, birth_date: str, **extra: Any) -> dict[str, Any]:
+def woman(record_id: str, birth_date: str, /, **extra: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": record_id,
         "sex": "female",
