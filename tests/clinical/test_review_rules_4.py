@@ -10,7 +10,7 @@ from typing import Any
 
 from osteotarget.engine import assess
 from osteotarget.model import parse_patient
-from tests.clinical.records import HOLOGIC
+from tests.clinical.records import HOLOGIC, woman
 
 AS_OF = date(2026, 11, 30)
 
@@ -118,3 +118,38 @@ def test_imminent_risk_calcium_check_still_comes_first() -> None:
     a = assess(parse_patient(record), AS_OF, "t2t2024")
     assert a.recommendations[0].action == "investigate"
     assert all(r.when is None for r in a.recommendations if r.action in ("start", "resume"))
+
+
+def test_low_vitamin_d_for_a_follow_on_does_not_delay_an_anabolic_start() -> None:
+    """Evenity (romosozumab) label: hypocalcaemia corrected before starting, patients
+    supplemented with calcium and vitamin D; Prolia (denosumab): vitamin D adequate before
+    the first dose. Romosozumab → denosumab after a recent hip fracture (imminent risk, Kanis
+    2020) with 25(OH)D 19 ng/mL and normal calcium: the denosumab phase begins 12 months later,
+    time enough for repletion, so the start keeps today's date (first specialist's reading:
+    repletion is needed before the denosumab phase, not before the anabolic)."""
+    record = woman(
+        "review-rules-4-vitd-follow-on",
+        "1947-04-02",
+        fractures=[{"date": "2026-09-21", "site": "hip", "fragility": True, "source": "clinical"}],
+        dxa=[
+            {
+                "date": "2026-10-14",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -3.2},
+                    {"site": "femoral_neck", "t_score": -3.4},
+                    {"site": "lumbar_spine", "t_score": -2.4},
+                ],
+            }
+        ],
+    )
+    record["labs"] = [
+        {"date": "2026-10-20", "test": "egfr", "value": 72, "unit": "mL/min/1.73m2"},
+        {"date": "2026-10-20", "test": "calcium", "value": 2.35, "unit": "mmol/L"},
+        {"date": "2026-10-20", "test": "vitamin_d_25oh", "value": 19, "unit": "ng/mL"},
+    ]
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    starts = [r for r in a.recommendations if r.action == "start"]
+    assert starts and starts[0].regimen is not None
+    assert starts[0].regimen[0].drug in ("romosozumab", "teriparatide", "abaloparatide")
+    assert starts[0].when == AS_OF, starts[0].rationale

@@ -84,12 +84,15 @@ _CORRECT_FIRST = {
 
 
 def correct_first(chosen: Ranked, safety: dict[str, DrugSafety]) -> list[str]:
-    """Corrections due before *chosen* can start (hypocalcaemia, low vitamin D), over every
-    drug of the regimen: a sequence whose follow-on is excluded for low calcium is not
-    eligible as a whole either (Prolia/Reclast labels: correct hypocalcaemia first)."""
+    """Corrections due before *chosen* can start. Hypocalcaemia over every drug of the
+    regimen: a sequence whose follow-on is excluded for low calcium is not eligible as a
+    whole either (Prolia/Reclast labels: correct hypocalcaemia first). Low vitamin D only
+    for the first drug: a follow-on starts months later, time enough for repletion, so it
+    does not delay the start (e.g. romosozumab now, vitamin D replete before denosumab)."""
     found: set[str] = set()
-    for drug in dict.fromkeys(chosen.regimen.drugs):
+    for index, drug in enumerate(dict.fromkeys(chosen.regimen.drugs)):
         s = safety.get(drug)
         if s is not None:
-            found.update(code for code in _CORRECT_FIRST if code in s.by_code)
+            codes = _CORRECT_FIRST if index == 0 else ("hypocalcaemia",)
+            found.update(code for code in codes if code in s.by_code)
     return [words for code, words in _CORRECT_FIRST.items() if code in found]
