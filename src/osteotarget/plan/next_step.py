@@ -102,9 +102,9 @@ def _reword_starts(
     prefix: str,
     *,
     undated: bool = False,
-    extra: Callable[[Recommendation], list[str]] | None = None,
+    cite: Callable[[Recommendation], list[str]] | None = None,
 ) -> None:
-    """Every start/resume added since *since* gets *prefix* (and *extra* citations); the
+    """Every start/resume added since *since* gets *prefix* (and the citations *cite* adds); the
     start may be followed by a referral, so the last line is not necessarily the start."""
     for i in range(since, len(out.recommendations)):
         r = out.recommendations[i]
@@ -112,8 +112,8 @@ def _reword_starts(
             update: dict[str, object] = {"rationale": prefix + r.rationale}
             if undated:
                 update["when"] = None
-            if extra is not None:
-                update["citations"] = [*r.citations, *extra(r)]
+            if cite is not None:
+                update["citations"] = [*r.citations, *cite(r)]
             out.recommendations[i] = r.model_copy(update=update)
 
 
@@ -232,7 +232,7 @@ def _imminent_no_dxa(
         out,
         since,
         prefix,
-        extra=lambda r: (
+        cite=lambda r: (
             ["lyles2007"] if any(s.drug == "zoledronate" for s in r.regimen or []) else []
         ),
     )
