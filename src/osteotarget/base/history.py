@@ -59,8 +59,12 @@ class History:
     def course_at(self, day: date) -> TherapyCourse | None:
         """The course running on *day* (started on or before it, not ended by it); the one
         definition of "on treatment" used by the risk criteria and the plan."""
-        ongoing = [t for t in self.courses() if t.start <= day and (t.end is None or t.end > day)]
-        return max(ongoing, key=lambda t: (t.start, t.drug)) if ongoing else None
+        found: TherapyCourse | None = None
+        for t in self._started:
+            if t.start <= day and (t.end is None or t.end > day):
+                if found is None or (t.start, t.drug) > (found.start, found.drug):
+                    found = t
+        return found
 
     def current(self) -> TherapyCourse | None:
         return self.course_at(self.as_of)
