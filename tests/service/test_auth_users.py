@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import inspect, text, update
@@ -29,6 +30,7 @@ from tests.service.conftest import LiveServer
 
 POLICY = SignInPolicy(max_failures=3, lockout_seconds=60, lockout_max_seconds=600)
 SESSION = "osteotarget_session"
+SECRET = "people-test-secret-not-for-production-0123456789"
 
 
 @dataclass
@@ -46,7 +48,7 @@ def site(
         registry = Registry(url)
         settings = Settings(
             database_url=url,
-            secret="people-test-secret-not-for-production-0123456789",
+            secret=SECRET,
             sign_in=POLICY,
         )
         app = create_app(settings, registry)
@@ -439,3 +441,60 @@ def test_signing_in_again_ends_the_browsers_previous_session(site: Site) -> None
     with httpx.Client(base_url=site.url, cookies={SESSION: first}) as replayed:
         assert replayed.get("/patients").status_code == 401
     assert browser.get("/patients").status_code == 200
+
+
+def _with_idle_deadline(token: str, seconds_from_now: float) -> str:
+    """The same session token re-signed with its idle deadline moved (as if the browser had
+    last been used that long before the limit)."""
+    claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="osteotarget")
+    claims["idl"] = int(datetime.now(UTC).timestamp() + seconds_from_now)
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+def test_a_session_unused_for_the_idle_limit_ends(site: Site) -> None:
+    """NIST SP 800-63B §4.2.3 (AAL2): re-authentication after at most 30 minutes without
+    activity. The session's own token says when it ends; it is refused after that."""
+    add_person(site.registry, "idle.user", "clinician")
+    browser = sign_in(site.url, "idle.user")
+    issued = jwt.decode(
+        browser.cookies[SESSION], SECRET, algorithms=["HS256"], audience="osteotarget"
+    )
+    assert 29 * 60 <= issued["idl"] - issued["iat"] <= 30 * 60  # the default limit
+    stale = _with_idle_deadline(browser.cookies[SESSION], -120)  # unused past its limit
+    with httpx.Client(base_url=site.url, cookies={SESSION: stale}) as idle:
+        refused = idle.get("/patients")
+        assert refused.status_code == 401 and "Sign in" in refused.text
+        assert idle.get("/api/patients").status_code == 401
+        signed_out = idle.post("/logout", data={"csrf": ""}, follow_redirects=False)
+        assert signed_out.status_code == 303 and signed_out.headers["location"] == "/login"
+    details = [d for a, s, d in _actions(site, "idle.user") if a == "refused"]
+    assert any("without activity" in d for d in details), details
+
+
+def test_activity_renews_the_idle_deadline_and_open_forms_still_work(site: Site) -> None:
+    """Each answer to a live session moves its idle deadline on (the same session: its
+    anti-forgery token, bound to the session id, still matches a page rendered before)."""
+    admin = sign_in(site.url, "chief")
+    held = next(c for c in admin.cookies.jar if c.name == SESSION)
+    admin.cookies.set(SESSION, _with_idle_deadline(held.value or "", 300), held.domain, held.path)
+    before = admin.cookies[SESSION]
+    page = admin.get("/admin")  # rendered with the old cookie: its form carries that token
+    assert page.status_code == 200
+    renewed = admin.cookies[SESSION]
+    assert renewed != before
+    claims = jwt.decode(renewed, SECRET, algorithms=["HS256"], audience="osteotarget")
+    old = jwt.decode(before, SECRET, algorithms=["HS256"], audience="osteotarget")
+    assert claims["jti"] == old["jti"] and claims["exp"] == old["exp"]
+    assert claims["idl"] - datetime.now(UTC).timestamp() > 25 * 60
+    unchanged = admin.get("/admin")  # just renewed: no new cookie for every answer
+    assert "set-cookie" not in unchanged.headers
+    added = admin.post(
+        "/admin/users",
+        data={
+            "username": "after.renewal",
+            "role": "clinician",
+            "password": PASSWORD,
+            "csrf": csrf_of(page.text),
+        },
+    )
+    assert added.status_code == 303 and "saved=user-added" in added.headers["location"]

@@ -7,6 +7,7 @@ from osteotarget.security.principal import (
     AuthError,
     Principal,
     issue_token,
+    refreshed_session,
     verify_token,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "Principal",
     "TrustedIssuer",
     "issue_token",
+    "refreshed_session",
     "verify_token",
 ]

@@ -3,7 +3,10 @@
 A token names its client or user (``sub``), role, a token id (``jti``), the fingerprint of
 the key it was issued for or of the user's current session stamp (``kfp``), whether it is a
 browser session (``ses``) and whether its subject is a person who signed in with a password
-(``usr``). It is never
+(``usr``). A browser session also carries an idle deadline (``idl``): a session unused for
+longer than the idle limit ends (NIST SP 800-63B §4.2.3: AAL2 re-authentication after 30
+minutes of inactivity), and every answer to an active session moves the deadline on
+(:func:`refreshed_session`, the same token id, life and claims). It is never
 valid for longer than :data:`MAX_TOKEN_MINUTES`, and each use is checked against the
 registry (web.deps): the client (or user) still exists, is not revoked (is active), still has
 this key (this password: a new one replaces the stamp) and this role, and the token id was
@@ -60,12 +63,16 @@ def issue_token(
     key_fingerprint: str = "",
     session: bool = False,
     person: bool = False,
+    idle_minutes: float | None = None,
+    now: datetime | None = None,
 ) -> str:
+    """*idle_minutes*: a browser session that ends after this long unused; *now*: the issue
+    time (default the clock)."""
     if role not in ROLE_RANK:
         raise ValueError(f"role '{role}' is not one of {', '.join(ROLE_RANK)}")
     if not 0 < minutes <= MAX_TOKEN_MINUTES:
         raise ValueError(f"a token lives 1-{MAX_TOKEN_MINUTES} minutes, not {minutes}")
-    stamp = datetime.now(UTC)
+    stamp = now or datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": subject,
         "role": role,
@@ -77,13 +84,14 @@ def issue_token(
         "ses": session,
         "usr": person,
     }
+    if idle_minutes is not None:
+        claims["idl"] = int((stamp + timedelta(minutes=idle_minutes)).timestamp())
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def verify_token(secret: str, token: str) -> Principal:
-    """Signature, audience, expiry and lifetime; the registry checks come after (deps)."""
+def _claims(secret: str, token: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             secret,
             algorithms=["HS256"],
@@ -94,6 +102,43 @@ def verify_token(secret: str, token: str) -> Principal:
         raise AuthError("the bearer token has expired") from None
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"the bearer token is not valid ({type(exc).__name__})") from None
+    idle = claims.get("idl")
+    if idle is not None:
+        if not isinstance(idle, int | float):
+            raise AuthError("the session token has no usable idle deadline")
+        if datetime.now(UTC).timestamp() > float(idle) + CLOCK_SKEW_SECONDS:
+            raise AuthError(
+                "the session ended after a time without activity: sign in again",
+                actor=str(claims.get("sub", "")),
+            )
+    return claims
+
+
+def refreshed_session(
+    secret: str, token: str, idle_minutes: float, *, step_seconds: float = 60.0
+) -> tuple[str, int] | None:
+    """A session token whose idle deadline is moved to now + *idle_minutes* (the same token
+    id, subject, role and end of life), and the seconds it has left to live; None when
+    *token* is not a live session with an idle deadline, or the deadline would move by
+    less than *step_seconds* (an answer need not carry a new cookie every time)."""
+    try:
+        claims = _claims(secret, token)
+    except AuthError:
+        return None
+    if claims.get("ses") is not True or "idl" not in claims:
+        return None
+    now = datetime.now(UTC).timestamp()
+    deadline = int(now + idle_minutes * 60)
+    if deadline - float(claims["idl"]) < step_seconds:
+        return None
+    claims["idl"] = deadline
+    return jwt.encode(claims, secret, algorithm="HS256"), max(0, int(claims["exp"] - now))
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    """Signature, audience, expiry, idle deadline and lifetime; the registry checks come
+    after (deps)."""
+    claims = _claims(secret, token)
     role = str(claims.get("role", ""))
     if role not in ROLE_RANK:
         raise AuthError("the bearer token carries no known role")

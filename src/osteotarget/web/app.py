@@ -29,7 +29,7 @@ from osteotarget.security import AuthError, CdsVerifier
 from osteotarget.store import PatientNotFound, Registry, VersionConflict
 from osteotarget.web import admin, api, cds, clinic, health, items, pages, worklists
 from osteotarget.web.deps import AuditContext, Service, audit_refusal
-from osteotarget.web.guards import BodyGuard, CdsLoadShedder, SecurityHeaders
+from osteotarget.web.guards import BodyGuard, CdsLoadShedder, SecurityHeaders, SessionKeepAlive
 from osteotarget.web.problems import (
     UNAVAILABLE_ERRORS,
     ApiProblem,
@@ -167,6 +167,9 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         BodyGuard,
         max_bytes=settings.max_body_bytes,
         max_import_bytes=settings.max_import_bytes,
+    )
+    app.add_middleware(
+        SessionKeepAlive, secret=settings.secret, idle_minutes=settings.session_idle_minutes
     )
     app.add_middleware(CdsLoadShedder, limit=settings.cds_max_in_flight)
     app.add_middleware(SecurityHeaders)

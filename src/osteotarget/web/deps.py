@@ -16,6 +16,13 @@ from osteotarget.web.settings import Settings
 SESSION_COOKIE = "osteotarget_session"
 
 
+def set_session_cookie(response: Response, token: str, max_age: int, secure: bool) -> None:
+    """The browser session cookie, the same way wherever it is set or renewed."""
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="strict", secure=secure
+    )
+
+
 @dataclass
 class Service:
     settings: Settings

@@ -7,6 +7,8 @@
   surrogates — refused with 422 naming where. What passes is replayed to the route as is.
 - :class:`SecurityHeaders`: CSP without inline script or style, ``frame-ancestors 'none'``,
   ``nosniff``, no referrer, and ``no-store`` for everything but static files.
+- :class:`SessionKeepAlive`: an answer to a browser whose session is live carries the session
+  cookie with its idle deadline moved on (a session unused for the idle limit ends).
 - :class:`CdsLoadShedder`: beyond ``limit`` CDS Hooks calls whose answer is not yet sent,
   503 at once. A call stops counting when its answer's last byte is sent: background work
   after the answer (a registry write) never counts, so nothing is shed below the limit.
@@ -16,11 +18,14 @@ from __future__ import annotations
 
 import json
 
-from fastapi import Request
+from fastapi import Request, Response
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from osteotarget.model import Problem
 from osteotarget.model.bounds import BoundsError, loads_bounded
+from osteotarget.security import refreshed_session
+from osteotarget.web.deps import SESSION_COOKIE, set_session_cookie
 from osteotarget.web.problems import problem_response
 
 IMPORT_PATHS = ("/api/import", "/api/fhir/import")
@@ -220,3 +225,41 @@ class CdsLoadShedder:
             await self.app(scope, receive, send_and_release)
         finally:
             release()
+
+
+class SessionKeepAlive:
+    """Every successful answer to a live browser session renews its idle deadline (a new
+    cookie, the same session); a session unused for ``idle_minutes`` ends (the token says
+    so when it is next used). An answer that sets or clears the cookie itself (sign-in,
+    sign-out) is left as it is."""
+
+    def __init__(self, app: ASGIApp, secret: str, idle_minutes: float) -> None:
+        self.app = app
+        self.secret = secret
+        self.idle_minutes = idle_minutes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cookie = next((v for k, v in scope.get("headers", ()) if k == b"cookie"), b"")
+        if scope["type"] != "http" or SESSION_COOKIE.encode() not in cookie:
+            await self.app(scope, receive, send)
+            return
+        session = cookie_parser(cookie.decode("latin-1")).get(SESSION_COOKIE, "")
+
+        async def send_renewed(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                headers = list(message.get("headers", []))
+                sets_own = any(
+                    k.lower() == b"set-cookie" and v.startswith(SESSION_COOKIE.encode() + b"=")
+                    for k, v in headers
+                )
+                renewed = None if sets_own else refreshed_session(
+                    self.secret, session, self.idle_minutes
+                )  # fmt: skip
+                if renewed is not None:
+                    carrier = Response()
+                    set_session_cookie(carrier, *renewed, secure=scope.get("scheme") == "https")
+                    headers.append(carrier.raw_headers[-1])
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_renewed)

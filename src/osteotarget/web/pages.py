@@ -29,6 +29,7 @@ from osteotarget.web.deps import (
     authenticate,
     service,
     session_principal,
+    set_session_cookie,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -224,18 +225,12 @@ def start_session(request: Request, user: User, target: str, action: str) -> Res
         key_fingerprint=user.stamp_fingerprint,
         session=True,
         person=True,
+        idle_minutes=svc.settings.session_idle_minutes,
     )
     principal = Principal(user.username, user.role, "user")
     audit_credential(request, principal, action, user.username)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_MINUTES * 60,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    set_session_cookie(response, token, SESSION_MINUTES * 60, request.url.scheme == "https")
     _set_csrf_cookie(request, response, secrets.token_urlsafe(24))  # a new one per session
     return response
 
@@ -246,8 +241,14 @@ def csrf_token(request: Request) -> str:
     session = request.cookies.get(SESSION_COOKIE, "")
     if not session:
         return request.cookies.get(CSRF_COOKIE, "")
-    secret = service(request).settings.secret.encode()
-    return hmac.new(secret, b"csrf:" + session.encode(), hashlib.sha256).hexdigest()[:32]
+    secret = service(request).settings.secret
+    try:
+        # Bound to the session's token id, which stays when the idle deadline is renewed
+        # (the cookie's text changes then; a form rendered before must still be accepted).
+        bound = verify_token(secret, session).token_id
+    except AuthError:
+        return "not-a-session"  # no form of a dead session is accepted
+    return hmac.new(secret.encode(), b"csrf:" + bound.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 templates.env.globals["csrf_token"] = csrf_token
@@ -257,14 +258,14 @@ templates.env.globals["csrf_token"] = csrf_token
 def logout(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     """Sign out: the session token is ended server-side, not only forgotten by the browser."""
     session = request.cookies.get(SESSION_COOKIE, "")
-    if session:
+    try:
+        principal = verify_token(service(request).settings.secret, session) if session else None
+    except AuthError:
+        principal = None  # ended already (expired, idle): nothing to end, only forget it
+    if principal is not None:
         if not hmac.compare_digest(csrf, csrf_token(request)):
             return _refuse_page(request, "Sign-out must come from this site's own page.")
-        try:
-            principal = verify_token(service(request).settings.secret, session)
-        except AuthError:
-            principal = None
-        if principal is not None and principal.expires is not None:
+        if principal.expires is not None:
             service(request).registry.end_token(
                 principal.token_id, principal.name, principal.expires
             )

@@ -25,13 +25,25 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     max_import_bytes: int = 64 * 1024 * 1024
     sign_in: SignInPolicy = field(default_factory=SignInPolicy)
+    session_idle_minutes: float = 30.0
+    """A browser session unused this long ends (NIST SP 800-63B §4.2.3: AAL2 re-authentication
+    after at most 30 minutes of inactivity); not a clinical setting."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.session_idle_minutes <= 480:
+            raise ValueError(
+                "OSTEOTARGET_SESSION_IDLE_MINUTES: a session's idle limit is more than 0 and at "
+                f"most 480 minutes, not "
+                f"{self.session_idle_minutes:g}"
+            )
 
     @classmethod
     def from_env(cls, database_url: str, demo: bool = False) -> Settings:
         """Environment: OSTEOTARGET_SECRET (signs session and bearer JWTs),
         OSTEOTARGET_CDS_ISSUERS (JSON, or a path to a JSON file: trusted CDS Hooks issuers),
         OSTEOTARGET_PUBLIC_URL (base of absolute links in CDS cards), OSTEOTARGET_LOGIN_*
-        (lockout after failed sign-ins: :class:`SignInPolicy`)."""
+        (lockout after failed sign-ins: :class:`SignInPolicy`),
+        OSTEOTARGET_SESSION_IDLE_MINUTES (a browser session unused this long ends; 30)."""
         issuers_text = os.environ.get("OSTEOTARGET_CDS_ISSUERS", "").strip()
         issuers: dict[str, Any] = {}
         if issuers_text:
@@ -50,4 +62,5 @@ class Settings:
             max_body_bytes=int(os.environ.get("OSTEOTARGET_MAX_BODY_BYTES", str(4 << 20))),
             max_import_bytes=int(os.environ.get("OSTEOTARGET_MAX_IMPORT_BYTES", str(64 << 20))),
             sign_in=SignInPolicy.from_env(),
+            session_idle_minutes=float(os.environ.get("OSTEOTARGET_SESSION_IDLE_MINUTES", "30")),
         )
