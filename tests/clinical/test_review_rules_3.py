@@ -68,7 +68,8 @@ def test_a_wrist_fracture_is_not_an_imminent_risk_site_for_the_work_up_order() -
     """The imminent-risk exception reads clinically major sites (hip, vertebra, pelvis,
     humerus: Kanis 2020 recency ratios are largest for hip and vertebra, smallest for the
     forearm): a recent distal forearm fracture with a low Z-score keeps the work-up first
-    (Watts 2012; ISCD), even when the profile calls the risk very high."""
+    (Watts 2012; ISCD). Under t2t2024 the recent wrist fracture no longer makes the risk very
+    high either (Hoong 2025 / Lewiecki 2021: recent major fracture; review rules 5): high."""
     record = _record(
         dxa=[_scan("2026-10-15", -3.2, -3.0, z=-2.1)],
         fractures=[
@@ -81,7 +82,7 @@ def test_a_wrist_fracture_is_not_an_imminent_risk_site_for_the_work_up_order() -
         ],
     )
     a = assess(parse_patient(record), AS_OF, "t2t2024")
-    assert a.risk is not None and a.risk.category == "very_high"
+    assert a.risk is not None and a.risk.category == "high"
     assert a.recommendations[0].action == "investigate"
     assert all(r.when is None for r in a.recommendations if r.action == "start")
 

@@ -127,7 +127,7 @@ def test_offset_shown_but_not_applied_outside_nogg() -> None:
 
 def test_category_reasons_carry_citations() -> None:
     data = make(dxa=[visit("2023-01-01", total_hip=-3.2)])
-    ctx, facts = context(data)
+    ctx, facts = context(data, "aace2020")
     risk = risk_category(ctx, facts)
     assert risk.category == "very_high"
     assert all(r.citations for r in risk.reasons)

@@ -51,8 +51,11 @@ def _probability_note(ctx: Context, chosen: Ranked, eligible: list[Ranked]) -> s
         "plan.target_unlikely", f"best eligible regimen {p:.0%} < {likely:.0%}", ["lewiecki2021"]
     )
     target = chosen.option.horizon_months
+    # Closest among the options this profile would start at this risk level (the chosen
+    # one's group: first-line, or all if none is): the options ranking puts the closest of
+    # the not materially different ones first, so the text names the recommended option.
     closest = max(
-        (r for r in eligible if not r.avoid),
+        (r for r in eligible if not r.avoid and r.first_line == chosen.first_line),
         key=lambda r: (
             r.option.expected_t_at_horizon is not None,
             r.option.expected_t_at_horizon or 0,

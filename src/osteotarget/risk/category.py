@@ -10,7 +10,7 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.population import uses_z_scores, z_score_words
 from osteotarget.base.profile import Profile
 from osteotarget.model.assessment import RISK_ORDER, Reason, Risk, RiskCategory, built
-from osteotarget.risk.criteria import Inputs, evaluate
+from osteotarget.risk.criteria import Inputs, evaluate, frax_threshold_table
 from osteotarget.risk.frax import frax_for_category, frax_values
 
 
@@ -18,7 +18,7 @@ def _citations(rule: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([str(rule["cite"]), *[str(c) for c in rule.get("citations", [])]]))
 
 
-_T_SCORE_CRITERIA = ("t_score", "t_score_ever", "frax")
+_T_SCORE_CRITERIA = ("t_score", "t_score_ever", "frax", "frax_threshold")
 
 
 def _uses(rules: list[dict[str, Any]], criterion: str) -> bool:
@@ -62,7 +62,18 @@ def _undetermined(
     # tier (e.g. MOF >= 20 %); FRAX read only together with a T-score (osteopenia + FRAX,
     # AACE 2020 / BHOF 2022) cannot rule treatment out: a DXA decides (R4, NOGG 2022).
     treat_from = ctx.profile.get("risk.treat_from", "high")
-    standalone = [r for r in rules if r.get("criterion") == "frax" and r["category"] == treat_from]
+    standalone = [
+        r
+        for r in rules
+        if r["category"] == treat_from
+        and (
+            r.get("criterion") == "frax"
+            or (
+                r.get("criterion") == "frax_threshold"
+                and frax_threshold_table(inputs.tables.get(str(r["table"])))
+            )
+        )
+    ]
     if standalone and any(v is not None for v in inputs.frax.values()):
         return ""
     why = (
@@ -73,9 +84,30 @@ def _undetermined(
     return f"no DXA on record and {why}"
 
 
+def _threshold_tables(ctx: Context, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The age-dependent FRAX threshold tables the profile's rules name, each recorded with
+    its evidence tag."""
+    tables: dict[str, Any] = {}
+    for rule in rules:
+        if rule.get("criterion") == "frax_threshold":
+            path = str(rule["table"])
+            tables[path] = ctx.kb.table(path)
+            ctx.note_evidence(path, str(tables[path].get("evidence", "unverified")))
+    return tables
+
+
+def _frax_unused(ctx: Context, tables: dict[str, Any]) -> bool:
+    """FRAX on record is not read for the category: the profile reads none, or its
+    age-dependent thresholds are not on file."""
+    if ctx.profile.get("risk.frax_for_category") == "none":
+        return True
+    return bool(tables) and not any(frax_threshold_table(t) for t in tables.values())
+
+
 def risk_category(ctx: Context, facts: Facts) -> Risk:
     frax = frax_values(ctx, facts)
     z_population = uses_z_scores(ctx, facts)
+    rules: list[dict[str, Any]] = list(ctx.profile.get("risk.rules", []))
     inputs = Inputs(
         facts=facts,
         frax={o: frax_for_category(ctx, frax, o) for o in ("mof", "hip")},
@@ -85,11 +117,11 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
             else 0.0
         ),
         t_from_lowest_ever=ctx.profile.get("risk.t_score_basis", "latest") == "lowest_ever",
+        tables=_threshold_tables(ctx, rules),
     )
     category: RiskCategory = "low"
     imminent = False
     reasons: list[Reason] = []
-    rules: list[dict[str, Any]] = list(ctx.profile.get("risk.rules", []))
     skipped = 0
     for index, rule in enumerate(rules):
         if z_population and any(_uses([rule], c) for c in _T_SCORE_CRITERIA):
@@ -154,7 +186,7 @@ def risk_category(ctx: Context, facts: Facts) -> Risk:
         ctx.fired("risk.undetermined", undetermined, list(ctx.profile.citations[:1]))
     elif not reasons:
         reasons.append(Reason(code="low:none", text="low: no risk criterion of this profile fired"))
-    if frax and ctx.profile.get("risk.frax_for_category") == "none":
+    if frax and _frax_unused(ctx, dict(inputs.tables)):
         reasons.append(
             Reason(
                 code="frax_not_used",

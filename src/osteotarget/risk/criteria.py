@@ -3,7 +3,9 @@
 Criteria: ``t_score`` (op, value, sites), ``t_score_ever`` (lowest at any DXA),
 ``fracture`` (sites, within_months, min_count), ``vertebral_fractures`` (min_count,
 within_months; VFA counts), ``fracture_on_treatment`` (after the IOF minimum duration),
-``fracture_on_glucocorticoids``, ``frax`` (outcome, op, value), ``falls`` (injurious,
+``fracture_on_glucocorticoids``, ``frax`` (outcome, op, value), ``frax_threshold`` (table,
+multiplier: MOF or hip at or above the multiple of the age band's intervention threshold,
+NOGG 2022), ``falls`` (injurious,
 within_months, min_count), ``glucocorticoid_dose`` (min_mg), and the combinators
 ``all_of`` / ``any_of`` over nested ``rules``. Every criterion is monotone: a lower
 T-score or one more fracture can only make it fire, never stop it firing.
@@ -12,8 +14,9 @@ T-score or one more fracture can only make it fire, never stop it firing.
 from __future__ import annotations
 
 import operator
+from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from osteotarget.base.facts import Facts
@@ -39,6 +42,8 @@ class Inputs:
     t_from_lowest_ever: bool = False
     """AACE 2020: once made, the diagnosis persists: T-score criteria read the lowest T-score
     at any DXA, so the category does not fall as a treated T-score rises."""
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Age-dependent FRAX threshold tables by knowledge path (``frax_threshold``)."""
 
     @property
     def history(self) -> History:
@@ -160,6 +165,45 @@ def _frax(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     )
 
 
+def frax_threshold_table(table: Mapping[str, Any] | None) -> bool:
+    """Whether an age-dependent threshold table has values on file."""
+    return bool(table) and bool(list((table or {}).get("ages", [])))
+
+
+def _frax_threshold(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
+    """NOGG 2022: FRAX MOF or hip at or above *multiplier* x the intervention threshold of the
+    patient's age band (with BMD, the higher of the two assessments decides)."""
+    table = i.tables.get(str(rule["table"]))
+    multiplier = float(rule.get("multiplier", 1.0))
+    what = "the intervention threshold" if multiplier == 1 else f"{multiplier:g} × the threshold"
+    if not frax_threshold_table(table):
+        return Result(False, f"FRAX ≥ {what} (age-dependent thresholds not on file)", {})
+    assert table is not None
+    ages = [int(a) for a in table["ages"]]
+    age = i.facts.age
+    if age < ages[0]:
+        return Result(False, f"FRAX ≥ {what} (no threshold below age {ages[0]})", {})
+    band = bisect_right(ages, age) - 1
+    hits: list[str] = []
+    seen: dict[str, float] = {}
+    for outcome, label in (("mof", "MOF"), ("hip", "hip")):
+        value = i.frax.get(outcome)
+        limits = list(table.get(outcome, []))
+        if value is None or band >= len(limits):
+            continue
+        seen[outcome] = value
+        threshold = float(limits[band]) * multiplier
+        if value >= threshold:
+            hits.append(f"{label} {value:.1f}% ≥ {threshold:.1f}%")
+    if not hits and not explain:
+        return _QUIET
+    return Result(
+        bool(hits),
+        f"FRAX ≥ {what} for age {age} ({', '.join(hits) or 'not reached'})",
+        {"age": age, **seen},
+    )
+
+
 def _falls(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     months = _months(rule)
     since = add_months(i.facts.as_of, -months) if months else None
@@ -211,6 +255,7 @@ _CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs, bool], Result]] = {
     "fracture_on_treatment": _on_treatment,
     "fracture_on_glucocorticoids": _on_glucocorticoids,
     "frax": _frax,
+    "frax_threshold": _frax_threshold,
     "falls": _falls,
     "glucocorticoid_dose": _gc_dose,
     "all_of": _combined,

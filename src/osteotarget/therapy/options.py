@@ -119,6 +119,8 @@ class _Candidate:
     avoid: bool
     sequence: tuple[SequenceCaution, ...]
     correctable: bool
+    leading: tuple[str, ...] = ()
+    """Citations of a profile first-line preference that applied (shown first)."""
 
 
 def _judged(
@@ -157,6 +159,79 @@ def _judged(
     )
 
 
+def _after_hip_fracture(
+    ctx: Context, facts: Facts, first_line: list[str]
+) -> tuple[list[str], str, list[str]]:
+    """A profile first-line preference after a recent hip fracture (``first_line.
+    after_recent_hip_fracture``: ``prefer`` moves ahead of every regimen in ``ahead_of``
+    in the profile's first-line order). HORIZON-RFT (Lyles 2007): zoledronic acid after hip
+    fracture reduced new clinical fractures and mortality; NOGG 2022 / five-nations consensus
+    (Johansen 2023): consider IV zoledronate after a hip fracture. The window is the
+    profile's imminent-risk window."""
+    unchanged: tuple[list[str], str, list[str]] = (first_line, "", [])
+    rule = ctx.profile.get("first_line.after_recent_hip_fracture")
+    if not rule:
+        return unchanged
+    prefer = str(rule["prefer"])
+    if prefer not in first_line:
+        return unchanged
+    months = ctx.setting("imminent.recent_fracture_months").value
+    if not any(f.site == "hip" for f in facts.fractures_since(months)):
+        return unchanged
+    ahead_of = [first_line.index(k) for k in rule.get("ahead_of", []) if k in first_line]
+    at = min(ahead_of, default=first_line.index(prefer))
+    if at >= first_line.index(prefer):
+        return unchanged
+    reordered = [k for k in first_line if k != prefer]
+    reordered.insert(at, prefer)
+    cites = [str(rule["cite"]), *[str(c) for c in rule.get("citations", [])]]
+    ctx.note_evidence(
+        f"profiles.{ctx.profile.name}.first_line.after_recent_hip_fracture",
+        str(rule.get("evidence", "unverified")),
+    )
+    ctx.fired(
+        "options.after_hip_fracture",
+        f"hip fracture within {months:g} months: {prefer} ranked ahead of "
+        + ", ".join(k for k in rule.get("ahead_of", []) if k in first_line)
+        + f" (profile {ctx.profile.name} first-line preference)",
+        cites,
+    )
+    return reordered, prefer, cites
+
+
+def _expected_t(
+    rows: Sequence[tuple[int, Site, float, float, float]] | tuple[()],
+    primary: Site | None,
+    horizon: int,
+) -> float | None:
+    """The primary site's projected T-score at the latest month within the horizon."""
+    expected_t: float | None = None
+    latest = -1
+    for month, site, t_score, _, _ in rows:
+        if site == primary and latest < month <= horizon:
+            latest, expected_t = month, t_score
+    return expected_t
+
+
+def _nothing_likely(
+    ctx: Context, judged: list[_Candidate], primary: Site | None, horizon: int
+) -> dict[tuple[bool, bool, bool], tuple[float, float]] | None:
+    """Per ranking group (excluded, not first-line, avoid): the best projected probability and
+    the change margin, for the groups where no option reaches the profile's
+    ``first_line.likely_probability`` (None: the profile sets no such reading)."""
+    if "likely_probability" not in (ctx.profile.get("first_line") or {}):
+        return None
+    likely = ctx.setting("first_line.likely_probability").value
+    margin = ctx.setting("change.min_probability_gain").value
+    best: dict[tuple[bool, bool, bool], float] = {}
+    for c in judged:
+        if c.numbers is None or _expected_t(c.numbers.points, primary, horizon) is None:
+            continue
+        group = (bool(c.excluded), not c.first_line, c.avoid)
+        best[group] = max(best.get(group, 0.0), c.numbers.probability_of_target or 0.0)
+    return {g: (p, margin) for g, p in best.items() if p < likely}
+
+
 def rank_options(
     ctx: Context,
     facts: Facts,
@@ -174,7 +249,9 @@ def rank_options(
     points) is built once, with its rank."""
     candidates = _candidates()
     horizon = int(ctx.setting("targets.reasonable_period_months").value)
-    first_line: list[str] = list(ctx.profile.get(f"first_line.{risk.category}", []))
+    first_line, preferred, preferred_cites = _after_hip_fracture(
+        ctx, facts, list(ctx.profile.get(f"first_line.{risk.category}", []))
+    )
     projected = _projected(ctx, candidates, targets, horizon) if project else None
     if not project:
         ctx.fired(
@@ -189,17 +266,30 @@ def rank_options(
         for i, reg in enumerate(candidates)
     ]
     by_preference = ctx.profile.get("first_line.order") == "preference"
+    primary = next((t.site for t in targets if t.site is not None), None)
+    unlikely = _nothing_likely(ctx, judged, primary, horizon) if not by_preference else None
 
-    def key(c: _Candidate) -> tuple[bool, bool, bool, int, float, float]:
+    def key(c: _Candidate) -> tuple[bool, bool, bool, int, bool, float, float, float]:
         order = first_line.index(c.regimen.key) if c.first_line and by_preference else 0
         p = c.numbers.probability_of_target if c.numbers is not None else None
         expected = c.regimen.expected_total_hip
         response = -expected.value if expected is not None else 0.0
-        return (bool(c.excluded), not c.first_line, c.avoid, order, -(p or 0.0), response)
+        # Nothing likely to reach the target: probabilities within the change margin of the
+        # group's best are not materially different; the option closest to the target
+        # (expected T at the horizon) leads among them, so the recommendation is the option
+        # the text calls closest.
+        group = (bool(c.excluded), not c.first_line, c.avoid)
+        tier, closeness = False, 0.0
+        if unlikely is not None and group in unlikely:
+            tier = (p or 0.0) < unlikely[group][0] - unlikely[group][1]
+            t = _expected_t(c.numbers.points, primary, horizon) if c.numbers else None
+            closeness = -t if t is not None else float("inf")
+        return (*group, order, tier, closeness, -(p or 0.0), response)
 
-    primary = next((t.site for t in targets if t.site is not None), None)
     out: list[Ranked] = []
     for rank, c in enumerate(sorted(judged, key=key), 1):
+        if preferred and c.regimen.key == preferred:
+            c.leading = tuple(preferred_cites)
         out.append(
             Ranked(
                 c.regimen,
@@ -221,21 +311,17 @@ def _option(ctx: Context, c: _Candidate, rank: int, primary: Site | None, horizo
         probability = c.numbers.probability_of_target
         rows = c.numbers.points
         basis: Basis = "projection"
-        cites = [*c.numbers.citations, *cites]
+        cites = [*c.leading, *c.numbers.citations, *cites]
     else:
         probability, rows, basis = None, (), "expected_response"
+        cites = [*c.leading, *cites]
         if reg.expected_total_hip is not None:
-            cites.insert(0, reg.expected_total_hip.cite)
+            cites.insert(len(c.leading), reg.expected_total_hip.cite)
             ctx.note_evidence(
                 f"drugs.regimens.{reg.key}.expected_total_hip_percent",
                 reg.expected_total_hip.evidence,
             )
-    # The primary site's T-score at the latest month within the horizon.
-    expected_t: float | None = None
-    latest = -1
-    for month, site, t_score, _, _ in rows:
-        if site == primary and latest < month <= horizon:
-            latest, expected_t = month, t_score
+    expected_t = _expected_t(rows, primary, horizon)
     return built_whole(
         Option,
         {
