@@ -4,6 +4,7 @@ PTH-analogue exclusions and course limits, pregnancy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +14,7 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, drug_info
 from osteotarget.dates import add_months
 from osteotarget.knowledge import knowledge
+from osteotarget.model.assessment import RegimenStep
 from osteotarget.model.codes import LabTest
 from osteotarget.model.record import Lab
 
@@ -28,6 +30,10 @@ class DrugSafety:
     citations: list[str] = field(default_factory=list)
     by_code: dict[str, list[str]] = field(default_factory=dict)
     renal_note: str = ""
+    lifetime_left: float | None = None
+    """PTH analogues: lifetime months left under the label of the profile's region."""
+    lifetime_rule: tuple[str, str, str] | None = None
+    """(action, words, citation) of that label for use beyond the lifetime limit."""
 
     def add(self, action: str, text: str, cite: str, code: str = "") -> None:
         (self.excluded if action == "exclude" else self.cautions).append(text)
@@ -290,44 +296,113 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
         )
 
 
+def _region(ctx: Context) -> str:
+    """The profile's label region: "us", "eu" or "either" (``labels.region``)."""
+    return str(ctx.profile.get("labels.region", "either"))
+
+
+@dataclass(frozen=True, slots=True)
+class _LifetimeRule:
+    """What a PTH analogue's label says of use beyond the lifetime limit, in the profile's
+    region (``drugs.drugs.<drug>.lifetime``): the drugs whose months count together, and
+    whether more is excluded or only cautioned."""
+
+    counts: tuple[str, ...]
+    action: str
+    cite: str
+    evidence: str
+    path: str
+    words: str
+
+
+def _lifetime_rule(ctx: Context, drug: str) -> _LifetimeRule | None:
+    entry = drug_info(drug).get("lifetime")
+    if entry is None:
+        return None
+    region = _region(ctx)
+    # "either" takes the stricter (EU) reading of a safety rule; a US-region profile may be
+    # stricter than its label (e.g. Endocrine Society 2020: at most 2 years), never looser.
+    key = "us" if region == "us" else "eu"
+    rule = entry[key]
+    action = str(rule["action"])
+    if action == "caution" and ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") != (
+        "if_high_risk"
+    ):
+        action = "exclude"
+    return _LifetimeRule(
+        counts=tuple(str(d) for d in rule["counts"]),
+        action=action,
+        cite=str(rule["cite"]),
+        evidence=str(rule["evidence"]),
+        path=f"drugs.drugs.{drug}.lifetime.{key}",
+        words=str(rule["text"]),
+    )
+
+
+def _pth_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
+    rule = _lifetime_rule(ctx, drug)
+    if rule is None:
+        return
+    used = history.cumulative_months(rule.counts)
+    limit = ctx.setting("anabolic.pth_lifetime_months").value
+    if used > 0:
+        ctx.note_evidence(rule.path, rule.evidence)
+    counted = " and ".join(rule.counts)
+    safety.lifetime_left = max(limit - used, 0.0)
+    safety.lifetime_rule = (rule.action, rule.words, rule.cite)
+    if used >= limit:
+        safety.add(
+            rule.action,
+            f"{used:.0f} months of {counted} already: {rule.words}",
+            rule.cite,
+            "anabolic_course_limit",
+        )
+    elif used > 0:
+        safety.add(
+            "caution",
+            f"{used:.0f} of {limit:g} lifetime months of {counted} already used: "
+            f"{limit - used:.0f} months remain",
+            rule.cite,
+        )
+    others = history.cumulative_months(tuple(d for d in _PTH if d not in rule.counts))
+    if others > 0:
+        # The teriparatide labels count teriparatide only; the abaloparatide label advises
+        # against more than 2 cumulative years of PTH analogues: say so, not exclude.
+        safety.add(
+            "caution",
+            f"{others:.0f} months of another PTH analogue before: cumulative PTH analogue use "
+            f"beyond {limit:g} lifetime months is not recommended (abaloparatide label)",
+            "tymlos_us",
+        )
+
+
+def regimen_course_limits(
+    steps: Sequence[RegimenStep], safety: dict[str, DrugSafety]
+) -> list[tuple[str, str, str]]:
+    """(action, text, citation) for each step of a regimen whose planned months exceed what
+    remains of its drug's lifetime allowance (PTH analogues): the regimen as planned goes
+    beyond the label, excluded or cautioned as the label of the profile's region says."""
+    out: list[tuple[str, str, str]] = []
+    for step in steps:
+        s = safety.get(step.drug)
+        if s is None or s.lifetime_left is None or s.lifetime_rule is None or not step.months:
+            continue
+        if step.months > s.lifetime_left > 0:
+            action, words, cite = s.lifetime_rule
+            out.append(
+                (
+                    action,
+                    f"{step.drug}: the regimen plans {step.months} months but only "
+                    f"{s.lifetime_left:.0f} remain of the lifetime allowance: {words}",
+                    cite,
+                )
+            )
+    return out
+
+
 def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
     if drug in _PTH:
-        used = history.cumulative_months(_PTH)
-        limit = ctx.setting("anabolic.pth_lifetime_months").value
-        if used >= limit:
-            # Keyed by drug: the US teriparatide label allows more than 2 lifetime years if
-            # risk stays high; the abaloparatide label does not (cumulative PTH analogue
-            # > 2 years not recommended), whatever the profile says for teriparatide.
-            if ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") == "if_high_risk":
-                safety.add(
-                    "caution",
-                    f"{used:.0f} months of PTH analogue already: more than {limit:g} lifetime "
-                    "months only if fracture risk remains or is again high (US label)",
-                    "forteo_us",
-                    "anabolic_course_limit",
-                )
-            elif drug == "abaloparatide":
-                safety.add(
-                    "exclude",
-                    f"{used:.0f} months of PTH analogue already: cumulative use of PTH analogues "
-                    f"beyond {limit:g} lifetime months is not recommended (abaloparatide label)",
-                    "tymlos_us",
-                    "anabolic_course_limit",
-                )
-            else:
-                safety.add(
-                    "exclude",
-                    f"{used:.0f} months of PTH analogue already: lifetime limit {limit:g} months, "
-                    "never repeated (EU label)",
-                    "teriparatide_eu",
-                    "anabolic_course_limit",
-                )
-        elif used > 0:
-            safety.add(
-                "caution",
-                f"{used:.0f} of {limit:g} lifetime months of PTH analogue already used",
-                "teriparatide_eu",
-            )
+        _pth_limits(ctx, history, drug, safety)
     if drug == "romosozumab":
         # The label limit is 12 monthly doses: count the doses given as well as the months
         # between start and end (a course of 12 doses spans 11 months from the first).
