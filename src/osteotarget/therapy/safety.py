@@ -59,6 +59,9 @@ class LabState:
     excluding it until a newer result says otherwise."""
     stale_test: str = ""
     stale_date: date | None = None
+    alkaline_phosphatase: float | None = None
+    alkaline_phosphatase_raised: bool = False
+    """Above the configured upper limit (``rules.labs.alkaline_phosphatase_upper``)."""
     vitamin_d_deficient: bool = False
     """Below the deficiency cut-off (20 ng/mL): replete before a parenteral drug; between it
     and the 30 ng/mL aim (insufficiency) vitamin D is replete alongside (IOM 2011; labels
@@ -101,6 +104,8 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     )
     ca, _ = _current(ctx, facts, "calcium", since)
     vd, _ = _current(ctx, facts, "vitamin_d_25oh", since)
+    alp, _ = _current(ctx, facts, "alkaline_phosphatase", since)
+    alp_value = alp.canonical_value if alp else None
     ca_value = ca.canonical_value if ca else None
     vd_value = vd.canonical_value if vd else None
     ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
@@ -136,6 +141,10 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
             vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_deficient")
         ),
         vitamin_d=vd_value,
+        alkaline_phosphatase=alp_value,
+        alkaline_phosphatase_raised=(
+            alp_value is not None and alp_value > ctx.number(f"{_LABS}.alkaline_phosphatase_upper")
+        ),
         renal_note=note,
         stale_clearance=(
             last_known.canonical_value if renal is None and last_known is not None else None
@@ -149,19 +158,42 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     )
 
 
-def _condition_present(code: str, facts: Facts, labs: LabState) -> bool:
+def reproductive_potential(ctx: Context, facts: Facts) -> bool:
+    """A woman of reproductive potential by the record: premenopausal or perimenopausal, or
+    no menopause status and younger than the age from which she is taken as postmenopausal
+    (``rules.population.assume_postmenopausal_from_age``)."""
+    patient = facts.patient
+    if patient.sex != "female":
+        return False
+    if patient.menopause is not None:
+        return patient.menopause.status != "postmenopausal"
+    return facts.age < ctx.number("rules.population.assume_postmenopausal_from_age")
+
+
+def _condition_present(code: str, facts: Facts, labs: LabState, fertile: bool) -> bool:
+    if code == "reproductive_potential":
+        return fertile
     if code == "hypocalcaemia_lab":
         return labs.calcium_low
     if code == "vitamin_d_low":
         return labs.vitamin_d_deficient
+    if code == "alkaline_phosphatase_raised":
+        return labs.alkaline_phosphatase_raised
     return facts.has_condition(code)  # type: ignore[arg-type]
 
 
 def _label(code: str, labs: LabState) -> str:
+    if code == "reproductive_potential":
+        return "woman of reproductive potential (not postmenopausal by the record)"
     if code == "hypocalcaemia_lab":
         return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
     if code == "vitamin_d_low":
         return f"25(OH)D {labs.vitamin_d:g} ng/mL (deficiency)"
+    if code == "alkaline_phosphatase_raised":
+        return (
+            f"alkaline phosphatase {labs.alkaline_phosphatase:.0f} U/L above the upper limit, "
+            "no cause on record"
+        )
     return code.replace("_", " ")
 
 
@@ -207,6 +239,9 @@ class _Label:
     where: str
     shown: str
     source: str
+    notes: tuple[tuple[str, str, str, str], ...] = ()
+    """(population, caution, citation, evidence): a population licensed only in part in this region
+    (e.g. EU alendronate for men: the 10 mg daily tablet only), from ``<region>_notes``."""
 
 
 _LABELS: dict[tuple[str, str], tuple[object, _Label | None]] = {}
@@ -230,7 +265,14 @@ def _label_of(ctx: Context, drug: str, region: str) -> _Label | None:
             weakest=min(tags, key=("unverified", "secondary", "verified").index),
             where=" or ".join(r.upper() for r in regions),
             shown=", ".join(_POPULATION_WORDS.get(p, p) for p in sorted(allowed)) or "none on file",
-            source=str(entry["source"]),
+            source=str(entry.get(f"{region}_source", entry["source"])),
+            notes=tuple(
+                (str(pop), str(note["text"]), str(note["cite"]), str(note["evidence"]))
+                for r in regions
+                for pop, note in entry.get(f"{r}_notes", {}).items()
+            )
+            if region != "either"
+            else (),
         )
     _LABELS[(drug, region)] = (ctx.kb, label)
     return label
@@ -243,7 +285,12 @@ def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafe
     if label is None:
         return
     ctx.note_evidence(label.path, label.weakest)
-    if not label.allowed.isdisjoint(_populations_once(ctx, facts)):
+    populations = _populations_once(ctx, facts)
+    if not label.allowed.isdisjoint(populations):
+        for population, text, cite, evidence in label.notes:
+            if population in populations:
+                ctx.note_evidence(f"{label.path}.notes.{population}", evidence)
+                safety.add("caution", text, cite, "labelled_population_note")
         return
     action = str(ctx.profile.get("labels.outside", "exclude"))
     safety.add(
@@ -259,13 +306,22 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
     rule = str(ctx.profile.get("anabolic.romosozumab_cv_rule", "past_year"))
     events = [*facts.conditions_ever("myocardial_infarction"), *facts.conditions_ever("stroke")]
     if not events:
-        # Boxed warning: the record lists no MI or stroke; absence on record is not absence.
-        safety.add(
-            "caution",
-            "no MI or stroke on record: ask about prior myocardial infarction or stroke and "
-            "cardiovascular risk before starting (boxed warning)",
-            "evenity_us",
-        )
+        # The record lists no MI or stroke; absence on record is not absence. US: boxed
+        # warning; EU SmPC §4.3: contraindicated with any history of MI or stroke.
+        if _region(ctx) == "eu":
+            safety.add(
+                "caution",
+                "no MI or stroke on record: ask about any prior myocardial infarction or stroke "
+                "before starting (contraindicated with any history, EU label)",
+                "evenity_eu",
+            )
+        else:
+            safety.add(
+                "caution",
+                "no MI or stroke on record: ask about prior myocardial infarction or stroke and "
+                "cardiovascular risk before starting (boxed warning)",
+                "evenity_us",
+            )
         return
     if rule == "any_history":
         text = (
@@ -421,7 +477,7 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
                 "exclude",
                 f"{used:.0f} months (monthly doses) of romosozumab already: at most {limit:g} "
                 "monthly doses; a further course is not recommended (label)",
-                "evenity_us",
+                "evenity_eu" if _region(ctx) == "eu" else "evenity_us",
                 "anabolic_course_limit",
             )
 
@@ -437,6 +493,23 @@ class _Contraindication:
     evidence: str
     text: str
     kind: str
+    regions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Per label region ("us"/"eu"), the keys (action, cite, evidence, text) its label words
+    otherwise (``us = {...}`` / ``eu = {...}``); "either" reads the default entry."""
+
+    def in_region(self, region: str) -> tuple[str, str, str, str, str]:
+        """(action, cite, evidence, text, knowledge path) under the label *region*."""
+        for name, keys in self.regions:
+            if name == region:
+                v = dict(keys)
+                return (
+                    v.get("action", self.action),
+                    v.get("cite", self.cite),
+                    v.get("evidence", self.evidence),
+                    v.get("text", self.text),
+                    f"{self.path}.{name}",
+                )
+        return self.action, self.cite, self.evidence, self.text, self.path
 
 
 _CONTRAINDICATIONS: dict[str, tuple[object, tuple[_Contraindication, ...]]] = {}
@@ -469,6 +542,11 @@ def _contraindications(drug: str) -> tuple[_Contraindication, ...]:
                 evidence=str(entry["evidence"]),
                 text=f"{entry['text']}" if entry.get("text") else "",
                 kind=kind,
+                regions=tuple(
+                    (name, tuple((str(k), str(v)) for k, v in entry[name].items()))
+                    for name in ("us", "eu")
+                    if name in entry
+                ),
             )
         )
     _CONTRAINDICATIONS[drug] = (kb, tuple(found))
@@ -528,13 +606,16 @@ def drug_safety(
                 ctx.kb.quantity(path).cite,
                 "renal_contraindication",
             )
+    region = _region(ctx)
+    fertile = reproductive_potential(ctx, facts)
     for c in _contraindications(drug):
-        if _condition_present(c.code, facts, labs):
-            ctx.note_evidence(c.path, c.evidence)
+        if _condition_present(c.code, facts, labs, fertile):
+            action, cite, evidence, words, path = c.in_region(region)
+            ctx.note_evidence(path, evidence)
             text = _label(c.code, labs)
-            if c.text:
-                text += f": {c.text}"
-            safety.add(c.action, text, c.cite, c.kind)
+            if words:
+                text += f": {words}"
+            safety.add(action, text, cite, c.kind or c.code)
     if drug == "romosozumab":
         _cardiovascular(ctx, facts, safety)
     _course_limits(ctx, history, drug, safety)
