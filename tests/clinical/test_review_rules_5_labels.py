@@ -6,10 +6,13 @@ potential. Each test names its label."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
+from osteotarget.base.profile import load_profile
 from osteotarget.engine import assess
+from osteotarget.engine.assessment import assess_with_profile
 from osteotarget.model import parse_patient
 from osteotarget.model.assessment import Assessment, Option
 from tests.clinical.records import HOLOGIC, woman
@@ -72,6 +75,29 @@ def test_teriparatide_after_a_full_course_excluded_under_eu_label_cautioned_unde
         assert any("abaloparatide label" in t for t in abalo.excluded_because)
     # t2t2024 (label region "either") reads the stricter EU label
     assert not _option(_run(record, "t2t2024"), "teriparatide").eligible
+
+
+def test_the_eu_label_limit_holds_whatever_the_profile_allows() -> None:
+    """Forsteo SmPC §4.2 (EU): the 24-month lifetime limit is a label rule: a profile that
+    allows teriparatide beyond it "if_high_risk" (the US label's wording) still excludes it
+    when its label region is EU; with a US label region the same setting gives a caution
+    (Forteo US label 2020)."""
+    record = parse_patient(
+        _very_high_risk("labels-pth-variant", therapies=_teriparatide("2016-01-01", "2018-01-01"))
+    )
+    base = load_profile("nogg2022")
+    loose = dict(base.data["anabolic"], teriparatide_beyond_limit="if_high_risk")
+    eu = dataclasses.replace(base, data={**base.data, "anabolic": loose})
+    teri = _option(assess_with_profile(record, AS_OF, eu), "teriparatide")
+    assert not teri.eligible
+    assert any("EU label" in t for t in teri.excluded_because)
+    us = dataclasses.replace(
+        base,
+        data={**base.data, "anabolic": loose, "labels": {**base.data["labels"], "region": "us"}},
+    )
+    teri_us = _option(assess_with_profile(record, AS_OF, us), "teriparatide")
+    assert teri_us.eligible
+    assert any("US label" in c for c in teri_us.cautions)
 
 
 def test_a_regimen_longer_than_the_lifetime_allowance_left_says_so() -> None:
