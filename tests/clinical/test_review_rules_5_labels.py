@@ -69,6 +69,11 @@ def test_teriparatide_after_a_full_course_excluded_under_eu_label_cautioned_unde
     teri = _option(bhof, "teriparatide")
     assert teri.eligible
     assert any("US label" in c and "high" in c for c in teri.cautions)
+    # a US profile stricter than its label (Endocrine Society 2020: at most 2 years) excludes,
+    # and says the profile, not the label, does
+    endo = _option(_run(record, "endocrine2020"), "teriparatide")
+    assert not endo.eligible
+    assert any("profile endocrine2020" in t for t in endo.excluded_because)
     for a in (nogg, bhof):
         abalo = _option(a, "abaloparatide")
         assert not abalo.eligible

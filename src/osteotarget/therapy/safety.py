@@ -381,17 +381,19 @@ def _lifetime_rule(ctx: Context, drug: str) -> _LifetimeRule | None:
     key = "us" if region == "us" else "eu"
     rule = entry[key]
     action = str(rule["action"])
+    words = str(rule["text"])
     if action == "caution" and ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") != (
         "if_high_risk"
     ):
         action = "exclude"
+        words += f"; not beyond the limit under profile {ctx.profile.name}"
     return _LifetimeRule(
         counts=tuple(str(d) for d in rule["counts"]),
         action=action,
         cite=str(rule["cite"]),
         evidence=str(rule["evidence"]),
         path=f"drugs.drugs.{drug}.lifetime.{key}",
-        words=str(rule["text"]),
+        words=words,
     )
 
 
