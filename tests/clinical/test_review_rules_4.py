@@ -98,11 +98,14 @@ def test_imminent_risk_without_dxa_starts_an_antiresorptive_with_the_dxa_alongsi
 
 def test_imminent_risk_keeps_a_profile_that_starts_without_dxa() -> None:
     """NOGG 2022 (Gregson, Arch Osteoporos 17:58) allows an antiresorptive start without BMD:
-    its choice (the first-line oral bisphosphonate) is kept; only the DXA request is added."""
+    its choice (the first-line oral bisphosphonate) is kept; only the DXA request is added.
+    The first preference, alendronate, is licensed for men under the EU/UK label as 10 mg
+    daily (alendronic acid 10 mg SmPC §4.1), so it is chosen with that caution."""
     a = assess(parse_patient(_man_after_hip_fracture()), AS_OF, "nogg2022")
     first = a.recommendations[0]
     assert first.action == "start" and first.when == AS_OF
-    assert first.regimen is not None and first.regimen[0].drug == "risedronate"
+    assert first.regimen is not None and first.regimen[0].drug == "alendronate"
+    assert "10 mg once daily" in first.rationale
 
 
 def test_imminent_risk_calcium_check_still_comes_first() -> None:
