@@ -317,4 +317,25 @@ def lab_alerts(
             f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency",
             ["leboff2022"],
         )
+    if labs.alkaline_phosphatase_raised:
+        # Forsteo SmPC §4.3 (EU): contraindicated with unexplained raised ALP; Forteo/Tymlos
+        # US labels: avoid (increased baseline osteosarcoma risk). The record has no field
+        # for its cause: ask for it (therapy.safety excludes or cautions the PTH analogues).
+        cite = (
+            "forteo_us"
+            if ctx.profile.get("labels.region", "either") == "us"
+            else ("teriparatide_eu")
+        )
+        recs.append(
+            Recommendation(
+                action="investigate",
+                rationale=(
+                    f"consider finding the cause of the raised alkaline phosphatase "
+                    f"({labs.alkaline_phosphatase:.0f} U/L; liver or bone origin, e.g. Paget's "
+                    "disease, bone metastases, osteomalacia): avoid a PTH analogue while it is "
+                    "unexplained (label)"
+                ),
+                citations=[cite],
+            )
+        )
     return alerts, recs

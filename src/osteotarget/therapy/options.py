@@ -21,7 +21,12 @@ from osteotarget.model.assessment import Option, Risk, Target, built_whole, proj
 from osteotarget.model.codes import Site
 from osteotarget.projection.options import ProjectedNumbers, forecast_numbers
 from osteotarget.therapy.catalogue import Regimen, regimens
-from osteotarget.therapy.safety import DrugSafety, drug_safety, lab_state
+from osteotarget.therapy.safety import (
+    DrugSafety,
+    drug_safety,
+    lab_state,
+    regimen_course_limits,
+)
 from osteotarget.therapy.sequencing import SequenceCaution, sequence_cautions
 
 
@@ -143,6 +148,10 @@ def _judged(
             excluded += [f"{drug}: {t}" for t in s.excluded]
         cautions += [f"{drug}: {t}" for t in s.cautions]
         cites += s.citations
+    for action, text, cite in regimen_course_limits(reg.steps, safety):
+        (excluded if action == "exclude" else cautions).append(text)
+        correctable = correctable and action != "exclude"
+        cites.append(cite)
     seq = sequence_cautions([d for d in prior if d not in reg.drugs[:1]], reg.drugs)
     cautions += [f"sequence: {c.text}" for c in seq]
     cites += [c for s in seq for c in s.citations]

@@ -4,6 +4,7 @@ PTH-analogue exclusions and course limits, pregnancy)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +14,7 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, drug_info
 from osteotarget.dates import add_months
 from osteotarget.knowledge import knowledge
+from osteotarget.model.assessment import RegimenStep
 from osteotarget.model.codes import LabTest
 from osteotarget.model.record import Lab
 
@@ -28,6 +30,10 @@ class DrugSafety:
     citations: list[str] = field(default_factory=list)
     by_code: dict[str, list[str]] = field(default_factory=dict)
     renal_note: str = ""
+    lifetime_left: float | None = None
+    """PTH analogues: lifetime months left under the label of the profile's region."""
+    lifetime_rule: tuple[str, str, str] | None = None
+    """(action, words, citation) of that label for use beyond the lifetime limit."""
 
     def add(self, action: str, text: str, cite: str, code: str = "") -> None:
         (self.excluded if action == "exclude" else self.cautions).append(text)
@@ -53,6 +59,9 @@ class LabState:
     excluding it until a newer result says otherwise."""
     stale_test: str = ""
     stale_date: date | None = None
+    alkaline_phosphatase: float | None = None
+    alkaline_phosphatase_raised: bool = False
+    """Above the configured upper limit (``rules.labs.alkaline_phosphatase_upper``)."""
     vitamin_d_deficient: bool = False
     """Below the deficiency cut-off (20 ng/mL): replete before a parenteral drug; between it
     and the 30 ng/mL aim (insufficiency) vitamin D is replete alongside (IOM 2011; labels
@@ -95,6 +104,8 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     )
     ca, _ = _current(ctx, facts, "calcium", since)
     vd, _ = _current(ctx, facts, "vitamin_d_25oh", since)
+    alp, _ = _current(ctx, facts, "alkaline_phosphatase", since)
+    alp_value = alp.canonical_value if alp else None
     ca_value = ca.canonical_value if ca else None
     vd_value = vd.canonical_value if vd else None
     ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
@@ -130,6 +141,10 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
             vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_deficient")
         ),
         vitamin_d=vd_value,
+        alkaline_phosphatase=alp_value,
+        alkaline_phosphatase_raised=(
+            alp_value is not None and alp_value > ctx.number(f"{_LABS}.alkaline_phosphatase_upper")
+        ),
         renal_note=note,
         stale_clearance=(
             last_known.canonical_value if renal is None and last_known is not None else None
@@ -143,19 +158,42 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     )
 
 
-def _condition_present(code: str, facts: Facts, labs: LabState) -> bool:
+def reproductive_potential(ctx: Context, facts: Facts) -> bool:
+    """A woman of reproductive potential by the record: premenopausal or perimenopausal, or
+    no menopause status and younger than the age from which she is taken as postmenopausal
+    (``rules.population.assume_postmenopausal_from_age``)."""
+    patient = facts.patient
+    if patient.sex != "female":
+        return False
+    if patient.menopause is not None:
+        return patient.menopause.status != "postmenopausal"
+    return facts.age < ctx.number("rules.population.assume_postmenopausal_from_age")
+
+
+def _condition_present(code: str, facts: Facts, labs: LabState, fertile: bool) -> bool:
+    if code == "reproductive_potential":
+        return fertile
     if code == "hypocalcaemia_lab":
         return labs.calcium_low
     if code == "vitamin_d_low":
         return labs.vitamin_d_deficient
+    if code == "alkaline_phosphatase_raised":
+        return labs.alkaline_phosphatase_raised
     return facts.has_condition(code)  # type: ignore[arg-type]
 
 
 def _label(code: str, labs: LabState) -> str:
+    if code == "reproductive_potential":
+        return "woman of reproductive potential (not postmenopausal by the record)"
     if code == "hypocalcaemia_lab":
         return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
     if code == "vitamin_d_low":
         return f"25(OH)D {labs.vitamin_d:g} ng/mL (deficiency)"
+    if code == "alkaline_phosphatase_raised":
+        return (
+            f"alkaline phosphatase {labs.alkaline_phosphatase:.0f} U/L above the upper limit, "
+            "no cause on record"
+        )
     return code.replace("_", " ")
 
 
@@ -201,6 +239,9 @@ class _Label:
     where: str
     shown: str
     source: str
+    notes: tuple[tuple[str, str, str, str], ...] = ()
+    """(population, caution, citation, evidence): a population licensed only in part in this region
+    (e.g. EU alendronate for men: the 10 mg daily tablet only), from ``<region>_notes``."""
 
 
 _LABELS: dict[tuple[str, str], tuple[object, _Label | None]] = {}
@@ -224,7 +265,14 @@ def _label_of(ctx: Context, drug: str, region: str) -> _Label | None:
             weakest=min(tags, key=("unverified", "secondary", "verified").index),
             where=" or ".join(r.upper() for r in regions),
             shown=", ".join(_POPULATION_WORDS.get(p, p) for p in sorted(allowed)) or "none on file",
-            source=str(entry["source"]),
+            source=str(entry.get(f"{region}_source", entry["source"])),
+            notes=tuple(
+                (str(pop), str(note["text"]), str(note["cite"]), str(note["evidence"]))
+                for r in regions
+                for pop, note in entry.get(f"{r}_notes", {}).items()
+            )
+            if region != "either"
+            else (),
         )
     _LABELS[(drug, region)] = (ctx.kb, label)
     return label
@@ -237,7 +285,12 @@ def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafe
     if label is None:
         return
     ctx.note_evidence(label.path, label.weakest)
-    if not label.allowed.isdisjoint(_populations_once(ctx, facts)):
+    populations = _populations_once(ctx, facts)
+    if not label.allowed.isdisjoint(populations):
+        for population, text, cite, evidence in label.notes:
+            if population in populations:
+                ctx.note_evidence(f"{label.path}.notes.{population}", evidence)
+                safety.add("caution", text, cite, "labelled_population_note")
         return
     action = str(ctx.profile.get("labels.outside", "exclude"))
     safety.add(
@@ -253,13 +306,22 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
     rule = str(ctx.profile.get("anabolic.romosozumab_cv_rule", "past_year"))
     events = [*facts.conditions_ever("myocardial_infarction"), *facts.conditions_ever("stroke")]
     if not events:
-        # Boxed warning: the record lists no MI or stroke; absence on record is not absence.
-        safety.add(
-            "caution",
-            "no MI or stroke on record: ask about prior myocardial infarction or stroke and "
-            "cardiovascular risk before starting (boxed warning)",
-            "evenity_us",
-        )
+        # The record lists no MI or stroke; absence on record is not absence. US: boxed
+        # warning; EU SmPC §4.3: contraindicated with any history of MI or stroke.
+        if _region(ctx) == "eu":
+            safety.add(
+                "caution",
+                "no MI or stroke on record: ask about any prior myocardial infarction or stroke "
+                "before starting (contraindicated with any history, EU label)",
+                "evenity_eu",
+            )
+        else:
+            safety.add(
+                "caution",
+                "no MI or stroke on record: ask about prior myocardial infarction or stroke and "
+                "cardiovascular risk before starting (boxed warning)",
+                "evenity_us",
+            )
         return
     if rule == "any_history":
         text = (
@@ -290,44 +352,115 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
         )
 
 
+def _region(ctx: Context) -> str:
+    """The profile's label region: "us", "eu" or "either" (``labels.region``)."""
+    return str(ctx.profile.get("labels.region", "either"))
+
+
+@dataclass(frozen=True, slots=True)
+class _LifetimeRule:
+    """What a PTH analogue's label says of use beyond the lifetime limit, in the profile's
+    region (``drugs.drugs.<drug>.lifetime``): the drugs whose months count together, and
+    whether more is excluded or only cautioned."""
+
+    counts: tuple[str, ...]
+    action: str
+    cite: str
+    evidence: str
+    path: str
+    words: str
+
+
+def _lifetime_rule(ctx: Context, drug: str) -> _LifetimeRule | None:
+    entry = drug_info(drug).get("lifetime")
+    if entry is None:
+        return None
+    region = _region(ctx)
+    # "either" takes the stricter (EU) reading of a safety rule; a US-region profile may be
+    # stricter than its label (e.g. Endocrine Society 2020: at most 2 years), never looser.
+    key = "us" if region == "us" else "eu"
+    rule = entry[key]
+    action = str(rule["action"])
+    words = str(rule["text"])
+    if action == "caution" and ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") != (
+        "if_high_risk"
+    ):
+        action = "exclude"
+        words += f"; not beyond the limit under profile {ctx.profile.name}"
+    return _LifetimeRule(
+        counts=tuple(str(d) for d in rule["counts"]),
+        action=action,
+        cite=str(rule["cite"]),
+        evidence=str(rule["evidence"]),
+        path=f"drugs.drugs.{drug}.lifetime.{key}",
+        words=words,
+    )
+
+
+def _pth_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
+    rule = _lifetime_rule(ctx, drug)
+    if rule is None:
+        return
+    used = history.cumulative_months(rule.counts)
+    limit = ctx.setting("anabolic.pth_lifetime_months").value
+    if used > 0:
+        ctx.note_evidence(rule.path, rule.evidence)
+    counted = " and ".join(rule.counts)
+    safety.lifetime_left = max(limit - used, 0.0)
+    safety.lifetime_rule = (rule.action, rule.words, rule.cite)
+    if used >= limit:
+        safety.add(
+            rule.action,
+            f"{used:.0f} months of {counted} already: {rule.words}",
+            rule.cite,
+            "anabolic_course_limit",
+        )
+    elif used > 0:
+        safety.add(
+            "caution",
+            f"{used:.0f} of {limit:g} lifetime months of {counted} already used: "
+            f"{limit - used:.0f} months remain",
+            rule.cite,
+        )
+    others = history.cumulative_months(tuple(d for d in _PTH if d not in rule.counts))
+    if others > 0:
+        # The teriparatide labels count teriparatide only; the abaloparatide label advises
+        # against more than 2 cumulative years of PTH analogues: say so, not exclude.
+        safety.add(
+            "caution",
+            f"{others:.0f} months of another PTH analogue before: cumulative PTH analogue use "
+            f"beyond {limit:g} lifetime months is not recommended (abaloparatide label)",
+            "tymlos_us",
+        )
+
+
+def regimen_course_limits(
+    steps: Sequence[RegimenStep], safety: dict[str, DrugSafety]
+) -> list[tuple[str, str, str]]:
+    """(action, text, citation) for each step of a regimen whose planned months exceed what
+    remains of its drug's lifetime allowance (PTH analogues): the regimen as planned goes
+    beyond the label, excluded or cautioned as the label of the profile's region says."""
+    out: list[tuple[str, str, str]] = []
+    for step in steps:
+        s = safety.get(step.drug)
+        if s is None or s.lifetime_left is None or s.lifetime_rule is None or not step.months:
+            continue
+        if step.months > s.lifetime_left > 0:
+            action, words, cite = s.lifetime_rule
+            out.append(
+                (
+                    action,
+                    f"{step.drug}: the regimen plans {step.months} months but only "
+                    f"{s.lifetime_left:.0f} remain of the lifetime allowance: {words}",
+                    cite,
+                )
+            )
+    return out
+
+
 def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
     if drug in _PTH:
-        used = history.cumulative_months(_PTH)
-        limit = ctx.setting("anabolic.pth_lifetime_months").value
-        if used >= limit:
-            # Keyed by drug: the US teriparatide label allows more than 2 lifetime years if
-            # risk stays high; the abaloparatide label does not (cumulative PTH analogue
-            # > 2 years not recommended), whatever the profile says for teriparatide.
-            if ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") == "if_high_risk":
-                safety.add(
-                    "caution",
-                    f"{used:.0f} months of PTH analogue already: more than {limit:g} lifetime "
-                    "months only if fracture risk remains or is again high (US label)",
-                    "forteo_us",
-                    "anabolic_course_limit",
-                )
-            elif drug == "abaloparatide":
-                safety.add(
-                    "exclude",
-                    f"{used:.0f} months of PTH analogue already: cumulative use of PTH analogues "
-                    f"beyond {limit:g} lifetime months is not recommended (abaloparatide label)",
-                    "tymlos_us",
-                    "anabolic_course_limit",
-                )
-            else:
-                safety.add(
-                    "exclude",
-                    f"{used:.0f} months of PTH analogue already: lifetime limit {limit:g} months, "
-                    "never repeated (EU label)",
-                    "teriparatide_eu",
-                    "anabolic_course_limit",
-                )
-        elif used > 0:
-            safety.add(
-                "caution",
-                f"{used:.0f} of {limit:g} lifetime months of PTH analogue already used",
-                "teriparatide_eu",
-            )
+        _pth_limits(ctx, history, drug, safety)
     if drug == "romosozumab":
         # The label limit is 12 monthly doses: count the doses given as well as the months
         # between start and end (a course of 12 doses spans 11 months from the first).
@@ -346,7 +479,7 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
                 "exclude",
                 f"{used:.0f} months (monthly doses) of romosozumab already: at most {limit:g} "
                 "monthly doses; a further course is not recommended (label)",
-                "evenity_us",
+                "evenity_eu" if _region(ctx) == "eu" else "evenity_us",
                 "anabolic_course_limit",
             )
 
@@ -362,6 +495,23 @@ class _Contraindication:
     evidence: str
     text: str
     kind: str
+    regions: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    """Per label region ("us"/"eu"), the keys (action, cite, evidence, text) its label words
+    otherwise (``us = {...}`` / ``eu = {...}``); "either" reads the default entry."""
+
+    def in_region(self, region: str) -> tuple[str, str, str, str, str]:
+        """(action, cite, evidence, text, knowledge path) under the label *region*."""
+        for name, keys in self.regions:
+            if name == region:
+                v = dict(keys)
+                return (
+                    v.get("action", self.action),
+                    v.get("cite", self.cite),
+                    v.get("evidence", self.evidence),
+                    v.get("text", self.text),
+                    f"{self.path}.{name}",
+                )
+        return self.action, self.cite, self.evidence, self.text, self.path
 
 
 _CONTRAINDICATIONS: dict[str, tuple[object, tuple[_Contraindication, ...]]] = {}
@@ -394,6 +544,11 @@ def _contraindications(drug: str) -> tuple[_Contraindication, ...]:
                 evidence=str(entry["evidence"]),
                 text=f"{entry['text']}" if entry.get("text") else "",
                 kind=kind,
+                regions=tuple(
+                    (name, tuple((str(k), str(v)) for k, v in entry[name].items()))
+                    for name in ("us", "eu")
+                    if name in entry
+                ),
             )
         )
     _CONTRAINDICATIONS[drug] = (kb, tuple(found))
@@ -453,13 +608,16 @@ def drug_safety(
                 ctx.kb.quantity(path).cite,
                 "renal_contraindication",
             )
+    region = _region(ctx)
+    fertile = reproductive_potential(ctx, facts)
     for c in _contraindications(drug):
-        if _condition_present(c.code, facts, labs):
-            ctx.note_evidence(c.path, c.evidence)
+        if _condition_present(c.code, facts, labs, fertile):
+            action, cite, evidence, words, path = c.in_region(region)
+            ctx.note_evidence(path, evidence)
             text = _label(c.code, labs)
-            if c.text:
-                text += f": {c.text}"
-            safety.add(c.action, text, c.cite, c.kind)
+            if words:
+                text += f": {words}"
+            safety.add(action, text, cite, c.kind or c.code)
     if drug == "romosozumab":
         _cardiovascular(ctx, facts, safety)
     _course_limits(ctx, history, drug, safety)
