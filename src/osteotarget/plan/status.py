@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
-from osteotarget.base.history import History
+from osteotarget.base.history import History, kind_of
 from osteotarget.dates import add_months, years_between
 from osteotarget.model.assessment import SiteStatus, Status, Target, built, rebuilt
 from osteotarget.model.codes import Site
@@ -114,6 +114,25 @@ def judge_status(
     return built(Status, target_met=target_met, on_track=on_track, sites=sites, explanation=why)
 
 
+def _off_treatment(history: History) -> str:
+    """No course running today. After a completed anabolic course with no antiresorptive
+    since, the patient is not "untreated": the course is complete and consolidation is due
+    (Lewiecki 2021 Fig. 3: an anabolic course is followed by an antiresorptive to consolidate
+    the gain; Cosman 2017)."""
+    last = history.last()
+    if (
+        last is not None
+        and kind_of(last.drug) == "anabolic"
+        and history.followed_by(last, "antiresorptive") is None
+    ):
+        return (
+            f"{last.drug} course complete (ended {history.end_of(last).isoformat()}), no "
+            "antiresorptive since: consolidation with an antiresorptive is due; the path is "
+            "judged once it has started"
+        )
+    return "not on treatment: the path is judged once treatment has started"
+
+
 def _path(
     ctx: Context,
     facts: Facts,
@@ -133,7 +152,7 @@ def _path(
         )
     course = history.current()
     if course is None:
-        return None, "not on treatment: the path is judged once treatment has started"
+        return None, _off_treatment(history)
     primary = targets[0]
     trend = next((s for s in ctx.densitometry.sites if s.site == primary.site), None)
     if trend is None:
