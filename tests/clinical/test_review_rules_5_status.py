@@ -57,3 +57,80 @@ def test_completed_anabolic_course_says_consolidation_due_not_untreated() -> Non
     )
     a = assess(parse_patient(stopped), AS_OF, "t2t2024")
     assert "consolidation" not in a.status.explanation
+
+
+# --- 2. Target attainment is not declared from an out-of-date scan ----------------------
+
+
+def _alendronate_at_target(last_scan: str) -> dict[str, Any]:
+    return woman(
+        f"r5-alendronate-{last_scan}",
+        "1950-03-02",
+        dxa=[_scan("2017-01-10", -2.7, -2.9), _scan(last_scan, -1.9, -1.8)],
+        therapies=[{"drug": "alendronate", "start": "2017-02-01", "adherence": "good"}],
+    )
+
+
+def test_target_not_declared_from_a_scan_older_than_the_monitoring_interval() -> None:
+    """Lewiecki 2021 (Fig. 3: BMD every 1 to 2 years to judge progress; a holiday once the
+    target is reached); ASBMR 2016 (Adler: the holiday decision rests on the hip T-score).
+    Review r5-2: "target met" was read from a DXA 4.7 years old and a holiday weighed on it."""
+    stale = assess(parse_patient(_alendronate_at_target("2022-03-01")), AS_OF, "t2t2024")
+    assert stale.status.target_met is None and stale.status.on_track is None
+    hip = next(t for t in stale.targets if t.site == "total_hip" and t.metric == "t_score")
+    assert hip.met is None
+    for text in (stale.status.explanation, hip.rationale):
+        assert "last DXA (2022-03-01) met the target" in text
+        assert "out of date" in text and "a DXA is needed before deciding" in text
+    assert all(st.target_met is not True for st in stale.status.sites)
+    assert not any(r.action == "holiday" for r in stale.recommendations)
+    assert stale.monitoring.next_dxa == AS_OF
+    # the same scan within the interval still meets the target
+    recent = assess(parse_patient(_alendronate_at_target("2026-03-01")), AS_OF, "t2t2024")
+    assert recent.status.target_met is True
+    assert "out of date" not in recent.status.explanation
+
+
+def _denosumab_at_target(last_dose: str) -> dict[str, Any]:
+    doses = [f"{y}-{m}-01" for y in range(2021, 2026) for m in ("02", "08")]
+    return woman(
+        f"r5-denosumab-{last_dose}",
+        "1950-03-02",
+        dxa=[_scan("2021-01-10", -2.7, -2.9), _scan("2025-06-01", -1.9, -1.8)],
+        therapies=[
+            {
+                "drug": "denosumab",
+                "start": "2021-02-01",
+                "adherence": "good",
+                "doses": [d for d in doses if d <= last_dose],
+            }
+        ],
+    )
+
+
+def test_target_not_declared_from_a_scan_before_a_denosumab_gap() -> None:
+    """ECTS 2021 (Tsourdi, Bone 144:115859: BMD gained on denosumab is lost within a year of
+    stopping; a DXA when a dose is missed); Prolia label (multiple vertebral fractures after
+    stopping). Review r5-2: "target met" was read from a DXA before a 16-month denosumab gap."""
+    gap = assess(parse_patient(_denosumab_at_target("2025-08-01")), AS_OF, "t2t2024")
+    assert gap.status.target_met is None and gap.status.on_track is None
+    assert "precedes the gap in denosumab (last dose 2025-08-01" in gap.status.explanation
+    assert "a DXA is needed before deciding" in gap.status.explanation
+    assert not any(r.action == "continue" for r in gap.recommendations)
+    assert gap.monitoring.next_dxa == AS_OF
+    # doses kept up: the same scan shows the target met
+    kept = woman(
+        "r5-denosumab-kept",
+        "1950-03-02",
+        dxa=[_scan("2021-01-10", -2.7, -2.9), _scan("2025-06-01", -1.9, -1.8)],
+        therapies=[
+            {
+                "drug": "denosumab",
+                "start": "2021-02-01",
+                "adherence": "good",
+                "doses": [f"{y}-{m}-01" for y in range(2021, 2027) for m in ("02", "08")],
+            }
+        ],
+    )
+    on_time = assess(parse_patient(kept), AS_OF, "t2t2024")
+    assert on_time.status.target_met is True
