@@ -134,3 +134,68 @@ def test_target_not_declared_from_a_scan_before_a_denosumab_gap() -> None:
     )
     on_time = assess(parse_patient(kept), AS_OF, "t2t2024")
     assert on_time.status.target_met is True
+
+
+# --- 3. The target date runs from the start of the current treatment strategy -----------
+
+
+def _denosumab_doses(start_year: int, end_year: int) -> list[str]:
+    return [f"{y}-{m}-01" for y in range(start_year, end_year + 1) for m in ("03", "09")]
+
+
+def test_target_date_restarts_with_a_change_of_course_not_a_planned_sequence() -> None:
+    """Lewiecki 2021 (Fig. 3: treatment chosen to reach the target in a reasonable period, e.g.
+    2 to 3 years; not on a path -> a change of therapy); Hoong et al. BMJ 2025 (after
+    escalation, the goal is set over the next three years); Cosman 2017 (romosozumab then
+    denosumab is one sequence). Review r5-3: target dates ran from the first course ever."""
+    switched = woman(
+        "r5-switch-alendronate-denosumab",
+        "1950-03-02",
+        dxa=[_scan("2019-01-10", -2.8, -2.9), _scan("2022-02-01", -2.8, -2.9)],
+        therapies=[
+            {"drug": "alendronate", "start": "2019-02-01", "end": "2022-03-01"},
+            {"drug": "denosumab", "start": "2022-03-01", "doses": _denosumab_doses(2022, 2026)},
+        ],
+    )
+    a = assess(parse_patient(switched), AS_OF, "t2t2024")
+    hip = next(t for t in a.targets if t.site == "total_hip")
+    assert hip.by == date(2025, 3, 1)  # 36 months from denosumab, not from alendronate (2022)
+    assert "current treatment strategy" in hip.rationale and "denosumab 2022-03-01" in hip.rationale
+    fracture_free = next(t for t in a.targets if t.metric == "no_new_fracture")
+    assert fracture_free.by == date(2025, 3, 1)
+    # anabolic then its consolidating antiresorptive: one strategy, dated from the anabolic
+    sequence = woman(
+        "r5-sequence-romosozumab-denosumab",
+        "1950-03-02",
+        dxa=[_scan("2024-02-01", -3.1, -3.3), _scan("2026-10-01", -2.5, -2.4)],
+        therapies=[
+            {"drug": "romosozumab", "start": "2024-03-01", "end": "2025-03-01"},
+            {"drug": "denosumab", "start": "2025-03-01", "doses": _denosumab_doses(2025, 2026)},
+        ],
+    )
+    b = assess(parse_patient(sequence), AS_OF, "t2t2024")
+    hip = next(t for t in b.targets if t.site == "total_hip")
+    assert hip.by == date(2027, 3, 1)
+    assert "from the start of the first course: romosozumab 2024-03-01" in hip.rationale
+
+
+def test_fracture_that_changed_the_strategy_does_not_fail_the_new_one() -> None:
+    """IOF 2012 (Diez-Perez, Osteoporos Int 23:2769: fractures on the current treatment judge
+    it); Lewiecki 2021 Fig. 3 (a new fracture -> a change of therapy). The fracture on
+    alendronate that led to teriparatide is not a fracture on the new strategy."""
+    record = woman(
+        "r5-fracture-then-escalation",
+        "1950-03-02",
+        dxa=[_scan("2019-01-10", -2.8, -2.9), _scan("2024-06-01", -2.9, -3.0)],
+        fractures=[
+            {"date": "2024-05-10", "site": "vertebral", "fragility": True, "source": "clinical"}
+        ],
+        therapies=[
+            {"drug": "alendronate", "start": "2019-02-01", "end": "2024-07-01"},
+            {"drug": "teriparatide", "start": "2024-07-01"},
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    fracture_free = next(t for t in a.targets if t.metric == "no_new_fracture")
+    assert fracture_free.met is True and fracture_free.by == date(2027, 7, 1)
+    assert "since treatment began" not in a.status.explanation
