@@ -16,9 +16,11 @@ from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, is_bisphosphonate, kind_of
 from osteotarget.base.population import uses_z_scores
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import RISK_ORDER, Risk, Target, built
+from osteotarget.model.assessment import RISK_ORDER, Risk, Target, built, rebuilt
 from osteotarget.model.codes import Site
 from osteotarget.model.record import TherapyCourse
+from osteotarget.plan.workup import advanced_kidney
+from osteotarget.therapy.safety import lab_state
 
 # The sites a BMD target is set at (Lewiecki 2021; Thomas 2020): hip and spine, not the forearm.
 _CENTRAL = ("total_hip", "femoral_neck", "lumbar_spine")
@@ -144,6 +146,35 @@ def _date_basis(ctx: Context, history: History) -> str:
         f"date: the profile's reasonable period ({months:g} months) from the start of {since}: "
         f"{first.drug} {first.start.isoformat()}"
     )
+
+
+def _provisional_in_advanced_ckd(ctx: Context, facts: Facts, targets: list[Target]) -> list[Target]:
+    """CKD G4-G5D (eGFR/CrCl below the knowledge's cut-off, or dialysis): the BMD target is
+    provisional, for the CKD-MBD specialist to confirm (KDIGO 2017: in G4-G5D with low BMD or
+    fragility fractures, treatment choices weigh the CKD-MBD biochemistry and its
+    progression, with consideration of a bone biopsy)."""
+    if not targets or not advanced_kidney(ctx, lab_state(ctx, facts), facts):
+        return targets
+    ctx.fired(
+        "targets.advanced_ckd",
+        "advanced CKD (eGFR/CrCl < "
+        f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis): BMD targets provisional, "
+        "for the CKD-MBD specialist to confirm",
+        ["kdigo2017"],
+    )
+    note = (
+        "provisional: advanced CKD (eGFR/CrCl < "
+        f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis, CKD G4-G5D): the "
+        "osteoporosis target and treatment are for the CKD-MBD specialist to confirm (KDIGO 2017)"
+    )
+    return [
+        rebuilt(
+            t,
+            rationale=f"{t.rationale}; {note}",
+            citations=list(dict.fromkeys([*t.citations, "kdigo2017"])),
+        )
+        for t in targets
+    ]
 
 
 def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> list[Target]:
@@ -291,6 +322,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             "not feasible by ESCEO); fracture-free is the target",
             list(profile.citations),
         )
+    targets = _provisional_in_advanced_ckd(ctx, facts, targets)
     strategy = strategy_start(history)
     first_start = strategy.start if strategy is not None else None
     # A fracture before the current strategy is what changed it; the basic target is judged

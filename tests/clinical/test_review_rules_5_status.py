@@ -239,3 +239,54 @@ def test_total_hip_loss_beyond_the_lsc_is_an_inadequate_response_before_three_ye
     codes = {al.code for al in a.alerts}
     assert "inadequate_response" in codes and "significant_bmd_loss" in codes
     assert any(s.rule == "response.loss_at_target" for s in a.trace)
+
+
+# --- 5. Severe CKD: vitamin D and the targets go with the CKD-MBD specialist ------------
+
+
+def _ckd(clearance: float | None, *, dialysis: bool = False) -> dict[str, Any]:
+    labs: list[dict[str, Any]] = [
+        {"date": "2026-11-01", "test": "calcium", "value": 2.3, "unit": "mmol/L"},
+        {"date": "2026-11-01", "test": "vitamin_d_25oh", "value": 22, "unit": "ng/mL"},
+        {"date": "2026-11-01", "test": "pth", "value": 60, "unit": "pg/mL"},
+        {"date": "2026-11-01", "test": "alkaline_phosphatase", "value": 90, "unit": "U/L"},
+    ]
+    if clearance is not None:
+        labs.append(
+            {"date": "2026-11-01", "test": "egfr", "value": clearance, "unit": "mL/min/1.73m2"}
+        )
+    return woman(
+        f"r5-ckd-{clearance}-{dialysis}",
+        "1948-05-02",
+        labs=labs,
+        dxa=[_scan("2026-10-15", -2.9, -2.7)],
+        conditions=[{"code": "dialysis", "onset": "2025-01-01"}] if dialysis else [],
+    )
+
+
+def test_advanced_ckd_vitamin_d_with_the_ckd_mbd_specialist_and_target_provisional() -> None:
+    """KDIGO 2017 CKD-MBD update (Kidney Int Suppl 7:1-59): in CKD G4-G5D with low BMD or
+    fragility fractures, treatment choices weigh the CKD-MBD biochemistry and its progression;
+    CKD-MBD treatment rests on phosphate, calcium and PTH considered together. Review r5-5:
+    "vitamin D alongside treatment" stood next to the CKD-MBD referral and the T-score target
+    was set as for anyone."""
+    for record in (_ckd(24), _ckd(None, dialysis=True)):
+        a = assess(parse_patient(record), AS_OF, "t2t2024")
+        text = [r.rationale for r in a.recommendations]
+        assert not any("alongside treatment" in t for t in text), text
+        vit_d = [
+            r
+            for r in a.recommendations
+            if r.action in ("add", "refer") and "25(OH)D" in r.rationale
+        ]
+        assert len(vit_d) == 1 and vit_d[0].action == "refer", text
+        assert "kdigo2017" in vit_d[0].citations
+        assert "CKD-MBD specialist" in vit_d[0].rationale
+        bmd = [t for t in a.targets if t.metric in ("t_score", "t_score_change")]
+        assert bmd
+        for t in bmd:
+            assert "provisional" in t.rationale and "kdigo2017" in t.citations
+    # moderate CKD (eGFR 45): the generic line and an ordinary target
+    b = assess(parse_patient(_ckd(45)), AS_OF, "t2t2024")
+    assert any("alongside treatment" in r.rationale for r in b.recommendations)
+    assert not any("provisional" in t.rationale for t in b.targets)

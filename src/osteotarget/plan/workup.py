@@ -282,7 +282,44 @@ def lab_alerts(
             )
         )
         ctx.fired("safety.hypocalcaemia", shown, ["prolia_us", "reclast_us"])
-    if labs.vitamin_d_low and labs.vitamin_d_deficient:
+    if labs.vitamin_d_low and advanced_kidney(ctx, labs, facts):
+        # CKD G4-G5D (KDIGO 2017): vitamin D and calcium are managed with the CKD-MBD
+        # biochemistry (phosphate, calcium, PTH considered together), by the specialist the
+        # plan refers to: no generic supplement line beside that referral.
+        alerts.append(
+            Alert(
+                severity="warning",
+                code="vitamin_d_low",
+                message=(
+                    f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
+                    f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim, in advanced "
+                    "CKD (eGFR/CrCl < "
+                    f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis): repletion "
+                    "with the CKD-MBD specialist (KDIGO 2017)"
+                ),
+                citations=["kdigo2017", "leboff2022"],
+            )
+        )
+        recs.append(
+            Recommendation(
+                action="refer",
+                rationale=(
+                    "advanced CKD (eGFR/CrCl < "
+                    f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis) with 25(OH)D "
+                    f"{labs.vitamin_d:g} ng/mL: consider vitamin D (and calcium) repletion as "
+                    "the CKD-MBD specialist advises, judged with phosphate, calcium and PTH "
+                    "(KDIGO 2017), not a generic supplement"
+                ),
+                citations=["kdigo2017"],
+            )
+        )
+        ctx.fired(
+            "safety.vitamin_d",
+            f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency in advanced CKD: with the "
+            "CKD-MBD specialist",
+            ["kdigo2017"],
+        )
+    elif labs.vitamin_d_low and labs.vitamin_d_deficient:
         alerts.append(
             Alert(
                 severity="warning",
