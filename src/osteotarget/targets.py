@@ -8,15 +8,19 @@ chose it (where evidence leaves the value open, the profile decides and says so)
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 from typing import Any
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
-from osteotarget.base.history import History
+from osteotarget.base.history import History, is_bisphosphonate, kind_of
 from osteotarget.base.population import uses_z_scores
 from osteotarget.dates import add_months
-from osteotarget.model.assessment import RISK_ORDER, Risk, Target, built
+from osteotarget.model.assessment import RISK_ORDER, Risk, Target, built, rebuilt
 from osteotarget.model.codes import Site
+from osteotarget.model.record import TherapyCourse
+from osteotarget.plan.workup import advanced_kidney
+from osteotarget.therapy.safety import lab_state
 
 # The sites a BMD target is set at (Lewiecki 2021; Thomas 2020): hip and spine, not the forearm.
 _CENTRAL = ("total_hip", "femoral_neck", "lumbar_spine")
@@ -92,17 +96,92 @@ def _no_target_met_at_baseline(
     return change_rule
 
 
+def _continues(before: TherapyCourse, after: TherapyCourse) -> bool:
+    """*after* carries on the strategy of *before*: the antiresorptive that consolidates an
+    anabolic course (Lewiecki 2021 Fig. 3; Cosman 2017), the follow-on after denosumab
+    (ECTS 2021), or the same drug without a break."""
+    if kind_of(before.drug) == "anabolic" and kind_of(after.drug) == "antiresorptive":
+        return True
+    if before.drug == "denosumab" and is_bisphosphonate(after.drug):
+        return True
+    return after.drug == before.drug and (before.end is None or after.start <= before.end)
+
+
+def strategy_start(history: History) -> TherapyCourse | None:
+    """The first course of the current treatment strategy: a change of drug (switch,
+    escalation, a new course after a break) starts a new strategy, whose target is to be
+    reached within a reasonable period of its own start (Lewiecki 2021 Fig. 3: a changed
+    treatment is chosen to reach the target in a reasonable period; Hoong 2025: after
+    escalation, the goal over the next three years); a planned sequence (anabolic then
+    antiresorptive, denosumab then a bisphosphonate) is one strategy."""
+    courses = sorted(history.courses(), key=lambda c: (c.start, c.drug))
+    if not courses:
+        return None
+    first = courses[0]
+    for before, after in pairwise(courses):
+        if not _continues(before, after):
+            first = after
+    return first
+
+
 def target_date(ctx: Context, history: History) -> date:
     months = ctx.setting("targets.reasonable_period_months").value
-    courses = history.courses()
-    start = min(c.start for c in courses) if courses else ctx.as_of
-    return add_months(start, months)
+    first = strategy_start(history)
+    return add_months(first.start if first is not None else ctx.as_of, months)
+
+
+def _date_basis(ctx: Context, history: History) -> str:
+    """The basis of the target date, shown with every target."""
+    months = ctx.setting("targets.reasonable_period_months").value
+    first = strategy_start(history)
+    if first is None:
+        return f"date: the profile's reasonable period ({months:g} months) from today"
+    earliest = min(c.start for c in history.courses())
+    since = (
+        "the first course"
+        if first.start == earliest
+        else "the current treatment strategy (the period restarts after a change of course)"
+    )
+    return (
+        f"date: the profile's reasonable period ({months:g} months) from the start of {since}: "
+        f"{first.drug} {first.start.isoformat()}"
+    )
+
+
+def _provisional_in_advanced_ckd(ctx: Context, facts: Facts, targets: list[Target]) -> list[Target]:
+    """CKD G4-G5D (eGFR/CrCl below the knowledge's cut-off, or dialysis): the BMD target is
+    provisional, for the CKD-MBD specialist to confirm (KDIGO 2017: in G4-G5D with low BMD or
+    fragility fractures, treatment choices weigh the CKD-MBD biochemistry and its
+    progression, with consideration of a bone biopsy)."""
+    if not targets or not advanced_kidney(ctx, lab_state(ctx, facts), facts):
+        return targets
+    ctx.fired(
+        "targets.advanced_ckd",
+        "advanced CKD (eGFR/CrCl < "
+        f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis): BMD targets provisional, "
+        "for the CKD-MBD specialist to confirm",
+        ["kdigo2017"],
+    )
+    note = (
+        "provisional: advanced CKD (eGFR/CrCl < "
+        f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis, CKD G4-G5D): the "
+        "osteoporosis target and treatment are for the CKD-MBD specialist to confirm (KDIGO 2017)"
+    )
+    return [
+        rebuilt(
+            t,
+            rationale=f"{t.rationale}; {note}",
+            citations=list(dict.fromkeys([*t.citations, "kdigo2017"])),
+        )
+        for t in targets
+    ]
 
 
 def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> list[Target]:
     profile = ctx.profile
     targets: list[Target] = []
     by = target_date(ctx, history)
+    basis = _date_basis(ctx, history)
     baseline = treatment_baseline(facts, history)
     # + 0.0 turns a -0.0 into 0.0, so ties between sites never depend on input order.
     lowest = min(baseline.values()) + 0.0 if baseline else None  # noqa: knowledge
@@ -202,6 +281,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                         rationale=(
                             f"{rule['rationale']}; baseline {primary.replace('_', ' ')} T "
                             + (f"{base:+.1f}" if base is not None else "not measured")
+                            + f"; {basis}"
                         ),
                         citations=cites,
                         chosen_by_profile=chosen,
@@ -219,7 +299,8 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                             operator=">",
                             value=value,
                             by=by,
-                            rationale=f"{lead}: {rule['rationale']}",
+                            rationale=f"{lead}: {rule['rationale']}"
+                            + (f"; {basis}" if site == primary else ""),
                             citations=cites,
                             chosen_by_profile=chosen,
                         )
@@ -241,12 +322,14 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             "not feasible by ESCEO); fracture-free is the target",
             list(profile.citations),
         )
-    courses = history.courses()
-    first_start = min(c.start for c in courses) if courses else None
+    targets = _provisional_in_advanced_ckd(ctx, facts, targets)
+    strategy = strategy_start(history)
+    first_start = strategy.start if strategy is not None else None
+    # A fracture before the current strategy is what changed it; the basic target is judged
+    # on the current strategy (IOF 2012: fractures on the current treatment).
     since = (
         [f for f in facts.fractures() if f.date >= first_start] if first_start is not None else []
     )
-    period = ctx.setting("targets.reasonable_period_months").value
     # Built from values of the declared types (a float value, str texts): not validated.
     targets.append(
         built(
@@ -258,13 +341,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             by=by,
             rationale=(
                 "no new fracture is the basic target for every patient; any new fracture "
-                "starts a failure assessment; judged over the profile's reasonable period "
-                f"({period:g} months) from "
-                + (
-                    f"the first course ({first_start.isoformat()})"
-                    if first_start is not None
-                    else "today"
-                )
+                f"starts a failure assessment; judged over the target {basis}"
                 + (
                     ": fragility fracture since treatment began ("
                     + ", ".join(f"{f.site} {f.date.isoformat()}" for f in since)
@@ -278,6 +355,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             met=(not since) if first_start is not None else None,
         )
     )
+    period = ctx.setting("targets.reasonable_period_months").value
     pre = [f for f in facts.patient.function if f.context == "pre_fracture" and f.date <= ctx.as_of]
     if pre:
         score = pre[-1]

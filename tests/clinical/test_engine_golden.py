@@ -174,7 +174,13 @@ def test_recent_hip_fracture_ckd_example() -> None:
     assert function[0].met is False  # new mobility score 4 now vs 9 before the fracture
     th = next(t for t in a.targets if t.site == "total_hip" and t.metric == "t_score")
     assert th.value == -2.0  # higher target after hip fracture (Ferrari 2019 plateau)
-    assert "add" in actions(a)  # vitamin D repletion
+    # Changed (review r5-5, KDIGO 2017): eGFR 28 is CKD G4: vitamin D repletion goes with
+    # the CKD-MBD specialist (a referral-bound line), not a generic "add" beside it.
+    assert "add" not in actions(a)
+    assert any(
+        r.action == "refer" and "25(OH)D" in r.rationale and "kdigo2017" in r.citations
+        for r in a.recommendations
+    )
     start = rec(a, "start")
     assert start.regimen[0].drug == "denosumab"  # the only eligible potent option
 

@@ -50,7 +50,7 @@ def test_profile_settings_resolve(name: str) -> None:
         assert q.cite in knowledge().citations
     assert p.get("risk.rules")
     assert p.get("anabolic.romosozumab_cv_rule") in ("any_history", "past_year")
-    assert p.get("response.adequate_needs") in ("hip_and_spine", "hip_or_spine")
+    assert p.get("response.adequate_needs") in ("target_site", "hip_or_spine")
 
 
 def test_unknown_profile_names_the_known_ones() -> None:
@@ -59,9 +59,8 @@ def test_unknown_profile_names_the_known_ones() -> None:
 
 
 def test_and_or_flag_changes_the_three_year_rule() -> None:
-    """Hoong et al. BMJ 2025: the required response is hip AND spine; a profile may ask for
-    only one site's gain (setting renamed from `combine` to `adequate_needs` so it names the
-    response, not the shortfalls)."""
+    """Hoong et al. BMJ 2025 gains judged at the target site (default) or at either site
+    (`adequate_needs = "hip_or_spine"`): both fall short here, so both readings agree."""
     patient = load_path(EXAMPLES / "alendronate-inadequate-response.json")[0]
     assert not isinstance(patient, Exception)
     base = load_profile("t2t2024")

@@ -11,6 +11,7 @@ from osteotarget.base.history import History, drug_info, is_bisphosphonate, is_o
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Alert, Monitoring, built
 from osteotarget.plan.common import NextStep
+from osteotarget.plan.workup import denosumab_gap
 
 _BTM = "rules.monitoring.btm"
 
@@ -117,6 +118,15 @@ def monitoring(
             # An overdue routine scan is due now, whatever the plan changes (the new
             # regimen's baseline is today's scan).
             next_dxa = ctx.as_of
+        elif denosumab_gap(ctx, facts, history, "overdue_after_months") is not None:
+            # The last scan precedes a gap in denosumab (bone is lost after stopping, ECTS
+            # 2021): it no longer shows where the patient stands; a scan is due now.
+            next_dxa = ctx.as_of
+            ctx.fired(
+                "monitoring.dxa_after_denosumab_gap",
+                f"last DXA {last.isoformat()} precedes the gap in denosumab: a DXA now",
+                ["tsourdi2021"],
+            )
     ctx.fired(
         "monitoring.dxa",
         f"next DXA {next_dxa.isoformat()}",

@@ -15,17 +15,22 @@ from osteotarget.model.assessment import Alert
 from osteotarget.model.record import Fracture, TherapyCourse
 
 _BTM = "rules.monitoring.btm"
-# `response.adequate_needs`: "hip_and_spine" = an adequate response needs the total-hip AND
-# the spine gain (Hoong et al. BMJ 2025), so either shortfall is inadequate; "hip_or_spine" =
-# one site's gain is enough (inadequate only when both fall short).
+# `response.adequate_needs`: which gain makes a response under the 3-year rule.
+# "target_site" = a gain at the primary target site (total hip; the spine only where the hip
+# is not measured): the gain the protocol asks for there (Hoong et al. BMJ 2025: +0.2 T) or a
+# significant gain beyond the LSC is a response, whatever the other site did (the target is
+# judged at the total hip, Thomas 2020; an inadequate response is BMD loss beyond the LSC, a
+# fracture on treatment or poor adherence, IOF 2012 / Diez-Perez, not a missing gain at a
+# second site). "hip_or_spine" = a gain at either site is enough.
 _RULE_WORDS = {
-    "hip_and_spine": "an adequate response needs the total-hip AND the spine gain",
-    "hip_or_spine": "an adequate response needs the total-hip OR the spine gain",
+    "target_site": "a gain at the target site (total hip) is a response",
+    "hip_or_spine": "a gain at the total hip OR the spine is a response",
 }
+_SITES = (("total_hip", "total_hip_min_gain_t"), ("lumbar_spine", "lumbar_spine_min_gain_t"))
 
 
 def _needs(ctx: Context) -> str:
-    return str(ctx.profile.get("response.adequate_needs", "hip_and_spine"))
+    return str(ctx.profile.get("response.adequate_needs", "target_site"))
 
 
 @dataclass
@@ -85,40 +90,117 @@ def _btm_check(ctx: Context, facts: Facts, course: TherapyCourse) -> bool | None
     return None
 
 
-def _three_year(ctx: Context, course: TherapyCourse) -> bool:
-    """Hoong et al. BMJ 2025: less than +0.2 T at total hip / +0.5 T at spine over 3 years."""
+@dataclass(frozen=True)
+class _SiteGain:
+    site: str
+    gain_t: float
+    need_t: float
+    percent: float | None
+    lsc_percent: float | None
+
+    @property
+    def significant(self) -> bool:
+        return (
+            self.percent is not None
+            and self.lsc_percent is not None
+            and self.percent >= self.lsc_percent
+        )
+
+    @property
+    def loss(self) -> bool:
+        return (
+            self.percent is not None
+            and self.lsc_percent is not None
+            and -self.percent >= self.lsc_percent
+        )
+
+    @property
+    def responded(self) -> bool:
+        return not self.loss and (self.gain_t >= self.need_t or self.significant)
+
+    def words(self) -> str:
+        pct = (
+            f", BMD {self.percent:+.1f}% (LSC {self.lsc_percent:.1f}%)"
+            if (self.percent is not None and self.lsc_percent is not None)
+            else ""
+        )
+        return (
+            f"{self.site.replace('_', ' ')} {self.gain_t:+.1f} T{pct} (needs ≥ +{self.need_t:g} T)"
+        )
+
+
+def _gain(ctx: Context, course: TherapyCourse, site: str, key: str) -> _SiteGain | None:
+    """The gain at *site* from the last scan before *course* to the latest on it, once the
+    rule's period has passed; the BMD percentage only between same-manufacturer scans."""
     months_needed = ctx.setting("response.three_year_months").value
-    combine = _needs(ctx)
-    shortfalls: list[bool] = []
-    details: list[str] = []
-    for site, key in (
-        ("total_hip", "total_hip_min_gain_t"),
-        ("lumbar_spine", "lumbar_spine_min_gain_t"),
-    ):
-        trend = next((t for t in ctx.densitometry.sites if t.site == site), None)
-        if trend is None:
-            continue
-        before = [p for p in trend.points if p.date <= course.start and p.t_score is not None]
-        after = [p for p in trend.points if p.date > course.start and p.t_score is not None]
-        if not before or not after:
-            continue
-        base, last = before[-1], after[-1]
-        if months_between(base.date, last.date) < months_needed:
-            continue
-        need = ctx.setting(f"response.{key}").value
-        gain = last.t_score - base.t_score  # type: ignore[operator]
-        shortfalls.append(gain < need)
-        details.append(f"{site.replace('_', ' ')} {gain:+.1f} T (needs ≥ +{need:g})")
-    if not shortfalls:
+    trend = next((t for t in ctx.densitometry.sites if t.site == site), None)
+    if trend is None:
+        return None
+    before = [p for p in trend.points if p.date <= course.start and p.t_score is not None]
+    after = [p for p in trend.points if p.date > course.start and p.t_score is not None]
+    if not before or not after:
+        return None
+    base, last = before[-1], after[-1]
+    if months_between(base.date, last.date) < months_needed:
+        return None
+    percent = (
+        100.0 * (last.bmd - base.bmd) / base.bmd
+        if base.bmd is not None
+        and last.bmd is not None
+        and base.manufacturer == last.manufacturer
+        and base.bmd > 0
+        else None
+    )
+    return _SiteGain(
+        site=site,
+        gain_t=last.t_score - base.t_score,  # type: ignore[operator]
+        need_t=ctx.setting(f"response.{key}").value,
+        percent=percent,
+        lsc_percent=trend.lsc_percent,
+    )
+
+
+def _loss_at_target(ctx: Context, course: TherapyCourse) -> bool:
+    """A loss beyond the LSC at the target site (total hip) on the current course: an
+    inadequate response at any time (IOF 2012 / Diez-Perez; Lewiecki 2021: a significant
+    decrease in BMD is a poor response)."""
+    trend = next((t for t in ctx.densitometry.sites if t.site == "total_hip"), None)
+    change = trend.since_previous if trend is not None else None
+    if change is None or change.direction != "loss" or change.to_date <= course.start:
         return False
-    inadequate = all(shortfalls) if combine == "hip_or_spine" else any(shortfalls)
+    ctx.fired(
+        "response.loss_at_target",
+        f"total hip BMD {change.percent or 0:+.1f}% beyond the LSC on {course.drug} → "
+        "inadequate response",
+        ["diezperez2012", "iscd_precision"],
+    )
+    return True
+
+
+def _three_year(ctx: Context, course: TherapyCourse) -> bool:
+    """The 3-year rule (Hoong et al. BMJ 2025: +0.2 T at the total hip, +0.5 T at the spine
+    over 3 years), judged at the target site: a significant gain there is a response."""
+    months_needed = ctx.setting("response.three_year_months").value
+    needs = _needs(ctx)
+    gains = [g for site, key in _SITES if (g := _gain(ctx, course, site, key)) is not None]
+    if not gains:
+        return False
+    if needs == "hip_or_spine":
+        judged = gains
+        inadequate = not any(g.responded for g in gains)
+    else:
+        judged = gains[:1]  # the total hip when measured, else the spine
+        inadequate = not judged[0].responded
+    others = [g for g in gains if g not in judged]
     ctx.fired(
         "response.three_year_rule",
-        f"over ≥ {months_needed:g} months of {course.drug}: {'; '.join(details)}; "
-        f"{_RULE_WORDS[combine]} (profile {ctx.profile.name}) → "
+        f"over ≥ {months_needed:g} months of {course.drug}: "
+        + "; ".join(g.words() for g in judged)
+        + (f" (reported, not driving: {'; '.join(g.words() for g in others)})" if others else "")
+        + f"; {_RULE_WORDS[needs]} (profile {ctx.profile.name}) → "
         + ("inadequate response" if inadequate else "adequate response"),
-        ["hoong2025", "cosman2022"],
-        adequate_needs=combine,
+        ["hoong2025", "diezperez2012", "thomas2020"],
+        adequate_needs=needs,
     )
     return inadequate
 
@@ -198,21 +280,29 @@ def judge_response(ctx: Context, facts: Facts, history: History) -> Response:
                 btm_not_suppressed=no_btm,
                 bmd_loss=loss,
             )
-        if ctx.profile.get("response.rule") == "three_year" and _three_year(ctx, course):
+        if ctx.profile.get("response.rule") == "three_year" and (
+            _loss_at_target(ctx, course) or _three_year(ctx, course)
+        ):
             out.inadequate = True
             out.alerts.append(
                 Alert(
                     severity="warning",
                     code="inadequate_response",
                     message=(
-                        f"inadequate response to {course.drug}: T-score gain over "
-                        f"{ctx.setting('response.three_year_months').value:g} months below "
-                        f"+{ctx.setting('response.total_hip_min_gain_t').value:g} at total hip / "
-                        f"+{ctx.setting('response.lumbar_spine_min_gain_t').value:g} at spine "
-                        f"(profile {ctx.profile.name}: "
-                        f"{_RULE_WORDS[_needs(ctx)]})"
+                        f"inadequate response to {course.drug}: no significant gain over "
+                        f"{ctx.setting('response.three_year_months').value:g} months at the "
+                        "target site (below "
+                        f"+{ctx.setting('response.total_hip_min_gain_t').value:g} T at total hip"
+                        + (
+                            f" / +{ctx.setting('response.lumbar_spine_min_gain_t').value:g} T "
+                            "at spine"
+                            if _needs(ctx) == "hip_or_spine"
+                            else ""
+                        )
+                        + " and within the LSC, or a loss beyond it) "
+                        f"(profile {ctx.profile.name}: {_RULE_WORDS[_needs(ctx)]})"
                     ),
-                    citations=["hoong2025"],
+                    citations=["hoong2025", "diezperez2012"],
                 )
             )
     return out

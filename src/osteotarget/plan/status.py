@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
-from osteotarget.base.history import History
+from osteotarget.base.history import History, kind_of
 from osteotarget.dates import add_months, years_between
 from osteotarget.model.assessment import SiteStatus, Status, Target, built, rebuilt
 from osteotarget.model.codes import Site
+from osteotarget.plan.workup import denosumab_gap
 
 
 def _met(target: Target, latest: float, baseline: float | None) -> bool | None:
@@ -72,7 +73,18 @@ def judge_status(
     # Target status is judged at the primary site (total hip; femoral neck if the hip is
     # missing); other sites are reported beside it and do not drive a change.
     target_met = primary_met if primary is not None else (all(met_flags) if met_flags else None)
-    on_track, why = _path(ctx, facts, history, bmd_targets, target_met)
+    stale = _stale_scan(ctx, facts, history, sites, primary) if target_met else None
+    if stale is not None:
+        # Attainment is never declared from a scan that no longer shows where the patient
+        # stands (older than the monitoring interval, or before a gap in denosumab).
+        target_met = None
+        sites = [rebuilt(st, target_met=None) if st.target_met else st for st in sites]
+        for index, t in enumerate(targets):
+            if t.metric in ("t_score", "t_score_change") and t.site and t.met:
+                targets[index] = rebuilt(t, met=None, rationale=f"{t.rationale}; {stale}")
+        on_track, why = None, stale
+    else:
+        on_track, why = _path(ctx, facts, history, bmd_targets, target_met)
     if any(t.metric == "no_new_fracture" and t.met is False for t in targets):
         # A fragility fracture since treatment began breaks the basic target whatever the BMD
         # rate (Lewiecki 2021 Fig. 3; IOF 2012): never "on a path".
@@ -114,6 +126,67 @@ def judge_status(
     return built(Status, target_met=target_met, on_track=on_track, sites=sites, explanation=why)
 
 
+def _stale_scan(
+    ctx: Context,
+    facts: Facts,
+    history: History,
+    sites: list[SiteStatus],
+    primary: Site | None,
+) -> str | None:
+    """Why the scan that meets the target cannot show attainment today, or None: older than
+    the monitoring interval (Lewiecki 2021 Fig. 3: BMD every 1 to 2 years), or taken before
+    a gap in denosumab beyond the overdue threshold (ECTS 2021, Tsourdi: BMD is lost within
+    a year of stopping)."""
+    st = next((s for s in sites if s.site == primary and s.latest_date is not None), None)
+    if st is None or st.latest_date is None or st.latest_t_score is None:
+        return None
+    scan = st.latest_date
+    met = (
+        f"the last DXA ({scan.isoformat()}) met the target at the "
+        f"{st.site.replace('_', ' ')} (T {st.latest_t_score:+.1f})"
+    )
+    after = "target attainment is not declared from it; a DXA is needed before deciding"
+    gap = denosumab_gap(ctx, facts, history, "overdue_after_months")
+    if gap is not None:
+        last_dose = gap[0]
+        why = (
+            f"{met} but precedes the gap in denosumab (last dose {last_dose.isoformat()}, "
+            f"overdue after {ctx.number('rules.monitoring.denosumab.overdue_after_months'):g} "
+            "months; bone is lost after stopping)"
+        )
+        ctx.fired("status.scan_before_denosumab_gap", why, ["tsourdi2021"], last_dxa=scan)
+        return f"{why}: {after} (e.g. before a follow-on or resuming denosumab)"
+    interval = ctx.setting("monitoring.dxa_interval_months")
+    if add_months(scan, interval.value) < ctx.as_of:
+        years = years_between(scan, ctx.as_of)
+        why = (
+            f"{met} but is {years:.1f} years old, beyond the {interval.value:g}-month "
+            "monitoring interval (out of date)"
+        )
+        ctx.fired("status.scan_out_of_date", why, [interval.cite], last_dxa=scan)
+        return f"{why}: {after} (e.g. before a bisphosphonate holiday)"
+    return None
+
+
+def _off_treatment(history: History) -> str:
+    """No course running today. After a completed anabolic course with no antiresorptive
+    since, the patient is not "untreated": the course is complete and consolidation is due
+    (Lewiecki 2021 Fig. 3: an anabolic course is followed by an antiresorptive to consolidate
+    the gain; Cosman 2017)."""
+    last = history.last()
+    if (
+        last is not None
+        and kind_of(last.drug) == "anabolic"
+        and history.followed_by(last, "antiresorptive") is None
+    ):
+        return (
+            f"{last.drug} course complete (ended {history.end_of(last).isoformat()}), no "
+            "antiresorptive since: consolidation with an antiresorptive is due; the path is "
+            "judged once it has started"
+        )
+    return "not on treatment: the path is judged once treatment has started"
+
+
 def _path(
     ctx: Context,
     facts: Facts,
@@ -133,7 +206,7 @@ def _path(
         )
     course = history.current()
     if course is None:
-        return None, "not on treatment: the path is judged once treatment has started"
+        return None, _off_treatment(history)
     primary = targets[0]
     trend = next((s for s in ctx.densitometry.sites if s.site == primary.site), None)
     if trend is None:

@@ -4,6 +4,8 @@ calcium / vitamin D / exercise / falls prevention, and the lab alerts."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History
@@ -101,12 +103,13 @@ def advanced_kidney(ctx: Context, labs: LabState, facts: Facts) -> bool:
     )
 
 
-def denosumab_gap_before_scan(
-    ctx: Context, facts: Facts, history: History
-) -> Recommendation | None:
-    """The last DXA precedes a long gap in denosumab (no dose for longer than the give-now
-    window, without a follow-on): bone is lost after stopping (ECTS 2021), so the scan no
-    longer shows where the patient stands and cannot be projected; a DXA is asked for."""
+def denosumab_gap(
+    ctx: Context, facts: Facts, history: History, beyond: str = "give_now_within_months"
+) -> tuple[date, date | None] | None:
+    """(last denosumab dose, last DXA) when the last DXA precedes a gap in denosumab: no dose
+    for longer than the knowledge setting *beyond* (rules.monitoring.denosumab) and no
+    follow-on, with no scan since the effect wore off (ECTS 2021: bone is lost after
+    stopping). None otherwise."""
     courses = [c for c in history.courses() if c.drug == "denosumab"]
     if not courses:
         return None
@@ -118,13 +121,27 @@ def denosumab_gap_before_scan(
         return None
     # A dose late within the give-now window is resumed and the path goes on; beyond it
     # the rebound has begun (the same knowledge setting the follow-on rule reads).
-    long_gap = add_months(last, ctx.number("rules.monitoring.denosumab.give_now_within_months"))
+    long_gap = add_months(last, ctx.number(f"rules.monitoring.denosumab.{beyond}"))
     if ctx.as_of <= long_gap:
         return None
     scans = [v.date for v in facts.patient.dxa if v.date <= ctx.as_of]
     gap_start = add_months(last, ctx.number("rules.monitoring.denosumab.follow_on_after_months"))
     if scans and max(scans) > gap_start:
         return None
+    return last, (max(scans) if scans else None)
+
+
+def denosumab_gap_before_scan(
+    ctx: Context, facts: Facts, history: History
+) -> Recommendation | None:
+    """The last DXA precedes a long gap in denosumab (no dose for longer than the give-now
+    window, without a follow-on): bone is lost after stopping (ECTS 2021), so the scan no
+    longer shows where the patient stands and cannot be projected; a DXA is asked for."""
+    gap = denosumab_gap(ctx, facts, history)
+    if gap is None:
+        return None
+    last, last_scan = gap
+    scans = [last_scan] if last_scan is not None else []
     ctx.fired(
         "projection.denosumab_gap",
         f"last DXA {max(scans).isoformat() if scans else 'none'} precedes the gap in denosumab "
@@ -265,7 +282,44 @@ def lab_alerts(
             )
         )
         ctx.fired("safety.hypocalcaemia", shown, ["prolia_us", "reclast_us"])
-    if labs.vitamin_d_low and labs.vitamin_d_deficient:
+    if labs.vitamin_d_low and advanced_kidney(ctx, labs, facts):
+        # CKD G4-G5D (KDIGO 2017): vitamin D and calcium are managed with the CKD-MBD
+        # biochemistry (phosphate, calcium, PTH considered together), by the specialist the
+        # plan refers to: no generic supplement line beside that referral.
+        alerts.append(
+            Alert(
+                severity="warning",
+                code="vitamin_d_low",
+                message=(
+                    f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
+                    f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim, in advanced "
+                    "CKD (eGFR/CrCl < "
+                    f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis): repletion "
+                    "with the CKD-MBD specialist (KDIGO 2017)"
+                ),
+                citations=["kdigo2017", "leboff2022"],
+            )
+        )
+        recs.append(
+            Recommendation(
+                action="refer",
+                rationale=(
+                    "advanced CKD (eGFR/CrCl < "
+                    f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis) with 25(OH)D "
+                    f"{labs.vitamin_d:g} ng/mL: consider vitamin D (and calcium) repletion as "
+                    "the CKD-MBD specialist advises, judged with phosphate, calcium and PTH "
+                    "(KDIGO 2017), not a generic supplement"
+                ),
+                citations=["kdigo2017"],
+            )
+        )
+        ctx.fired(
+            "safety.vitamin_d",
+            f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency in advanced CKD: with the "
+            "CKD-MBD specialist",
+            ["kdigo2017"],
+        )
+    elif labs.vitamin_d_low and labs.vitamin_d_deficient:
         alerts.append(
             Alert(
                 severity="warning",
