@@ -4,10 +4,12 @@ label."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
-from osteotarget.engine import assess
+from osteotarget.engine import assess, assess_with_profile
+from osteotarget.engine.profiles import load_profile
 from osteotarget.model import parse_patient
 from tests.clinical.records import HOLOGIC, woman
 
@@ -230,6 +232,23 @@ def test_total_hip_responder_is_not_inadequate_when_the_spine_did_not_gain() -> 
     # no gain at the target site over three years: still inadequate under the 3-year rule
     flat = assess(parse_patient(_alendronate_three_years(0.703, -2.6, "2024-06-01")), AS_OF)
     assert "inadequate_response" in {al.code for al in flat.alerts}
+
+
+def test_a_profile_may_read_the_escalation_protocol_literally_hip_and_spine() -> None:
+    """Hoong et al. BMJ 2025 state the response as +0.2 T at the total hip AND +0.5 T at the
+    spine over 3 years. Read literally (`response.adequate_needs = "hip_and_spine"`), the same
+    hip responder with a flat spine is inadequate, and the trace says which reading and which
+    profile produced it (guidelines disagree: a profile setting, never a silent choice)."""
+    base = load_profile("t2t2024")
+    literal = dataclasses.replace(
+        base,
+        data={**base.data, "response": dict(base.data["response"], adequate_needs="hip_and_spine")},
+    )
+    record = parse_patient(_alendronate_three_years(0.745, -2.2, "2024-06-01"))
+    a = assess_with_profile(record, AS_OF, literal)
+    assert "inadequate_response" in {al.code for al in a.alerts}
+    rule = next(s for s in a.trace if s.rule == "response.three_year_rule")
+    assert "total-hip AND the spine" in rule.outcome and "profile t2t2024" in rule.outcome
 
 
 def test_total_hip_loss_beyond_the_lsc_is_an_inadequate_response_before_three_years() -> None:

@@ -50,7 +50,7 @@ def test_profile_settings_resolve(name: str) -> None:
         assert q.cite in knowledge().citations
     assert p.get("risk.rules")
     assert p.get("anabolic.romosozumab_cv_rule") in ("any_history", "past_year")
-    assert p.get("response.adequate_needs") in ("target_site", "hip_or_spine")
+    assert p.get("response.adequate_needs") in ("target_site", "hip_or_spine", "hip_and_spine")
 
 
 def test_unknown_profile_names_the_known_ones() -> None:

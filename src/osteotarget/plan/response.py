@@ -21,8 +21,11 @@ _BTM = "rules.monitoring.btm"
 # significant gain beyond the LSC is a response, whatever the other site did (the target is
 # judged at the total hip, Thomas 2020; an inadequate response is BMD loss beyond the LSC, a
 # fracture on treatment or poor adherence, IOF 2012 / Diez-Perez, not a missing gain at a
-# second site). "hip_or_spine" = a gain at either site is enough.
+# second site). "hip_or_spine" = a gain at either site is enough. "hip_and_spine" = the
+# escalation protocol read literally (Hoong 2025: the total-hip AND the spine gain, so either
+# shortfall is inadequate), for a profile that adopts it.
 _RULE_WORDS = {
+    "hip_and_spine": "an adequate response needs the total-hip AND the spine gain",
     "target_site": "a gain at the target site (total hip) is a response",
     "hip_or_spine": "a gain at the total hip OR the spine is a response",
 }
@@ -188,6 +191,9 @@ def _three_year(ctx: Context, course: TherapyCourse) -> bool:
     if needs == "hip_or_spine":
         judged = gains
         inadequate = not any(g.responded for g in gains)
+    elif needs == "hip_and_spine":
+        judged = gains
+        inadequate = not all(g.responded for g in gains)
     else:
         judged = gains[:1]  # the total hip when measured, else the spine
         inadequate = not judged[0].responded
