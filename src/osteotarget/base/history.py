@@ -61,9 +61,9 @@ class History:
         definition of "on treatment" used by the risk criteria and the plan."""
         found: TherapyCourse | None = None
         for t in self._started:
-            if t.start <= day and (t.end is None or t.end > day):
-                if found is None or (t.start, t.drug) > (found.start, found.drug):
-                    found = t
+            running = t.start <= day and (t.end is None or t.end > day)
+            if running and (found is None or (t.start, t.drug) > (found.start, found.drug)):
+                found = t
         return found
 
     def current(self) -> TherapyCourse | None:
