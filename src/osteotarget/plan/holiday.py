@@ -108,14 +108,27 @@ def holiday_decision(
                 when=ctx.as_of,
             )
         months = ctx.setting("holiday.review_after_months").value
+        # A holiday granted on the risk-level goal while the BMD target is not met says so
+        # (the page shows the target as not met next to it: the basis must be explicit).
+        basis = (
+            " and at target"
+            if status.target_met
+            else (
+                f" (the BMD target is not met, but the fracture risk is now "
+                f"{risk.category.replace('_', ' ')}, below the profile's treatment threshold: "
+                "the risk-level goal is met)"
+                if ctx.profile.get("holiday.requires_target_met", False) and below_threshold
+                else ""
+            )
+        )
         return rec(
             "holiday",
             f"after {years:.1f} years of {course.drug}, not at high risk"
-            + (" and at target" if status.target_met else "")
+            + basis
             + ": consider a bisphosphonate holiday, reviewed by "
             + add_months(ctx.as_of, months).isoformat()
             + " (BMD, new fractures, risk); resume if a fracture occurs or BMD falls",
-            _CITES,
+            [*_CITES, *(["cummings2013"] if basis.startswith(" (") else [])],
             when=ctx.as_of,
         )
     still = "; ".join(reasons_to_continue)

@@ -92,10 +92,10 @@ def correct_first(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]
     raised_alp = alp is not None and alp > ctx.number(f"{_LABS}.alkaline_phosphatase_upper")
     raised_pth = pth is not None and pth > ctx.number(f"{_LABS}.pth_upper")
     if vd is not None and vd < ctx.number(f"{_LABS}.vitamin_d_severe_deficiency"):
-        found.append(f"25(OH)D {vd:g} ng/mL (severe deficiency)")
+        found.append(f"25(OH)D {vd:.3g} ng/mL (severe deficiency)")
     elif vd is not None and vd < ctx.number(f"{_LABS}.vitamin_d_deficient") and raised_pth:
         found.append(
-            f"25(OH)D {vd:g} ng/mL with PTH {pth:.0f} pg/mL (secondary hyperparathyroidism)"
+            f"25(OH)D {vd:.3g} ng/mL with PTH {pth:.0f} pg/mL (secondary hyperparathyroidism)"
         )
     if labs.vitamin_d_low and raised_alp:
         found.append(f"low vitamin D with alkaline phosphatase {alp:.0f} U/L (osteomalacia?)")

@@ -291,7 +291,7 @@ def lab_alerts(
                 severity="warning",
                 code="vitamin_d_low",
                 message=(
-                    f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
+                    f"25(OH)D {labs.vitamin_d:.3g} ng/mL is below the "
                     f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim, in advanced "
                     "CKD (eGFR/CrCl < "
                     f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis): repletion "
@@ -306,7 +306,7 @@ def lab_alerts(
                 rationale=(
                     "advanced CKD (eGFR/CrCl < "
                     f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis) with 25(OH)D "
-                    f"{labs.vitamin_d:g} ng/mL: consider vitamin D (and calcium) repletion as "
+                    f"{labs.vitamin_d:.3g} ng/mL: consider vitamin D (and calcium) repletion as "
                     "the CKD-MBD specialist advises, judged with phosphate, calcium and PTH "
                     "(KDIGO 2017), not a generic supplement"
                 ),
@@ -315,7 +315,7 @@ def lab_alerts(
         )
         ctx.fired(
             "safety.vitamin_d",
-            f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency in advanced CKD: with the "
+            f"25(OH)D {labs.vitamin_d:.3g} ng/mL below sufficiency in advanced CKD: with the "
             "CKD-MBD specialist",
             ["kdigo2017"],
         )
@@ -325,7 +325,7 @@ def lab_alerts(
                 severity="warning",
                 code="vitamin_d_low",
                 message=(
-                    f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
+                    f"25(OH)D {labs.vitamin_d:.3g} ng/mL is below the "
                     f"{ctx.number(f'{_LABS}.vitamin_d_deficient'):g} ng/mL deficiency cut-off: "
                     "replete before a parenteral antiresorptive"
                 ),
@@ -349,7 +349,7 @@ def lab_alerts(
                 severity="info",
                 code="vitamin_d_low",
                 message=(
-                    f"25(OH)D {labs.vitamin_d:g} ng/mL is below the "
+                    f"25(OH)D {labs.vitamin_d:.3g} ng/mL is below the "
                     f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim (insufficiency): "
                     "replete alongside treatment; not a reason to delay it"
                 ),
@@ -368,7 +368,7 @@ def lab_alerts(
         )
         ctx.fired(
             "safety.vitamin_d",
-            f"25(OH)D {labs.vitamin_d:g} ng/mL below sufficiency",
+            f"25(OH)D {labs.vitamin_d:.3g} ng/mL below sufficiency",
             ["leboff2022"],
         )
     if labs.alkaline_phosphatase_raised:

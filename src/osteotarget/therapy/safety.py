@@ -188,7 +188,7 @@ def _label(code: str, labs: LabState) -> str:
     if code == "hypocalcaemia_lab":
         return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
     if code == "vitamin_d_low":
-        return f"25(OH)D {labs.vitamin_d:g} ng/mL (deficiency)"
+        return f"25(OH)D {labs.vitamin_d:.3g} ng/mL (deficiency)"
     if code == "alkaline_phosphatase_raised":
         return (
             f"alkaline phosphatase {labs.alkaline_phosphatase:.0f} U/L above the upper limit, "

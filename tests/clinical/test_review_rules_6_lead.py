@@ -1,0 +1,68 @@
+"""Golden cases from the third specialist reading (lead): the basis of a bisphosphonate
+holiday granted on the risk-level goal, and converted lab values shown as a clinician reads
+them. Each test names its source."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from osteotarget.engine import assess
+from osteotarget.model import parse_patient
+from tests.clinical.records import HOLOGIC, woman
+
+AS_OF = date(2026, 12, 2)
+
+
+def test_holiday_on_the_risk_level_goal_says_the_bmd_target_is_not_met() -> None:
+    """Lewiecki 2021 (Fig. 3): a bisphosphonate holiday when the target is reached; Cummings
+    2013: the goal may be a fracture-risk level. After 5.5 years of alendronate the hip rose
+    from -2.6 to -2.1 (BMD target > -2.0 not met) and the risk is now moderate: the holiday
+    line must state that basis instead of sitting silently beside a "not met" target."""
+    record = woman(
+        "r6-holiday-risk-goal",
+        "1959-03-01",
+        dxa=[
+            {
+                "date": "2021-05-12",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -2.6, "bmd": 0.625},
+                    {"site": "lumbar_spine", "t_score": -2.8, "bmd": 0.739},
+                ],
+            },
+            {
+                "date": "2026-05-20",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -2.1, "bmd": 0.686},
+                    {"site": "lumbar_spine", "t_score": -2.2, "bmd": 0.805},
+                ],
+            },
+        ],
+        therapies=[{"drug": "alendronate", "start": "2021-06-01", "adherence": "good"}],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    primary = next(t for t in a.targets if t.site == "total_hip")
+    assert primary.met is False
+    holiday = next(r for r in a.recommendations if r.action == "holiday")
+    assert "BMD target is not met" in holiday.rationale
+    assert "risk-level goal is met" in holiday.rationale
+    assert "cummings2013" in holiday.citations
+
+
+def test_a_converted_vitamin_d_is_shown_rounded() -> None:
+    """IOM 2011 / Holick 2011 cut-offs are in ng/mL; a result sent in nmol/L is converted
+    (x 0.4006) and shown to three significant figures, not as 8.8132 ng/mL."""
+    record = woman(
+        "r6-vitd-nmol",
+        "1950-01-01",
+        labs=[{"date": "2026-11-01", "test": "vitamin_d_25oh", "value": 22, "unit": "nmol/L"}],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    words = " ".join(
+        [r.rationale for r in a.recommendations]
+        + [al.message for al in a.alerts]
+        + [c for o in a.options for c in o.cautions]
+    )
+    assert "8.81 ng/mL" in words
+    assert "8.8132" not in words
