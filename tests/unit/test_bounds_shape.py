@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from osteotarget.model.bounds import (
     _explain_shape,
     _within_shape,
     check_shape,
+    loads_bounded,
 )
 
 TEXT = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0xDFFF), max_size=8)
@@ -67,3 +69,41 @@ def test_refused_documents_name_where(value: Any) -> None:
     assert not _within_shape(value)
     with pytest.raises(BoundsError):
         check_shape(value)
+
+
+def _refused_by_the_full_walk(text: str) -> bool:
+    try:
+        check_shape(json.loads(text))
+    except BoundsError:
+        return True
+    return False
+
+
+def _refused(text: str) -> bool:
+    try:
+        loads_bounded(text)
+    except BoundsError:
+        return True
+    return False
+
+
+@given(JSONISH, st.booleans())
+def test_text_prechecks_refuse_exactly_what_the_full_walk_refuses(
+    value: Any, ascii_only: bool
+) -> None:
+    """loads_bounded skips the string and list walk when the text alone rules those out;
+    it must refuse the same documents as the full walk (surrogate escapes included)."""
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert _refused(text) == _refused_by_the_full_walk(text)
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1])
+def test_depth_at_the_limit_on_the_quick_path(depth: int) -> None:
+    for leaf in ("[]", "{}", "1", '"x"', "[1]", '{"a":1}'):
+        text = "[" * depth + leaf + "]" * depth
+        assert _refused(text) == _refused_by_the_full_walk(text), (depth, leaf)
+
+
+def test_a_lone_surrogate_escape_is_still_refused() -> None:
+    assert _refused('{"a": "\\ud800"}')
+    assert not _refused('{"a": "\\ud83d\\ude00"}')  # a pair is one character

@@ -194,8 +194,47 @@ def loads_bounded(text: str) -> Any:
         )
     except RecursionError:
         raise BoundsError("body", f"nested deeper than {MAX_DEPTH}") from None
-    check_shape(value)
+    if _text_bounds_strings_and_lists(text):
+        if not _depth_within(value):
+            _explain_shape(value)
+    else:
+        check_shape(value)
     return value
+
+
+# A JSON string escape of a UTF-16 surrogate (paired or lone): such a text takes the full walk.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _text_bounds_strings_and_lists(text: str) -> bool:
+    """True when the text alone rules out a too-long string or key (the text is no longer
+    than the limit), a too-long list (fewer commas than the limit) and a lone surrogate
+    (no surrogate escape, no surrogate in the text): only the depth is left to check."""
+    if len(text) > MAX_STRING or text.count(",") >= MAX_LIST:
+        return False
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None
+
+
+def _depth_within(value: Any) -> bool:
+    """:func:`_within_shape` for depth only (containers, level by level): no non-empty
+    container at depth ``MAX_DEPTH`` or below."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    depth = 0
+    while level:
+        deeper: list[Any] = []
+        for node in level:
+            children = node.values() if isinstance(node, dict) else node
+            if depth >= MAX_DEPTH and children:
+                return False
+            deeper.extend(c for c in children if isinstance(c, (dict, list)))
+        level = deeper
+        depth += 1
+    return True
 
 
 def _no_constant(name: str) -> float:

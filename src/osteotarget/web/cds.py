@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from osteotarget.adapters import cds_prefetch, cdshooks, fhir_in
@@ -269,8 +269,13 @@ def _unreadable(problems: list[str], link: str) -> dict[str, Any]:
     }
 
 
-@router.post("/cds-services/{service_id}", responses=ERRORS, openapi_extra=JSON_BODY)
-async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> dict[str, Any]:
+@router.post(
+    "/cds-services/{service_id}",
+    responses=ERRORS,
+    openapi_extra=JSON_BODY,
+    response_model=dict[str, Any],
+)
+async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> Response:
     if service_id not in SERVICES:
         raise ApiProblem(404, "Not found", "no such CDS service")
     body = await _json_body(request)
@@ -291,10 +296,13 @@ async def cds_service(request: Request, caller: CdsCaller, service_id: str) -> d
     if service_id in ORDER_SERVICES:
         drugs = cdshooks.drugs_in_orders(hook.context.get("draftOrders"))
         if not drugs:
-            return {"cards": []}  # no osteoporosis drug among the orders: nothing applies
+            return JSONResponse({"cards": []})  # no osteoporosis drug among the orders
     # One hop to a worker thread for the whole answer (read, merge, assess, cards): every
-    # hop is a wait for a free thread and for the interpreter lock under load.
-    return await run_in_threadpool(_answer, request, hook, caller, patient_id, service_id, drugs)
+    # hop is a wait for a free thread and for the interpreter lock under load. The cards are
+    # plain JSON values built here: sent as they are, not validated and re-encoded by the
+    # framework against the declared dict type (which only documents the answer).
+    answer = await run_in_threadpool(_answer, request, hook, caller, patient_id, service_id, drugs)
+    return JSONResponse(answer)
 
 
 def _answer(
