@@ -215,9 +215,25 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
     elif profile.get("targets.bmd_target", True):
         rules: list[dict[str, Any]] = list(profile.get("targets.t_score_rules", []))
         primary = primary_site(ctx, facts)
+        # A target only at a site that was measured (the primary site always, judged or not).
         sites: list[Site] = [primary] + [
-            s for s in profile.get("targets.sites", ["total_hip"]) if s != primary
+            s
+            for s in profile.get("targets.sites", ["total_hip"])
+            if s != primary and (s in facts.latest_t or not facts.latest_t)
         ]
+        hip_note = ""
+        if facts.latest_t and not {"total_hip", "femoral_neck"} & facts.latest_t.keys():
+            hip_note = (
+                "; no hip site measured: judged at the "
+                f"{primary.replace('_', ' ')} until a hip DXA (where the hip cannot be "
+                "measured, the one-third radius: ISCD 2019 adult positions)"
+            )
+            ctx.fired(
+                "targets.no_hip_measured",
+                f"no total hip or femoral neck on record: the target is judged at the "
+                f"{primary.replace('_', ' ')}; a hip DXA is needed",
+                ["lewiecki2021", "iscd2019_adult"],
+            )
         central = {s: t for s, t in baseline.items() if s in _CENTRAL}
         qualifying: Site = min(central, key=lambda s: central[s]) if central else primary
         change_rule = next((r for r in rules if "change" in r), None) or dict(
@@ -281,7 +297,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                         rationale=(
                             f"{rule['rationale']}; baseline {primary.replace('_', ' ')} T "
                             + (f"{base:+.1f}" if base is not None else "not measured")
-                            + f"; {basis}"
+                            + f"; {basis}{hip_note}"
                         ),
                         citations=cites,
                         chosen_by_profile=chosen,
@@ -300,7 +316,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                             value=value,
                             by=by,
                             rationale=f"{lead}: {rule['rationale']}"
-                            + (f"; {basis}" if site == primary else ""),
+                            + (f"; {basis}{hip_note}" if site == primary else ""),
                             citations=cites,
                             chosen_by_profile=chosen,
                         )

@@ -66,3 +66,31 @@ def test_a_converted_vitamin_d_is_shown_rounded() -> None:
     )
     assert "8.81 ng/mL" in words
     assert "8.8132" not in words
+
+
+def test_without_a_hip_scan_the_target_is_judged_where_bmd_was_measured() -> None:
+    """Thomas 2020 / Lewiecki 2021: the total hip first, the femoral neck next; with only a
+    spine on record (a man on androgen deprivation, spine-only DXA) the target is set and
+    judged at the lumbar spine, and a hip DXA is asked for (ISCD 2019 adult positions: hip
+    and spine; the one-third radius when the hip cannot be measured). No target is set at
+    a site that was never measured."""
+    record = {
+        "id": "r6-spine-only-man",
+        "sex": "male",
+        "birth_date": "1963-05-01",
+        "dxa": [
+            {
+                "date": "2026-04-20",
+                "device": HOLOGIC,
+                "measurements": [{"site": "lumbar_spine", "t_score": -2.6, "bmd": 0.761}],
+            }
+        ],
+    }
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    bmd_targets = [t for t in a.targets if t.site is not None]
+    assert [t.site for t in bmd_targets] == ["lumbar_spine"]
+    assert "until a hip DXA" in bmd_targets[0].rationale
+    assert "one-third radius" in bmd_targets[0].rationale
+    assert any(s.rule == "targets.no_hip_measured" for s in a.trace)
+    fracture_free = next(t for t in a.targets if t.metric == "no_new_fracture")
+    assert "hip DXA" not in fracture_free.rationale

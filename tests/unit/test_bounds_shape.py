@@ -14,7 +14,10 @@ from osteotarget.model.bounds import (
     MAX_LIST,
     MAX_STRING,
     BoundsError,
+    _bounded_float,
+    _bounded_int,
     _explain_shape,
+    _no_constant,
     _within_shape,
     check_shape,
     loads_bounded,
@@ -72,8 +75,16 @@ def test_refused_documents_name_where(value: Any) -> None:
 
 
 def _refused_by_the_full_walk(text: str) -> bool:
+    """The same parse (number and constant bounds) followed by the full shape walk."""
     try:
-        check_shape(json.loads(text))
+        check_shape(
+            json.loads(
+                text,
+                parse_int=_bounded_int,
+                parse_float=_bounded_float,
+                parse_constant=_no_constant,
+            )
+        )
     except BoundsError:
         return True
     return False
