@@ -94,3 +94,27 @@ def test_without_a_hip_scan_the_target_is_judged_where_bmd_was_measured() -> Non
     assert any(s.rule == "targets.no_hip_measured" for s in a.trace)
     fracture_free = next(t for t in a.targets if t.metric == "no_new_fracture")
     assert "hip DXA" not in fracture_free.rationale
+
+
+def test_no_who_category_at_any_site_before_the_menopause() -> None:
+    """ISCD 2019 adult positions (and ISCD 2005): in premenopausal women Z-scores, not the
+    WHO T-score categories, are used; neither the scan nor any site is labelled
+    "osteoporosis"."""
+    record = woman(
+        "r6-premenopausal-sites",
+        "1976-06-01",
+        menopause={"status": "premenopausal"},
+        dxa=[
+            {
+                "date": "2026-02-10",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -1.8, "z_score": -1.6},
+                    {"site": "lumbar_spine", "t_score": -2.5, "z_score": -2.3},
+                ],
+            }
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert a.densitometry.classification is None
+    assert all(s.classification is None for s in a.densitometry.sites)

@@ -123,10 +123,15 @@ def _assessed(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessm
     history = History(patient, as_of)
     z_population = uses_z_scores(ctx, facts)
     if z_population and dens.classification is not None:
-        # ISCD: no T-score category for premenopausal women and men under 50.
+        # ISCD: no T-score category for premenopausal women and men under 50, neither for
+        # the whole scan nor for any site.
         dens = dens.model_copy(
             update={
                 "classification": None,
+                "sites": [
+                    s.model_copy(update={"classification": None}) if s.classification else s
+                    for s in dens.sites
+                ],
                 "notes": [
                     *dens.notes,
                     "WHO T-score category not applied (premenopausal woman or man under 50): "

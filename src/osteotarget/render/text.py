@@ -40,7 +40,11 @@ def render_densitometry(d: Densitometry) -> list[str]:
         lines.append(
             f"  {_words(s.site)}{side}: latest {latest.date} T {_fmt(latest.t_score, '+.1f')}"
             f" [{latest.t_score_source}] BMD {_fmt(latest.bmd, '.3f', ' g/cm²')}"
-            f" — {_words(s.classification) or '—'}"
+            + (
+                f" — {_words(s.classification)}"
+                if s.classification
+                else (f" — Z {latest.z_score:+.1f}" if latest.z_score is not None else "")
+            )
         )
         lines.append(_change("since baseline", s.since_baseline))
         lines.append(_change("since previous", s.since_previous))
