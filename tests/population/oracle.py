@@ -18,6 +18,11 @@ Compared assessment fields (see docs/population.md, "Oracle"):
 * untreated patients: an ``investigate`` recommendation about the work-up ⇔ kernel
   ``workup_missing``
 * kernel ``below_minimum_target`` ⇒ ``status.target_met`` is false
+* on a PTH analogue (teriparatide, abaloparatide): the pathway's course state
+  ``anabolic_complete`` (lifetime limit reached, counted as the label of the profile's region
+  counts it) ⇔ kernel ``anabolic_course_end`` on or before ``as_of``; and at the limit, the
+  plan's recommendation for the drug is a conditional ``continue`` (US teriparatide label,
+  profile allowing it) ⇔ kernel ``anabolic_beyond_if_high_risk``, a ``stop`` otherwise
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 from osteotarget.model.assessment import Assessment
 
+PTH_ANALOGUES = ("teriparatide", "abaloparatide")
 NEW_REGIMEN = {"start", "resume", "escalate", "switch", "consolidate", "follow_on", "holiday"}
 STOPS_DRUG = {"switch", "escalate", "stop", "consolidate", "holiday"}
 
@@ -76,4 +82,38 @@ def disagreements(a: Assessment, fact: dict[str, Any]) -> list[str]:
         check("work-up recommendation (untreated)", workup, fact["workup_missing"])
     if fact["below_minimum_target"] and a.status is not None and a.status.target_met:
         out.append(f"{a.patient_id}: kernel below the minimum target, engine says target met")
+    if fact["current_drug"] in PTH_ANALOGUES:
+        out += _pth_limit(a, fact, check)
     return out
+
+
+def pth_limit_reached(a: Assessment) -> bool | None:
+    """The engine's pathway course state on a PTH analogue: lifetime limit reached (None: the
+    pathway did not judge an anabolic course)."""
+    state = next((t.inputs.get("course") for t in a.trace if t.rule == "pathway"), None)
+    if state not in ("anabolic_ongoing", "anabolic_complete"):
+        return None
+    return bool(state == "anabolic_complete")
+
+
+def _pth_limit(a: Assessment, fact: dict[str, Any], check: Any) -> list[str]:
+    reached = pth_limit_reached(a)
+    if reached is None:
+        return [f"{a.patient_id}: on {fact['current_drug']}, no anabolic course state"]
+    end = fact["anabolic_course_end"]
+    check("PTH-analogue lifetime limit reached", reached, end is not None and end <= a.as_of)
+    at_limit = {
+        r.action
+        for r in a.recommendations
+        if r.action in ("continue", "stop")
+        and r.regimen
+        and r.regimen[0].drug == fact["current_drug"]
+        and "limit" in r.rationale
+    }
+    if reached and at_limit:
+        check(
+            "beyond the limit only if fracture risk remains high",
+            "continue" in at_limit,
+            bool(fact["anabolic_beyond_if_high_risk"]),
+        )
+    return []

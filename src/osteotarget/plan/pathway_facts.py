@@ -13,7 +13,7 @@ from osteotarget.base.population import latest_z, named_basis, uses_z_scores
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.model.record import TherapyCourse
-from osteotarget.plan.anabolic import course_limit
+from osteotarget.plan.anabolic import course_limit, course_months
 from osteotarget.plan.holiday import HolidayPlan, holiday_decision, holiday_in_progress
 from osteotarget.plan.response import Response
 from osteotarget.therapy.options import Ranked
@@ -186,17 +186,7 @@ def _course_state(ctx: Context, history: History) -> tuple[str, TherapyCourse | 
     course = history.current()
     if course is not None:
         if kind_of(course.drug) == "anabolic":
-            months = (
-                history.months_on(course)
-                if course.drug == "romosozumab"
-                else history.cumulative_months(("teriparatide", "abaloparatide"))
-            )
-            if course.drug == "romosozumab":
-                given = [d for d in course.doses if d <= ctx.as_of]
-                months = max(
-                    months,
-                    len(given) * ctx.number("drugs.drugs.romosozumab.dose_interval_months"),
-                )
+            months = course_months(ctx, history, course)
             limit = course_limit(ctx, course.drug)
             return ("anabolic_ongoing" if months < limit else "anabolic_complete"), course
         return "antiresorptive", course

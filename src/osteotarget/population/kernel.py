@@ -28,7 +28,6 @@ from osteotarget.population.settings import KernelSettings
 
 _DAYS_PER_YEAR = 365.25
 _DAYS_PER_MONTH = _DAYS_PER_YEAR / 12
-_PTH = ("teriparatide", "abaloparatide")
 
 
 def _plus_months(expr: pl.Expr, months: int | pl.Expr) -> pl.Expr:
@@ -292,33 +291,65 @@ def _holiday_facts(
 
 def _anabolic_facts(courses: pl.DataFrame, settings: KernelSettings) -> pl.DataFrame:
     """The end of the current anabolic course at its limit (romosozumab 12 months; PTH
-    analogues a lifetime total), and whether an antiresorptive follows an ended one."""
-    months_on = (pl.col("end_of") - pl.col("start")).dt.total_days() / _DAYS_PER_MONTH
-    prior_pth = (
-        courses.filter(pl.col("drug").is_in(_PTH) & ~pl.col("ongoing"))
-        .group_by("pid")
-        .agg(months_on.sum().alias("prior_pth_months"))
-    )
+    analogues a lifetime total, counted as the label of the profile's region counts it:
+    ``settings.pth_lifetime``, the assessment's own rule), whether use beyond it is only
+    cautioned (US teriparatide label, where the profile allows it), and whether an
+    antiresorptive follows an ended anabolic course."""
     current = (
         courses.filter(pl.col("ongoing") & (pl.col("kind") == "anabolic"))
         .sort("pid", "start", "drug")
         .group_by("pid")
-        .agg(pl.col("drug").last().alias("a_drug"), pl.col("start").last().alias("a_start"))
-        .join(prior_pth, on="pid", how="left")
-    )
-    limit = (
-        pl.when(pl.col("a_drug") == "romosozumab")
-        .then(pl.lit(settings.romosozumab_max_months))
-        .otherwise(
-            (pl.lit(settings.pth_lifetime_months) - pl.col("prior_pth_months").fill_null(0))
-            .round(0)
-            .cast(pl.Int32)
-            .clip(lower_bound=0)
+        .agg(
+            pl.col("course").last().alias("a_course"),
+            pl.col("drug").last().alias("a_drug"),
+            pl.col("start").last().alias("a_start"),
         )
     )
-    current = current.with_columns(
-        _plus_months(pl.col("a_start"), limit).alias("anabolic_course_end")
-    ).select("pid", "anabolic_course_end")
+    counted = pl.DataFrame(
+        {
+            "a_drug": [r.drug for r in settings.pth_lifetime for _ in r.counts],
+            "drug": [d for r in settings.pth_lifetime for d in r.counts],
+        },
+        schema={"a_drug": pl.String, "drug": pl.String},
+    )
+    # The other courses whose days count against the current PTH analogue's lifetime limit
+    # (``History.cumulative_months`` of the counted drugs, less the current course).
+    prior = (
+        courses.select(
+            "pid",
+            "course",
+            pl.col("drug").cast(pl.String),
+            (pl.col("end_of") - pl.col("start")).dt.total_days().alias("_days"),
+        )
+        .join(current.select("pid", "a_course", pl.col("a_drug").cast(pl.String)), on="pid")
+        .filter(pl.col("course") != pl.col("a_course"))
+        .join(counted, on=["a_drug", "drug"])
+        .group_by("pid")
+        .agg(pl.col("_days").sum().alias("prior_pth_days"))
+    )
+    beyond = [r.drug for r in settings.pth_lifetime if r.action == "caution"]
+    # The assessment: lifetime months (days / days per month) >= the limit; the first day
+    # that holds is the start plus the days still allowed, rounded up.
+    allowed_days = (
+        (pl.lit(settings.pth_lifetime_months * _DAYS_PER_MONTH) - pl.col("prior_pth_days"))
+        .ceil()
+        .clip(lower_bound=0)
+        .cast(pl.Int64)
+    )
+    pth_end = pl.col("a_start") + pl.duration(days=allowed_days)
+    current = (
+        current.join(prior, on="pid", how="left")
+        .with_columns(pl.col("prior_pth_days").fill_null(0))
+        .with_columns(
+            pl.when(pl.col("a_drug") == "romosozumab")
+            .then(_plus_months(pl.col("a_start"), settings.romosozumab_max_months))
+            .when(pl.col("a_drug").cast(pl.String).is_in(list(counted["a_drug"].unique())))
+            .then(pth_end)
+            .alias("anabolic_course_end"),
+            pl.col("a_drug").cast(pl.String).is_in(beyond).alias("anabolic_beyond_if_high_risk"),
+        )
+        .select("pid", "anabolic_course_end", "anabolic_beyond_if_high_risk")
+    )
     ended = (
         courses.filter(~pl.col("ongoing"))
         .sort("pid", "start", "drug")

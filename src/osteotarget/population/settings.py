@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from osteotarget.engine import DEFAULT_PROFILE
 from osteotarget.engine.profiles import load_profile
+from osteotarget.therapy.safety import lifetime_rule
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,18 @@ class DrugFacts:
     drug_class: str
     route: str
     dose_interval_months: int | None
+
+
+@dataclass(frozen=True)
+class LifetimeLimit:
+    """A PTH analogue's lifetime rule under the label region of the profile, as the
+    assessment reads it (:func:`osteotarget.therapy.safety.lifetime_rule`): the drugs whose
+    months count together, and whether use beyond the limit is excluded or only cautioned
+    (allowed while fracture risk remains high)."""
+
+    drug: str
+    counts: tuple[str, ...]
+    action: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class KernelSettings:
     workup_tests: tuple[str, ...]
     romosozumab_max_months: int
     pth_lifetime_months: int
+    pth_lifetime: tuple[LifetimeLimit, ...]
     reasonable_period_months: int
     minimum_target_t: float
     fracture_lookback_months: int
@@ -99,6 +113,11 @@ def kernel_settings(profile_name: str | None = None) -> KernelSettings:
         workup_tests=tuple(str(t) for t in kb.get("rules.labs.workup.tests")),
         romosozumab_max_months=_months(setting("anabolic.romosozumab_max_months")),
         pth_lifetime_months=_months(setting("anabolic.pth_lifetime_months")),
+        pth_lifetime=tuple(
+            LifetimeLimit(name, rule.counts, rule.action)
+            for name in kb.table("drugs.drugs")
+            if (rule := lifetime_rule(profile, name)) is not None
+        ),
         reasonable_period_months=_months(setting("targets.reasonable_period_months")),
         minimum_target_t=minimum_target,
         fracture_lookback_months=_months(kb.number(f"{fls}.worklist.fracture_lookback_months")),

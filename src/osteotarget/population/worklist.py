@@ -93,7 +93,17 @@ def worklist_rows(facts: pl.DataFrame, as_of: date, settings: KernelSettings) ->
             facts,
             "anabolic_ending_without_follow_on",
             pl.col("anabolic_without_follow_on"),
-            pl.when(pl.col("anabolic_ending"))
+            pl.when(pl.col("anabolic_ending") & pl.col("anabolic_beyond_if_high_risk"))
+            .then(
+                fmt(
+                    "{} reaches its lifetime limit on {}: beyond it only if fracture risk "
+                    "remains or is again high (US label); otherwise plan the antiresorptive "
+                    "follow-on",
+                    pl.col("current_drug"),
+                    _d("anabolic_course_end"),
+                )
+            )
+            .when(pl.col("anabolic_ending"))
             .then(
                 fmt(
                     "{} course reaches its limit on {}: plan the antiresorptive follow-on",

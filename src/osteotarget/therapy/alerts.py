@@ -77,7 +77,14 @@ def safety_alerts(
                 severity="info",
                 code="anabolic_course_limit",
                 message="; ".join(limits),
-                citations=["teriparatide_eu", "forteo_us", "evenity_us"],
+                # the labels of the profile's region, as safety cites them per drug
+                citations=sorted(
+                    {
+                        c
+                        for s in safety.values()
+                        for c in s.cites_by_code.get("anabolic_course_limit", [])
+                    }
+                ),
             )
         )
     if chosen is not None and chosen.sequence:

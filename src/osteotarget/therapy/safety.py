@@ -12,6 +12,7 @@ from typing import Any
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, drug_info
+from osteotarget.base.profile import Profile
 from osteotarget.dates import add_months
 from osteotarget.knowledge import knowledge
 from osteotarget.model.assessment import RegimenStep
@@ -29,6 +30,8 @@ class DrugSafety:
     cautions: list[str] = field(default_factory=list)
     citations: list[str] = field(default_factory=list)
     by_code: dict[str, list[str]] = field(default_factory=dict)
+    cites_by_code: dict[str, list[str]] = field(default_factory=dict)
+    """The citations of the entries of ``by_code`` (the label of the profile's region)."""
     renal_note: str = ""
     lifetime_left: float | None = None
     """PTH analogues: lifetime months left under the label of the profile's region."""
@@ -40,6 +43,7 @@ class DrugSafety:
         self.citations.append(cite)
         if code:
             self.by_code.setdefault(code, []).append(text)
+            self.cites_by_code.setdefault(code, []).append(cite)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +362,7 @@ def _region(ctx: Context) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _LifetimeRule:
+class LifetimeRule:
     """What a PTH analogue's label says of use beyond the lifetime limit, in the profile's
     region (``drugs.drugs.<drug>.lifetime``): the drugs whose months count together, and
     whether more is excluded or only cautioned."""
@@ -371,23 +375,26 @@ class _LifetimeRule:
     words: str
 
 
-def _lifetime_rule(ctx: Context, drug: str) -> _LifetimeRule | None:
+def lifetime_rule(profile: Profile, drug: str) -> LifetimeRule | None:
+    """The lifetime rule of *drug* under the label region of *profile* (None: no lifetime
+    limit on file). The one reading of the rule: the assessment (safety, plan, pathway) and
+    the population kernel all call it."""
     entry = drug_info(drug).get("lifetime")
     if entry is None:
         return None
-    region = _region(ctx)
+    region = str(profile.get("labels.region", "either"))
     # "either" takes the stricter (EU) reading of a safety rule; a US-region profile may be
     # stricter than its label (e.g. Endocrine Society 2020: at most 2 years), never looser.
     key = "us" if region == "us" else "eu"
     rule = entry[key]
     action = str(rule["action"])
     words = str(rule["text"])
-    if action == "caution" and ctx.profile.get(f"anabolic.{drug}_beyond_limit", "never") != (
+    if action == "caution" and profile.get(f"anabolic.{drug}_beyond_limit", "never") != (
         "if_high_risk"
     ):
         action = "exclude"
-        words += f"; not beyond the limit under profile {ctx.profile.name}"
-    return _LifetimeRule(
+        words += f"; not beyond the limit under profile {profile.name}"
+    return LifetimeRule(
         counts=tuple(str(d) for d in rule["counts"]),
         action=action,
         cite=str(rule["cite"]),
@@ -397,18 +404,49 @@ def _lifetime_rule(ctx: Context, drug: str) -> _LifetimeRule | None:
     )
 
 
-def _pth_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
-    rule = _lifetime_rule(ctx, drug)
+@dataclass(frozen=True, slots=True)
+class LifetimeUse:
+    """A PTH analogue's lifetime months used (counted as its region's label counts them),
+    the limit (``anabolic.pth_lifetime_months``) and the label rule beyond it."""
+
+    used: float
+    limit: float
+    rule: LifetimeRule
+
+    @property
+    def reached(self) -> bool:
+        return self.used >= self.limit
+
+
+def lifetime_use(ctx: Context, history: History, drug: str) -> LifetimeUse | None:
+    """:func:`lifetime_rule` applied to the patient's courses (None: no lifetime limit)."""
+    rule = lifetime_rule(ctx.profile, drug)
     if rule is None:
-        return
+        return None
     used = history.cumulative_months(rule.counts)
-    limit = ctx.setting("anabolic.pth_lifetime_months").value
     if used > 0:
         ctx.note_evidence(rule.path, rule.evidence)
+    return LifetimeUse(used, ctx.setting("anabolic.pth_lifetime_months").value, rule)
+
+
+def course_limit_cite(ctx: Context, drug: str) -> str | None:
+    """The label cited for *drug*'s course limit under the profile's region (PTH analogues:
+    their lifetime rule; romosozumab: 12 monthly doses); None for a drug without one."""
+    if drug == "romosozumab":
+        return "evenity_eu" if _region(ctx) == "eu" else "evenity_us"
+    rule = lifetime_rule(ctx.profile, drug)
+    return rule.cite if rule is not None else None
+
+
+def _pth_limits(ctx: Context, history: History, drug: str, safety: DrugSafety) -> None:
+    use = lifetime_use(ctx, history, drug)
+    if use is None:
+        return
+    rule, used, limit = use.rule, use.used, use.limit
     counted = " and ".join(rule.counts)
     safety.lifetime_left = max(limit - used, 0.0)
     safety.lifetime_rule = (rule.action, rule.words, rule.cite)
-    if used >= limit:
+    if use.reached:
         safety.add(
             rule.action,
             f"{used:.0f} months of {counted} already: {rule.words}",
@@ -479,7 +517,7 @@ def _course_limits(ctx: Context, history: History, drug: str, safety: DrugSafety
                 "exclude",
                 f"{used:.0f} months (monthly doses) of romosozumab already: at most {limit:g} "
                 "monthly doses; a further course is not recommended (label)",
-                "evenity_eu" if _region(ctx) == "eu" else "evenity_us",
+                course_limit_cite(ctx, drug) or "evenity_us",
                 "anabolic_course_limit",
             )
 
