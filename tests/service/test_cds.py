@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -567,7 +568,15 @@ def test_long_lived_tokens_are_refused_and_refusals_audited(service: Service) ->
     token = service.signer.token(aud=url, iat=now, exp=now + timedelta(hours=1))
     response = call(service, hook_body("example-naive-high-risk"), token)
     assert response.status_code == 401 and "lives" in response.json()["detail"]
-    refused = [e for e in service.registry.audit_entries(None, 50) if e["action"] == "cds_refused"]
+    # The audit row is written once the answer has gone (AuditMiddleware): wait for it.
+    refused: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not refused and time.monotonic() < deadline:
+        refused = [
+            e for e in service.registry.audit_entries(None, 50) if e["action"] == "cds_refused"
+        ]
+        if not refused:
+            time.sleep(0.05)
     assert refused and refused[0]["status"] == 401
     assert refused[0]["actor"] == f"cds:{service.signer.iss}"
 
