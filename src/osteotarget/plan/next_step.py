@@ -16,7 +16,7 @@ from osteotarget.base.population import z_score_words
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.plan.anabolic import anabolic
 from osteotarget.plan.antiresorptive import continue_current, safety_reminders
-from osteotarget.plan.common import NextStep, label, rec, why_option
+from osteotarget.plan.common import NextStep, adherence_check, label, rec, why_option
 from osteotarget.plan.denosumab import denosumab_plan
 from osteotarget.plan.escalate import escalate, failed_bisphosphonate
 from osteotarget.plan.pathway import Row, load_pathway
@@ -309,6 +309,66 @@ def _adherence(ctx: Context, pf: PathwayFacts, response: Response, out: NextStep
     )
 
 
+def _fracture_review_line(ctx: Context, drug: str, response: Response, out: NextStep) -> None:
+    """The review of one fracture on treatment that is not IOF failure (Diez-Perez 2012)."""
+    listed = ", ".join(f"{f.site} {f.date.isoformat()}" for f in response.fractures_counted)
+    complete = (
+        "; bone turnover markers (CTX or PINP) to complete the assessment"
+        if response.btm_suppressed is None
+        else ""
+    )
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"fragility fracture on {drug} ({listed}) without a BMD loss beyond the LSC "
+            "or unsuppressed turnover markers: not treatment failure by the IOF criteria "
+            "(≥ 2 fractures, or 1 with a significant BMD decrease or unsuppressed turnover "
+            f"markers); consider reviewing {adherence_check(drug)}, calcium/vitamin D "
+            f"and secondary causes{complete}",
+            ["diezperez2012", "lewiecki2021"],
+            regimen=drug,
+            when=ctx.as_of,
+        )
+    )
+
+
+def _fracture_review(
+    ctx: Context,
+    pf: PathwayFacts,
+    row: Row,
+    risk: Risk,
+    response: Response,
+    options: list[Ranked],
+    out: NextStep,
+) -> None:
+    """One fragility fracture on treatment without a BMD loss beyond the LSC or unsuppressed
+    turnover markers: not treatment failure by the IOF criteria (Diez-Perez 2012): a review
+    (adherence, calcium/vitamin D, secondary causes; the missing parts of the assessment),
+    then continuing, or at very high risk with the target not met an escalation to consider
+    (IOF 2012 / Lewiecki 2021: also for a patient responding yet at high risk)."""
+    course = pf.course
+    assert course is not None
+    _fracture_review_line(ctx, course.drug, response, out)
+    if row.detail == "fracture_escalate":
+        why = (
+            f"fragility fracture on {course.drug} at very high risk, target not met (a fracture "
+            "on treatment, not IOF failure)"
+        )
+        escalate(ctx, risk, course, why, options, out)
+        return
+    out.recommendations.append(
+        rec(
+            "continue",
+            f"{course.drug}: consider continuing; judge the response at the next DXA (a further "
+            "fracture, or a BMD loss beyond the LSC or unsuppressed turnover markers with this "
+            "one, would be treatment failure)",
+            ["diezperez2012", "lewiecki2021"],
+            regimen=course.drug,
+            when=ctx.as_of,
+        )
+    )
+
+
 def _continue_unlikely(ctx: Context, pf: PathwayFacts, status: Status, out: NextStep) -> None:
     course = pf.course
     assert course is not None
@@ -354,7 +414,12 @@ def _continue_unlikely(ctx: Context, pf: PathwayFacts, status: Status, out: Next
 
 
 def _change_for_gain(
-    ctx: Context, pf: PathwayFacts, risk: Risk, options: list[Ranked], out: NextStep
+    ctx: Context,
+    pf: PathwayFacts,
+    risk: Risk,
+    response: Response,
+    options: list[Ranked],
+    out: NextStep,
 ) -> None:
     course, chosen = pf.course, pf.better
     assert course is not None and chosen is not None
@@ -362,6 +427,8 @@ def _change_for_gain(
     anabolic_choice = kind_of(chosen.regimen.drugs[0]) == "anabolic"
     out.chosen = chosen
     out.changed_therapy = True
+    if response.fractures_counted and pf.values["response"] == "fracture":
+        _fracture_review_line(ctx, course.drug, response, out)
     out.recommendations.append(
         rec(
             "escalate" if anabolic_choice else "switch",
@@ -513,8 +580,10 @@ def next_step(
             )
         )
         escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
+    elif detail in ("fracture_review", "fracture_escalate"):
+        _fracture_review(ctx, pf, row, risk, response, options, out)
     elif detail in ("escalate_for_gain", "switch_for_gain"):
-        _change_for_gain(ctx, pf, risk, options, out)
+        _change_for_gain(ctx, pf, risk, response, options, out)
     elif detail == "continue_unlikely":
         _continue_unlikely(ctx, pf, status, out)
     elif detail == "review" or (detail == "continue" and pf.review is not None):
