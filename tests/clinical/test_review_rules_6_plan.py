@@ -131,3 +131,63 @@ def test_fracture_with_an_inadequate_three_year_response_stays_inadequate() -> N
     a = assess(parse_patient(record), AS_OF, "t2t2024")
     assert _row(a) == "escalate_failure_high_risk"
     assert "inadequate_response" in {al.code for al in a.alerts}
+
+
+# --- 2. Leaving denosumab: no gap, and monitoring -----------------------------------------
+
+
+def test_leaving_denosumab_gives_the_next_drug_when_denosumab_is_due_and_monitors() -> None:
+    """ECTS 2021 (Tsourdi et al. JCEM 2021): after denosumab the next drug starts when the
+    next injection would have been due (6 months after the last), the rebound is only partly
+    prevented (seemingly depending on how long denosumab was given): monitor. DATA-Switch
+    (Leder 2015) / Cosman 2022: an anabolic after denosumab carries the sequence caution.
+    Review r3-30: the escalation from 4 years of denosumab was dated today, with no word on
+    the due date, under both profiles."""
+    vfx = {**_WRIST, "site": "vertebral"}
+    old = {"date": "2022-04-01", "site": "vertebral", "fragility": True, "source": "clinical"}
+    record = _on_denosumab("r6-dmab-leave", [vfx], _GAIN, prior=[old])
+    for profile in ("t2t2024", "nogg2022"):
+        a = assess(parse_patient(record), AS_OF, profile)
+        esc = next(r for r in a.recommendations if r.action in ("escalate", "switch"))
+        assert esc.regimen is not None and esc.regimen[0].drug != "denosumab", profile
+        assert esc.when == date(2026, 12, 9), profile  # last injection 2026-06-09 + 6 months
+        assert "when the next denosumab dose is due (2026-12-09), with no gap" in esc.rationale
+        assert "may not fully prevent the rebound" in esc.rationale and "monitor" in esc.rationale
+        assert "tsourdi2021" in esc.citations
+        if esc.regimen[0].drug in ("romosozumab", "teriparatide", "abaloparatide"):
+            assert "sequence caution" in esc.rationale, profile
+        assert a.monitoring is not None and a.monitoring.next_dose == date(2026, 12, 9)
+
+
+def test_switch_from_another_drug_keeps_today() -> None:
+    """The no-gap date belongs to denosumab only (ECTS 2021): an escalation from zoledronate
+    after IOF failure (Diez-Perez 2012: two fractures) is dated today, without the words."""
+    fx1 = {**_WRIST, "date": "2025-03-10", "site": "rib"}
+    record = woman(
+        "r6-zol-2fx",
+        "1950-05-05",
+        dxa=[
+            _scan("2021-05-01", -3.0, 0.570, -3.1, 0.690),
+            _scan("2026-09-01", -2.8, 0.590, -2.8, 0.720),
+        ],
+        fractures=[fx1, _WRIST],
+        therapies=[
+            {
+                "drug": "zoledronate",
+                "start": "2021-05-12",
+                "doses": [
+                    "2021-05-12",
+                    "2022-05-12",
+                    "2023-05-12",
+                    "2024-05-12",
+                    "2025-05-12",
+                    "2026-05-12",
+                ],
+                "adherence": "good",
+            }
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    esc = next(r for r in a.recommendations if r.action in ("escalate", "switch"))
+    assert esc.when == AS_OF
+    assert "leaving denosumab" not in esc.rationale

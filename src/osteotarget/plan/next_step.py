@@ -17,7 +17,7 @@ from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.plan.anabolic import anabolic
 from osteotarget.plan.antiresorptive import continue_current, safety_reminders
 from osteotarget.plan.common import NextStep, adherence_check, label, rec, why_option
-from osteotarget.plan.denosumab import denosumab_plan
+from osteotarget.plan.denosumab import denosumab_plan, leaving_denosumab
 from osteotarget.plan.escalate import escalate, failed_bisphosphonate
 from osteotarget.plan.pathway import Row, load_pathway
 from osteotarget.plan.pathway_facts import PathwayFacts, choose_start, pathway_facts, startable
@@ -334,6 +334,7 @@ def _fracture_review_line(ctx: Context, drug: str, response: Response, out: Next
 
 def _fracture_review(
     ctx: Context,
+    history: History,
     pf: PathwayFacts,
     row: Row,
     risk: Risk,
@@ -354,7 +355,7 @@ def _fracture_review(
             f"fragility fracture on {course.drug} at very high risk, target not met (a fracture "
             "on treatment, not IOF failure)"
         )
-        escalate(ctx, risk, course, why, options, out)
+        escalate(ctx, history, risk, course, why, options, out)
         return
     out.recommendations.append(
         rec(
@@ -415,6 +416,7 @@ def _continue_unlikely(ctx: Context, pf: PathwayFacts, status: Status, out: Next
 
 def _change_for_gain(
     ctx: Context,
+    history: History,
     pf: PathwayFacts,
     risk: Risk,
     response: Response,
@@ -429,16 +431,23 @@ def _change_for_gain(
     out.changed_therapy = True
     if response.fractures_counted and pf.values["response"] == "fracture":
         _fracture_review_line(ctx, course.drug, response, out)
+    leaving = leaving_denosumab(ctx, history, course, chosen.regimen.drugs)
     out.recommendations.append(
         rec(
             "escalate" if anabolic_choice else "switch",
             f"{course.drug}: responding but not on a path to the target; {label(chosen)} is "
             f"projected to do materially better ({why_option(chosen)}"
             + (f" vs {base:.0%} continuing" if base is not None else "")
-            + f"): consider changing to it ({risk.category.replace('_', ' ')} risk)",
-            ["lewiecki2021", "lewiecki2019", *chosen.option.citations[:2]],
+            + f"): consider changing to it ({risk.category.replace('_', ' ')} risk)"
+            + (f"; {leaving.words}" if leaving else ""),
+            [
+                "lewiecki2021",
+                "lewiecki2019",
+                *chosen.option.citations[:2],
+                *(leaving.citations if leaving else ()),
+            ],
             regimen=chosen,
-            when=ctx.as_of,
+            when=leaving.when if leaving else ctx.as_of,
         )
     )
 
@@ -579,11 +588,11 @@ def next_step(
                 when=ctx.as_of,
             )
         )
-        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
+        escalate(ctx, history, risk, course, why, options, out, allow_anabolic=detail == "escalate")
     elif detail in ("fracture_review", "fracture_escalate"):
-        _fracture_review(ctx, pf, row, risk, response, options, out)
+        _fracture_review(ctx, history, pf, row, risk, response, options, out)
     elif detail in ("escalate_for_gain", "switch_for_gain"):
-        _change_for_gain(ctx, pf, risk, response, options, out)
+        _change_for_gain(ctx, history, pf, risk, response, options, out)
     elif detail == "continue_unlikely":
         _continue_unlikely(ctx, pf, status, out)
     elif detail == "review" or (detail == "continue" and pf.review is not None):
