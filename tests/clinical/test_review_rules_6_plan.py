@@ -191,3 +191,98 @@ def test_switch_from_another_drug_keeps_today() -> None:
     esc = next(r for r in a.recommendations if r.action in ("escalate", "switch"))
     assert esc.when == AS_OF
     assert "leaving denosumab" not in esc.rationale
+
+
+# --- 3. Route-dependent checks, no dose of a drug the plan leaves, end-of-course DXA -----
+
+
+def _zoledronate_two_fractures() -> dict[str, Any]:
+    fx1 = {**_WRIST, "date": "2025-03-10", "site": "rib"}
+    return woman(
+        "r6-zol-2fx-route",
+        "1950-05-05",
+        dxa=[
+            _scan("2021-05-01", -3.0, 0.570, -3.1, 0.690),
+            _scan("2026-09-01", -2.8, 0.590, -2.8, 0.720),
+        ],
+        fractures=[fx1, _WRIST],
+        therapies=[
+            {
+                "drug": "zoledronate",
+                "start": "2021-05-12",
+                "doses": [f"{y}-05-12" for y in range(2021, 2027)],
+                "adherence": "good",
+            }
+        ],
+    )
+
+
+def test_adherence_check_follows_the_route_and_the_left_drug_is_not_dosed_again() -> None:
+    """IOF 2012 (Diez-Perez): failure presupposes adherent treatment; the check differs by
+    route (drugs.toml ``route``; Reclast label: a supervised yearly infusion). Review r3-26:
+    "dosing technique, absorption" was printed for an IV infusion, and the next zoledronate
+    infusion (2027-05-12) was scheduled while the plan escalated away from it."""
+    a = assess(parse_patient(_zoledronate_two_fractures()), AS_OF, "t2t2024")
+    text = " ".join(r.rationale for r in a.recommendations)
+    assert "dosing technique" not in text and "absorption" not in text
+    assert "zoledronate infusions were given as scheduled" in text
+    esc = next(r for r in a.recommendations if r.action in ("escalate", "switch"))
+    assert esc.regimen is not None and esc.regimen[0].drug != "zoledronate"
+    assert a.monitoring is not None and a.monitoring.next_dose != date(2027, 5, 12)
+    assert "zoledronate" not in {s.drug for s in esc.regimen}  # not back to the failed drug
+    # the same failure on an oral drug keeps the oral check
+    oral = _zoledronate_two_fractures()
+    oral["therapies"] = [{"drug": "alendronate", "start": "2021-05-12", "adherence": "good"}]
+    b = assess(parse_patient(oral), AS_OF, "t2t2024")
+    assert "dosing technique, absorption" in " ".join(r.rationale for r in b.recommendations)
+
+
+def test_a_dxa_is_planned_at_the_end_of_an_anabolic_course() -> None:
+    """Lewiecki 2021 Fig. 3: BMD at the end of the anabolic course, before the
+    consolidating antiresorptive; Evenity label: 12 monthly doses. Review r3-13: at dose 7
+    of 12 the next DXA was 2028-04, not at the end of the course (about 2027-05)."""
+    doses = ["2026-05-05", "2026-06-05", "2026-07-05", "2026-08-05", "2026-09-05", "2026-10-05",
+             "2026-11-05"]  # fmt: skip
+    hip = {"date": "2026-03-10", "site": "hip", "fragility": True, "source": "clinical"}
+    record = woman(
+        "r6-romo-month7",
+        "1953-04-20",
+        dxa=[_scan("2026-04-20", -3.4, 0.520, -3.3, 0.690)],
+        fractures=[hip],
+        therapies=[{"drug": "romosozumab", "start": "2026-05-05", "doses": doses}],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert a.recommendations[0].action == "continue"
+    assert a.monitoring is not None
+    assert a.monitoring.next_dose == date(2026, 12, 5)
+    assert a.monitoring.next_dxa == date(2027, 5, 5)  # one month after the 12th dose
+
+
+def test_poor_adherence_to_an_oral_bisphosphonate_suggests_a_parenteral_switch() -> None:
+    """IOF 2012 (Diez-Perez; Lewiecki 2021: an oral drug replaced by an injected one):
+    poor adherence to an oral bisphosphonate: address it, and consider a parenteral
+    antiresorptive — never an anabolic on this basis. Review r3-07: only "investigate"."""
+    record = woman(
+        "r6-aln-poor",
+        "1952-06-01",
+        dxa=[
+            _scan("2023-08-20", -2.8, 0.600, -2.9, 0.700),
+            _scan("2026-08-20", -2.9, 0.595, -2.9, 0.700),
+        ],
+        therapies=[{"drug": "alendronate", "start": "2023-09-01", "adherence": "poor"}],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert _row(a) == "poor_adherence"
+    assert a.recommendations[0].action == "investigate"
+    switch = next(r for r in a.recommendations if r.action == "switch")
+    assert switch.regimen is not None and switch.regimen[0].drug in ("zoledronate", "denosumab")
+    assert "parenteral" in switch.rationale
+    assert not any(r.action == "escalate" for r in a.recommendations)
+    # poor adherence to a parenteral drug: restore the schedule, no route change
+    record["therapies"] = [
+        {"drug": "zoledronate", "start": "2023-09-01", "doses": ["2023-09-01"], "adherence": "poor"}
+    ]
+    b = assess(parse_patient(record), AS_OF, "t2t2024")
+    assert _row(b) == "poor_adherence"
+    assert not any(r.action == "switch" for r in b.recommendations)
+    assert "infusions were given as scheduled" in b.recommendations[0].rationale

@@ -22,8 +22,8 @@ class NextStep:
     changed_therapy: bool = False
     chosen: Ranked | None = None
     stops: set[str] = field(default_factory=set)
-    """Drugs the plan stops (holiday, course limit, denosumab stopped): no next dose of
-    these is scheduled."""
+    """Drugs the plan stops (holiday, course limit, denosumab stopped, a switch or an
+    escalation away from the current drug): no next dose of these is scheduled."""
     row: Row | None = None
     """The pathway row that chose the primary action."""
     facts: dict[str, str] = field(default_factory=dict)

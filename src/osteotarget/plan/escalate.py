@@ -104,6 +104,8 @@ def escalate(
         else "a more potent antiresorptive"
     )
     leaving = leaving_denosumab(ctx, history, course, choice.regimen.drugs)
+    if choice.regimen.drugs[0] != course.drug:
+        out.stops.add(course.drug)  # no further dose of the drug the plan leaves
     out.recommendations.append(
         rec(
             "escalate" if anabolic else "switch",

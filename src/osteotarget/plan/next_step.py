@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
-from osteotarget.base.history import History, kind_of
+from osteotarget.base.history import History, drug_info, kind_of
 from osteotarget.base.population import z_score_words
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.plan.anabolic import anabolic
@@ -287,7 +287,13 @@ def _z_workup(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
     )
 
 
-def _adherence(ctx: Context, pf: PathwayFacts, response: Response, out: NextStep) -> None:
+def _adherence(
+    ctx: Context, pf: PathwayFacts, response: Response, options: list[Ranked], out: NextStep
+) -> None:
+    """Poor adherence (recorded, or turnover markers not falling): failure is judged only on
+    adherent treatment (IOF 2012). On an oral bisphosphonate a parenteral antiresorptive is
+    the route change to consider (IOF 2012 / Lewiecki 2021: an oral drug replaced by an
+    injected one); on an infusion or injection, the missed doses are the check."""
     course = pf.course
     assert course is not None
     why = (
@@ -295,17 +301,56 @@ def _adherence(ctx: Context, pf: PathwayFacts, response: Response, out: NextStep
         if course.adherence == "poor"
         else "bone turnover markers did not fall beyond their LSC"
     )
+    oral = str(drug_info(course.drug).get("route", "")) == "oral"
     out.recommendations.append(
         rec(
             "investigate",
             f"{course.drug}: {why}; failure or inadequate response is judged only on adherent "
-            "treatment (IOF 2012): consider addressing adherence and how the drug is taken, or a "
-            "change of route (e.g. an oral bisphosphonate to yearly zoledronate or 6-monthly "
-            "denosumab) — not an anabolic on this basis",
+            f"treatment (IOF 2012): consider reviewing {adherence_check(course.drug)}"
+            + (
+                "; if oral dosing cannot be made reliable, a parenteral antiresorptive (below)"
+                if oral
+                else "; missed or late doses lose the effect: consider restoring the schedule"
+            )
+            + " — not an anabolic on this basis",
             ["diezperez2012", "diezperez2017"],
             regimen=course.drug,
             when=ctx.as_of,
         )
+    )
+    if not oral:
+        return
+    parenteral = [
+        r
+        for r in options
+        if r.option.eligible
+        and not r.avoid
+        and len(r.regimen.drugs) == 1
+        and kind_of(r.regimen.drugs[0]) == "antiresorptive"
+        and str(drug_info(r.regimen.drugs[0]).get("route", "")) in ("intravenous", "subcutaneous")
+    ]
+    if not parenteral:
+        return
+    chosen = parenteral[0]
+    others = [label(r) for r in parenteral[1:2]]
+    out.chosen = chosen
+    out.changed_therapy = True
+    out.recommendations.append(
+        rec(
+            "switch",
+            f"{course.drug}: {why}: consider switching to a parenteral antiresorptive: "
+            f"{label(chosen)}"
+            + (f" (or {others[0]})" if others else "")
+            + f" ({why_option(chosen)}); the route removes the oral dosing problem (IOF 2012)",
+            ["diezperez2012", "lewiecki2021", *chosen.option.citations[:2]],
+            regimen=chosen,
+            when=ctx.as_of,
+        )
+    )
+    ctx.fired(
+        "plan.adherence_route",
+        f"poor adherence to oral {course.drug}: a parenteral antiresorptive ({label(chosen)})",
+        ["diezperez2012", "lewiecki2021"],
     )
 
 
@@ -432,6 +477,8 @@ def _change_for_gain(
     if response.fractures_counted and pf.values["response"] == "fracture":
         _fracture_review_line(ctx, course.drug, response, out)
     leaving = leaving_denosumab(ctx, history, course, chosen.regimen.drugs)
+    if chosen.regimen.drugs[0] != course.drug:
+        out.stops.add(course.drug)  # no further dose of the drug the plan leaves
     out.recommendations.append(
         rec(
             "escalate" if anabolic_choice else "switch",
@@ -568,7 +615,7 @@ def next_step(
         out.alerts += pf.holiday.alerts
         out.recommendations += pf.holiday.recommendations
     elif detail == "adherence":
-        _adherence(ctx, pf, response, out)
+        _adherence(ctx, pf, response, options, out)
     elif detail in ("escalate", "switch"):
         assert course is not None
         why = {
@@ -581,8 +628,8 @@ def next_step(
         out.recommendations.append(
             rec(
                 "investigate",
-                f"{why}: consider first confirming adherence and how {course.drug} is taken "
-                "(dosing technique, absorption), calcium/vitamin D and secondary causes",
+                f"{why}: consider first confirming {adherence_check(course.drug)}, "
+                "calcium/vitamin D and secondary causes",
                 ["diezperez2012"],
                 regimen=course.drug,
                 when=ctx.as_of,
