@@ -127,8 +127,9 @@ def monitoring(
             next_dxa = max(holiday_review, ctx.as_of)
         end = anabolic_course_end(ctx, history, step)
         if end is not None and end < next_dxa:
-            # Lewiecki 2021 Fig. 3: BMD at the end of the anabolic course, before the
-            # consolidation decision and to judge the target.
+            # Our reading of Lewiecki 2021 Fig. 3 (BMD every 1-2 years to judge progress; at
+            # the end of an anabolic course the target decides the consolidation): a DXA at
+            # the end of the course, no new interval (the label course limits date it).
             next_dxa = max(end, ctx.as_of)
             ctx.fired(
                 "monitoring.dxa_end_of_anabolic",
