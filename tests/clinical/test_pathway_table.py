@@ -23,14 +23,17 @@ from osteotarget.plan.pathway import Pathway, Row, load_pathway
 
 DOCS = Path(__file__).parents[2] / "docs" / "pathway.md"
 CHANGE = {"escalate": 2, "switch": 1}
-RESPONSE_ORDER = ("adequate", "inadequate", "fracture", "failure")
+# Changed deliberately (review r3-30; IOF 2012, Diez-Perez: one fracture without a BMD loss
+# or unsuppressed turnover markers is not failure): a fracture on treatment is reviewed, so it
+# ranks below an inadequate response (which the profile's rule escalates at high risk).
+RESPONSE_ORDER = ("adequate", "fracture", "inadequate", "failure")
 DETAILS = {
     "denosumab", "ckd_mbd", "ckd_mbd_labs", "correct_first", "z_score_workup",
     "anabolic_course", "consolidate",
     "below_threshold", "dxa_first", "start", "holiday", "adherence", "escalate", "switch",
     "escalate_for_gain", "switch_for_gain", "continue_unlikely", "review", "continue",
     "reassess_indication", "labs_before_dose", "secondary_workup", "start_with_workup",
-    "imminent_no_dxa",
+    "imminent_no_dxa", "fracture_review", "fracture_escalate",
 }  # fmt: skip
 
 

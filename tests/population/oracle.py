@@ -5,7 +5,9 @@ Compared assessment fields (see docs/population.md, "Oracle"):
 * alert ``dxa_due`` present  ⇔ kernel ``dxa_overdue``
 * ``monitoring.next_dxa`` = kernel ``next_dxa`` when the scan is overdue, or when the
   assessment recommends no change of regimen (no ``start``, ``resume``, ``escalate``,
-  ``switch``, ``consolidate``, ``follow_on``, ``holiday``) and raises no denosumab alert
+  ``switch``, ``consolidate``, ``follow_on``, ``holiday``) and raises no denosumab alert,
+  and the engine did not bring the scan forward to the end of an ongoing anabolic course
+  (rule ``monitoring.dxa_end_of_anabolic``, Lewiecki 2021 Fig. 3: not yet in the kernel)
 * alert ``denosumab_overdue`` ⇔ kernel ``denosumab_overdue``
 * alert ``denosumab_stopped_without_follow_on`` ⇔ kernel ``denosumab_stopped``; its
   severity ``critical`` ⇔ kernel ``denosumab_stopped_critical``
@@ -55,7 +57,8 @@ def disagreements(a: Assessment, fact: dict[str, Any]) -> list[str]:
 
     check("dxa_due alert", "dxa_due" in codes, fact["dxa_overdue"])
     dmab_alert = "denosumab_overdue" in codes or "denosumab_stopped_without_follow_on" in codes
-    if fact["dxa_overdue"] or not (actions & NEW_REGIMEN or dmab_alert):
+    end_of_anabolic = any(s.rule == "monitoring.dxa_end_of_anabolic" for s in a.trace)
+    if fact["dxa_overdue"] or not (actions & NEW_REGIMEN or dmab_alert or end_of_anabolic):
         check("monitoring.next_dxa", _iso(a.monitoring.next_dxa), _iso(fact["next_dxa"]))
     check("denosumab_overdue alert", "denosumab_overdue" in codes, fact["denosumab_overdue"])
     stopped = codes.get("denosumab_stopped_without_follow_on")

@@ -44,7 +44,7 @@ def pathway_row(a: Assessment) -> str:
 def failure_strength(a: Assessment) -> int:
     """2 anabolic escalation, 1 switch, 0 otherwise, for failure-driven rows."""
     row = pathway_row(a)
-    if row == "escalate_failure_high_risk":
+    if row in ("escalate_failure_high_risk", "fracture_review_very_high"):
         return 2 if anabolic_primary(a) else 1
     if row in ("switch_failure", "inadequate_below_high"):
         return 1

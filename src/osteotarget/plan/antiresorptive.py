@@ -65,7 +65,9 @@ def continue_current(
             "continue",
             "target reached on denosumab: consider continuing (long-term trial data are "
             "limited), or switching to a bisphosphonate as follow-on — never stopping "
-            "without one",
+            "without one; a follow-on is given when the next denosumab dose is due, with no "
+            "gap, and monitored (after longer denosumab even zoledronate may not fully prevent "
+            "the rebound)",
             ["lewiecki2021", "tsourdi2021"],
             regimen="denosumab",
             when=ctx.as_of,

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from osteotarget.base.history import drug_info
 from osteotarget.model.assessment import Action, Alert, Recommendation, RegimenStep, built
 from osteotarget.plan.pathway import Row
 from osteotarget.therapy.options import Ranked
@@ -21,8 +22,8 @@ class NextStep:
     changed_therapy: bool = False
     chosen: Ranked | None = None
     stops: set[str] = field(default_factory=set)
-    """Drugs the plan stops (holiday, course limit, denosumab stopped): no next dose of
-    these is scheduled."""
+    """Drugs the plan stops (holiday, course limit, denosumab stopped, a switch or an
+    escalation away from the current drug): no next dose of these is scheduled."""
     row: Row | None = None
     """The pathway row that chose the primary action."""
     facts: dict[str, str] = field(default_factory=dict)
@@ -96,3 +97,17 @@ def correct_first(chosen: Ranked, safety: dict[str, DrugSafety]) -> list[str]:
             codes = _CORRECT_FIRST if index == 0 else ("hypocalcaemia",)
             found.update(code for code in codes if code in s.by_code)
     return [words for code, words in _CORRECT_FIRST.items() if code in found]
+
+
+def adherence_check(drug: str) -> str:
+    """What "check adherence" means for *drug*'s route (knowledge drugs.toml ``route``): how
+    an oral drug is taken (dosing technique, absorption); for an infusion or an injection,
+    whether the doses were given on schedule."""
+    route = str(drug_info(drug).get("route", ""))
+    if route == "oral":
+        return f"adherence and how {drug} is taken (dosing technique, absorption)"
+    if route == "intravenous":
+        return f"that the {drug} infusions were given as scheduled"
+    if route == "subcutaneous":
+        return f"that the {drug} injections were given on schedule"
+    return f"adherence to {drug}"

@@ -5,11 +5,13 @@ critical alert and a follow-on recommendation (ECTS 2021; 2020 joint guidance)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from osteotarget.base.context import Context
-from osteotarget.base.history import History
+from osteotarget.base.history import History, kind_of
 from osteotarget.dates import add_months, months_between
 from osteotarget.model.assessment import Alert, Recommendation, RegimenStep
+from osteotarget.model.record import TherapyCourse
 from osteotarget.therapy.safety import DrugSafety
 
 _DMAB = "rules.monitoring.denosumab"
@@ -21,6 +23,48 @@ class DenosumabPlan:
     recommendations: list[Recommendation] = field(default_factory=list)
     handled: bool = False
     stopping: bool = False
+
+
+@dataclass(frozen=True)
+class LeavingDenosumab:
+    when: date
+    words: str
+    citations: tuple[str, ...]
+
+
+def leaving_denosumab(
+    ctx: Context, history: History, course: TherapyCourse, next_drugs: tuple[str, ...]
+) -> LeavingDenosumab | None:
+    """A switch away from a current denosumab course (to a bisphosphonate or an anabolic):
+    the first dose of the next drug when the next denosumab dose is due, with no gap, and
+    monitoring, since the rebound is only partly prevented by the next drug, seemingly
+    depending on how long denosumab was given (ECTS 2021, Tsourdi et al.). An anabolic after
+    denosumab carries the sequence caution (DATA-Switch; romosozumab after denosumab)."""
+    if course.drug != "denosumab" or not next_drugs or next_drugs[0] == "denosumab":
+        return None
+    last = history.last_dose(course) or course.start
+    due = add_months(last, ctx.number(f"{_DMAB}.follow_on_after_months"))
+    years = history.years_on(course)
+    first = next_drugs[0]
+    words = (
+        f"leaving denosumab: consider giving the first dose of {first} when the next denosumab "
+        f"dose is due ({due.isoformat()}), with no gap (rebound bone loss and multiple "
+        f"vertebral fractures after stopping); after {years:.1f} years of denosumab the next "
+        "drug may not fully prevent the rebound — the effect of even zoledronate seems to depend "
+        "on how long denosumab was given: monitor (bone turnover markers and BMD after the "
+        "switch, vertebral imaging if back pain or height loss)"
+    )
+    cites = ["tsourdi2021", "prolia_us"]
+    if kind_of(first) == "anabolic":
+        words += (
+            f"; {first} after denosumab: see the sequence caution (DATA-Switch: transient BMD "
+            "loss when a PTH analogue follows denosumab; romosozumab after denosumab: a much "
+            "smaller total-hip gain); the alternative studied in DATA is teriparatide added to "
+            "continued denosumab; after the anabolic course, an antiresorptive without a gap"
+        )
+        cites += ["leder2015", "cosman2022", "leder2013_data"]
+    ctx.fired("plan.leaving_denosumab", words, cites, due=due, years=round(years, 1))
+    return LeavingDenosumab(when=max(due, ctx.as_of), words=words, citations=tuple(cites))
 
 
 def _follow_on_drug(ctx: Context, safety: dict[str, DrugSafety]) -> str | None:

@@ -9,6 +9,7 @@ from osteotarget.base.history import History, drug_info, is_bisphosphonate, kind
 from osteotarget.model.assessment import RISK_ORDER, Risk
 from osteotarget.model.record import TherapyCourse
 from osteotarget.plan.common import NextStep, label, rec, why_option
+from osteotarget.plan.denosumab import leaving_denosumab
 from osteotarget.therapy.options import Ranked
 
 _CITES = ["diezperez2012", "lewiecki2021", "hoong2025", "lewiecki2019"]
@@ -71,6 +72,7 @@ def _choice(
 
 def escalate(
     ctx: Context,
+    history: History,
     risk: Risk,
     course: TherapyCourse,
     why: str,
@@ -101,14 +103,17 @@ def escalate(
         if anabolic
         else "a more potent antiresorptive"
     )
+    leaving = leaving_denosumab(ctx, history, course, choice.regimen.drugs)
+    if choice.regimen.drugs[0] != course.drug:
+        out.stops.add(course.drug)  # no further dose of the drug the plan leaves
     out.recommendations.append(
         rec(
             "escalate" if anabolic else "switch",
             f"{why}: consider {policy}: {label(choice)} ({why_option(choice)}; escalation "
-            f"policy of profile {ctx.profile.name})",
-            [*_CITES, *choice.option.citations[:2]],
+            f"policy of profile {ctx.profile.name})" + (f"; {leaving.words}" if leaving else ""),
+            [*_CITES, *choice.option.citations[:2], *(leaving.citations if leaving else ())],
             regimen=choice,
-            when=ctx.as_of,
+            when=leaving.when if leaving else ctx.as_of,
         )
     )
     ctx.fired(

@@ -7,9 +7,10 @@ from datetime import date
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
-from osteotarget.base.history import History, drug_info, is_bisphosphonate, is_oral
+from osteotarget.base.history import History, drug_info, is_bisphosphonate, is_oral, kind_of
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Alert, Monitoring, built
+from osteotarget.plan.anabolic import course_limit
 from osteotarget.plan.common import NextStep
 from osteotarget.plan.workup import denosumab_gap
 
@@ -49,6 +50,27 @@ def _next_dose(ctx: Context, history: History, step: NextStep) -> date | None:
     if new is None or new.regimen is None or _interval(ctx, new.regimen[0].drug) is None:
         return None
     return new.when
+
+
+def anabolic_course_end(ctx: Context, history: History, step: NextStep) -> date | None:
+    """The end of the current anabolic course the plan continues: a planned end on record,
+    else romosozumab one interval after its last monthly dose (12 doses, label), else the PTH
+    analogue's remaining lifetime months from today (label limit)."""
+    course = history.current()
+    if course is None or kind_of(course.drug) != "anabolic" or course.drug in step.stops:
+        return None
+    if course.end is not None and course.end > ctx.as_of:
+        return course.end
+    limit = course_limit(ctx, course.drug)
+    if course.drug == "romosozumab":
+        interval = ctx.number("drugs.drugs.romosozumab.dose_interval_months")
+        given = [d for d in course.doses if d <= ctx.as_of]
+        if not given:
+            return add_months(course.start, limit)
+        remaining = max(limit / interval - len(given), 0.0)
+        return add_months(max(given), (remaining + 1) * interval)
+    used = history.cumulative_months(("teriparatide", "abaloparatide"))
+    return add_months(ctx.as_of, max(limit - used, 0.0))
 
 
 def _next_btm(ctx: Context, facts: Facts, history: History) -> date | None:
@@ -103,6 +125,18 @@ def monitoring(
             next_dxa, routine, overdue = due, due, due < ctx.as_of
         if holiday_review is not None:
             next_dxa = max(holiday_review, ctx.as_of)
+        end = anabolic_course_end(ctx, history, step)
+        if end is not None and end < next_dxa:
+            # Our reading of Lewiecki 2021 Fig. 3 (BMD every 1-2 years to judge progress; at
+            # the end of an anabolic course the target decides the consolidation): a DXA at
+            # the end of the course, no new interval (the label course limits date it).
+            next_dxa = max(end, ctx.as_of)
+            ctx.fired(
+                "monitoring.dxa_end_of_anabolic",
+                f"a DXA at the end of the anabolic course ({end.isoformat()}), before the "
+                "consolidating antiresorptive is chosen",
+                ["lewiecki2021"],
+            )
         if overdue:
             alerts.append(
                 Alert(

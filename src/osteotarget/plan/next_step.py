@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
-from osteotarget.base.history import History, kind_of
+from osteotarget.base.history import History, drug_info, kind_of
 from osteotarget.base.population import z_score_words
 from osteotarget.model.assessment import Recommendation, Risk, Status
 from osteotarget.plan.anabolic import anabolic
 from osteotarget.plan.antiresorptive import continue_current, safety_reminders
-from osteotarget.plan.common import NextStep, label, rec, why_option
-from osteotarget.plan.denosumab import denosumab_plan
+from osteotarget.plan.common import NextStep, adherence_check, label, rec, why_option
+from osteotarget.plan.denosumab import denosumab_plan, leaving_denosumab
 from osteotarget.plan.escalate import escalate, failed_bisphosphonate
 from osteotarget.plan.pathway import Row, load_pathway
 from osteotarget.plan.pathway_facts import PathwayFacts, choose_start, pathway_facts, startable
@@ -287,7 +287,13 @@ def _z_workup(ctx: Context, pf: PathwayFacts, out: NextStep) -> None:
     )
 
 
-def _adherence(ctx: Context, pf: PathwayFacts, response: Response, out: NextStep) -> None:
+def _adherence(
+    ctx: Context, pf: PathwayFacts, response: Response, options: list[Ranked], out: NextStep
+) -> None:
+    """Poor adherence (recorded, or turnover markers not falling): failure is judged only on
+    adherent treatment (IOF 2012). On an oral bisphosphonate a parenteral antiresorptive is
+    the route change to consider (IOF 2012 / Lewiecki 2021: an oral drug replaced by an
+    injected one); on an infusion or injection, the missed doses are the check."""
     course = pf.course
     assert course is not None
     why = (
@@ -295,14 +301,114 @@ def _adherence(ctx: Context, pf: PathwayFacts, response: Response, out: NextStep
         if course.adherence == "poor"
         else "bone turnover markers did not fall beyond their LSC"
     )
+    oral = str(drug_info(course.drug).get("route", "")) == "oral"
     out.recommendations.append(
         rec(
             "investigate",
             f"{course.drug}: {why}; failure or inadequate response is judged only on adherent "
-            "treatment (IOF 2012): consider addressing adherence and how the drug is taken, or a "
-            "change of route (e.g. an oral bisphosphonate to yearly zoledronate or 6-monthly "
-            "denosumab) — not an anabolic on this basis",
+            f"treatment (IOF 2012): consider reviewing {adherence_check(course.drug)}"
+            + (
+                "; if oral dosing cannot be made reliable, a parenteral antiresorptive (below)"
+                if oral
+                else "; missed or late doses lose the effect: consider restoring the schedule"
+            )
+            + " — not an anabolic on this basis",
             ["diezperez2012", "diezperez2017"],
+            regimen=course.drug,
+            when=ctx.as_of,
+        )
+    )
+    if not oral:
+        return
+    parenteral = [
+        r
+        for r in options
+        if r.option.eligible
+        and not r.avoid
+        and len(r.regimen.drugs) == 1
+        and kind_of(r.regimen.drugs[0]) == "antiresorptive"
+        and str(drug_info(r.regimen.drugs[0]).get("route", "")) in ("intravenous", "subcutaneous")
+    ]
+    if not parenteral:
+        return
+    chosen = parenteral[0]
+    others = [label(r) for r in parenteral[1:2]]
+    out.chosen = chosen
+    out.changed_therapy = True
+    out.recommendations.append(
+        rec(
+            "switch",
+            f"{course.drug}: {why}: consider switching to a parenteral antiresorptive: "
+            f"{label(chosen)}"
+            + (f" (or {others[0]})" if others else "")
+            + f" ({why_option(chosen)}); the route removes the oral dosing problem (IOF 2012)",
+            ["diezperez2012", "lewiecki2021", *chosen.option.citations[:2]],
+            regimen=chosen,
+            when=ctx.as_of,
+        )
+    )
+    ctx.fired(
+        "plan.adherence_route",
+        f"poor adherence to oral {course.drug}: a parenteral antiresorptive ({label(chosen)})",
+        ["diezperez2012", "lewiecki2021"],
+    )
+
+
+def _fracture_review_line(ctx: Context, drug: str, response: Response, out: NextStep) -> None:
+    """The review of one fracture on treatment that is not IOF failure (Diez-Perez 2012)."""
+    listed = ", ".join(f"{f.site} {f.date.isoformat()}" for f in response.fractures_counted)
+    complete = (
+        "; bone turnover markers (CTX or PINP) to complete the assessment"
+        if response.btm_suppressed is None
+        else ""
+    )
+    out.recommendations.append(
+        rec(
+            "investigate",
+            f"fragility fracture on {drug} ({listed}) without a BMD loss beyond the LSC "
+            "or unsuppressed turnover markers: not treatment failure by the IOF criteria "
+            "(≥ 2 fractures, or 1 with a significant BMD decrease or unsuppressed turnover "
+            f"markers); consider reviewing {adherence_check(drug)}, calcium/vitamin D "
+            f"and secondary causes{complete}",
+            ["diezperez2012", "lewiecki2021"],
+            regimen=drug,
+            when=ctx.as_of,
+        )
+    )
+
+
+def _fracture_review(
+    ctx: Context,
+    history: History,
+    pf: PathwayFacts,
+    row: Row,
+    risk: Risk,
+    response: Response,
+    options: list[Ranked],
+    out: NextStep,
+) -> None:
+    """One fragility fracture on treatment without a BMD loss beyond the LSC or unsuppressed
+    turnover markers: not treatment failure by the IOF criteria (Diez-Perez 2012): a review
+    (adherence, calcium/vitamin D, secondary causes; the missing parts of the assessment),
+    then continuing, or at very high risk with the target not met an escalation to consider
+    (IOF 2012 / Lewiecki 2021: also for a patient responding yet at high risk)."""
+    course = pf.course
+    assert course is not None
+    _fracture_review_line(ctx, course.drug, response, out)
+    if row.detail == "fracture_escalate":
+        why = (
+            f"fragility fracture on {course.drug} at very high risk, target not met (a fracture "
+            "on treatment, not IOF failure)"
+        )
+        escalate(ctx, history, risk, course, why, options, out)
+        return
+    out.recommendations.append(
+        rec(
+            "continue",
+            f"{course.drug}: consider continuing; judge the response at the next DXA (a further "
+            "fracture, or a BMD loss beyond the LSC or unsuppressed turnover markers with this "
+            "one, would be treatment failure)",
+            ["diezperez2012", "lewiecki2021"],
             regimen=course.drug,
             when=ctx.as_of,
         )
@@ -354,7 +460,13 @@ def _continue_unlikely(ctx: Context, pf: PathwayFacts, status: Status, out: Next
 
 
 def _change_for_gain(
-    ctx: Context, pf: PathwayFacts, risk: Risk, options: list[Ranked], out: NextStep
+    ctx: Context,
+    history: History,
+    pf: PathwayFacts,
+    risk: Risk,
+    response: Response,
+    options: list[Ranked],
+    out: NextStep,
 ) -> None:
     course, chosen = pf.course, pf.better
     assert course is not None and chosen is not None
@@ -362,16 +474,27 @@ def _change_for_gain(
     anabolic_choice = kind_of(chosen.regimen.drugs[0]) == "anabolic"
     out.chosen = chosen
     out.changed_therapy = True
+    if response.fractures_counted and pf.values["response"] == "fracture":
+        _fracture_review_line(ctx, course.drug, response, out)
+    leaving = leaving_denosumab(ctx, history, course, chosen.regimen.drugs)
+    if chosen.regimen.drugs[0] != course.drug:
+        out.stops.add(course.drug)  # no further dose of the drug the plan leaves
     out.recommendations.append(
         rec(
             "escalate" if anabolic_choice else "switch",
             f"{course.drug}: responding but not on a path to the target; {label(chosen)} is "
             f"projected to do materially better ({why_option(chosen)}"
             + (f" vs {base:.0%} continuing" if base is not None else "")
-            + f"): consider changing to it ({risk.category.replace('_', ' ')} risk)",
-            ["lewiecki2021", "lewiecki2019", *chosen.option.citations[:2]],
+            + f"): consider changing to it ({risk.category.replace('_', ' ')} risk)"
+            + (f"; {leaving.words}" if leaving else ""),
+            [
+                "lewiecki2021",
+                "lewiecki2019",
+                *chosen.option.citations[:2],
+                *(leaving.citations if leaving else ()),
+            ],
             regimen=chosen,
-            when=ctx.as_of,
+            when=leaving.when if leaving else ctx.as_of,
         )
     )
 
@@ -492,7 +615,7 @@ def next_step(
         out.alerts += pf.holiday.alerts
         out.recommendations += pf.holiday.recommendations
     elif detail == "adherence":
-        _adherence(ctx, pf, response, out)
+        _adherence(ctx, pf, response, options, out)
     elif detail in ("escalate", "switch"):
         assert course is not None
         why = {
@@ -505,16 +628,18 @@ def next_step(
         out.recommendations.append(
             rec(
                 "investigate",
-                f"{why}: consider first confirming adherence and how {course.drug} is taken "
-                "(dosing technique, absorption), calcium/vitamin D and secondary causes",
+                f"{why}: consider first confirming {adherence_check(course.drug)}, "
+                "calcium/vitamin D and secondary causes",
                 ["diezperez2012"],
                 regimen=course.drug,
                 when=ctx.as_of,
             )
         )
-        escalate(ctx, risk, course, why, options, out, allow_anabolic=detail == "escalate")
+        escalate(ctx, history, risk, course, why, options, out, allow_anabolic=detail == "escalate")
+    elif detail in ("fracture_review", "fracture_escalate"):
+        _fracture_review(ctx, history, pf, row, risk, response, options, out)
     elif detail in ("escalate_for_gain", "switch_for_gain"):
-        _change_for_gain(ctx, pf, risk, options, out)
+        _change_for_gain(ctx, history, pf, risk, response, options, out)
     elif detail == "continue_unlikely":
         _continue_unlikely(ctx, pf, status, out)
     elif detail == "review" or (detail == "continue" and pf.review is not None):

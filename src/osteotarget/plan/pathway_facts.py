@@ -217,10 +217,26 @@ def _response(ctx: Context, response: Response) -> str:
         )
     if response.failure:
         return "failure"
-    if response.fractures_counted:
-        return "fracture"
     if response.inadequate:
+        # A fracture with an inadequate response (the profile's rule) is at least an
+        # inadequate response: the fracture never weakens it.
         return "inadequate"
+    if response.fractures_counted:
+        # IOF 2012 (Diez-Perez): one incident fracture is failure only with a significant BMD
+        # decrease or unsuppressed turnover markers; without them it is a fracture on
+        # treatment to review, not failure.
+        btm = {True: "suppressed", False: "not suppressed", None: "not measured"}[
+            response.btm_suppressed
+        ]
+        ctx.fired(
+            "plan.fracture_not_failure",
+            f"{len(response.fractures_counted)} fragility fracture(s) after the IOF minimum "
+            f"time, no BMD loss beyond the LSC, turnover markers {btm}: not treatment failure "
+            "by the IOF criteria (≥ 2 fractures, or 1 with a significant BMD decrease or "
+            "unsuppressed turnover markers); a fracture on treatment to review",
+            ["diezperez2012"],
+        )
+        return "fracture"
     return "adequate"
 
 
