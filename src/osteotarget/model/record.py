@@ -185,6 +185,10 @@ class RiskFactors(Record):
     secondary_osteoporosis: Flag | None = None
     type2_diabetes: Flag | None = None
     type1_diabetes: Flag | None = None
+    aromatase_inhibitor: Flag | None = None
+    """Current adjuvant aromatase-inhibitor therapy (anastrozole, letrozole, exemestane):
+    drug-induced bone loss (Hadji 2017 joint position statement). A field the project adds to
+    the contract; absent means not recorded."""
     alcohol_units_per_day: Number | None = Field(
         default=None, json_schema_extra=_range_schema("alcohol_units_per_day")
     )

@@ -5,8 +5,9 @@ Criteria: ``t_score`` (op, value, sites), ``t_score_ever`` (lowest at any DXA),
 within_months; VFA counts), ``fracture_on_treatment`` (after the IOF minimum duration),
 ``fracture_on_glucocorticoids``, ``frax`` (outcome, op, value), ``frax_threshold`` (table,
 multiplier: MOF or hip at or above the multiple of the age band's intervention threshold,
-NOGG 2022), ``falls`` (injurious,
-within_months, min_count), ``glucocorticoid_dose`` (min_mg), and the combinators
+NOGG 2022), ``falls`` (injurious, within_months, min_count), ``glucocorticoid_dose``
+(min_mg), ``risk_factor`` (flag: a recorded ``risk_factors`` flag, e.g.
+``aromatase_inhibitor``), and the combinators
 ``all_of`` / ``any_of`` over nested ``rules``. Every criterion is monotone: a lower
 T-score or one more fracture can only make it fire, never stop it firing.
 """
@@ -229,6 +230,17 @@ def _gc_dose(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     return Result(fired, f"prednisolone ≥ {need:g} mg/day (current {dose or 0:g})", {"dose": dose})
 
 
+_FLAG_WORDS = {"aromatase_inhibitor": "on an aromatase inhibitor"}
+
+
+def _risk_factor(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
+    """A recorded ``risk_factors`` flag (True only: absent or False does not fire)."""
+    flag = str(rule["flag"])
+    fired = getattr(i.facts.patient.risk_factors, flag) is True
+    words = _FLAG_WORDS.get(flag, flag.replace("_", " "))
+    return Result(fired, words if fired else f"{words} (not recorded)", {flag: fired})
+
+
 def _combined(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
     parts = [evaluate(sub, i, explain=explain) for sub in rule["rules"]]
     fired = (
@@ -258,6 +270,7 @@ _CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs, bool], Result]] = {
     "frax_threshold": _frax_threshold,
     "falls": _falls,
     "glucocorticoid_dose": _gc_dose,
+    "risk_factor": _risk_factor,
     "all_of": _combined,
     "any_of": _combined,
 }

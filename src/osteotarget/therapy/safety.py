@@ -62,6 +62,11 @@ class LabState:
     alkaline_phosphatase: float | None = None
     alkaline_phosphatase_raised: bool = False
     """Above the configured upper limit (``rules.labs.alkaline_phosphatase_upper``)."""
+    kidney_function: float | None = None
+    """The value CKD is staged on (KDIGO 2012/2017: by GFR): the last eGFR when one is on
+    record; a creatinine clearance only when no eGFR exists (a surrogate). The drug-label
+    renal cut-offs stay on ``clearance`` (label CrCl)."""
+    kidney_test: str = ""
     vitamin_d_deficient: bool = False
     """Below the deficiency cut-off (20 ng/mL): replete before a parenteral drug; between it
     and the 30 ng/mL aim (insufficiency) vitamin D is replete alongside (IOM 2011; labels
@@ -131,7 +136,16 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     else:
         test = "eGFR"
         note = "eGFR used as a surrogate for the label creatinine-clearance cut-off"
+    staged_on = egfr_any if egfr_any is not None else crcl_any
     return LabState(
+        kidney_function=staged_on.canonical_value if staged_on is not None else None,
+        kidney_test=(
+            ""
+            if staged_on is None
+            else "eGFR"
+            if staged_on.test == "egfr"
+            else "creatinine clearance (no eGFR on record; a surrogate for eGFR)"
+        ),
         clearance=renal.canonical_value if renal else None,
         clearance_test=test,
         calcium_low=ca_low,
