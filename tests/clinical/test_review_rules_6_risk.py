@@ -174,3 +174,69 @@ def test_crcl_is_a_surrogate_only_without_an_egfr() -> None:
     assert _ckd_mbd_referral(a)
     trace = " ".join(str(step) for step in a.trace)
     assert "surrogate for eGFR" in trace
+
+
+# 2. Glucocorticoids in the default profile ---------------------------------------------------
+
+
+def _on_glucocorticoids(record_id: str, mg: float, start: str | None, hip: float) -> dict[str, Any]:
+    """A 58-year-old, fracture-free, on prednisolone *mg* mg/day, total hip *hip*, spine -2.0;
+    no FRAX on record."""
+    gc: dict[str, Any] = {"current": True, "prednisolone_mg_per_day": mg}
+    if start is not None:
+        gc["start"] = start
+    return woman(
+        record_id,
+        "1968-05-22",
+        dxa=[_scan("2026-07-10", hip, -2.0, 0.72, 0.85)],
+        risk_factors={"rheumatoid_arthritis": True, "glucocorticoids": gc},
+    )
+
+
+def test_glucocorticoids_for_3_months_with_low_bone_mass_are_a_treatment_criterion() -> None:
+    """ACR 2022 GIOP guideline (Humphrey 2023): adults on glucocorticoids >= 2.5 mg/day for
+    > 3 months are treated from medium risk (T -1.0 to -2.4) up: the default profile's
+    treatment tier (high), cited, without FRAX."""
+    a = _run(_on_glucocorticoids("gc-15", 15, "2026-06-01", -1.9))
+    assert a.risk.category == "high"
+    assert _reason_cites(a, "humphrey2023")
+
+
+def test_glucocorticoid_rule_needs_duration_and_low_bone_mass() -> None:
+    """ACR 2022: the > 3 months of glucocorticoids and the medium-risk T-score both count:
+    a course begun a month ago, or a normal T-score, does not fire the criterion."""
+    recent = _run(_on_glucocorticoids("gc-recent", 15, "2026-11-01", -1.9))
+    normal = woman(
+        "gc-normal-bmd",
+        "1968-05-22",
+        dxa=[_scan("2026-07-10", -0.5, -0.8, 0.95, 1.0)],
+        risk_factors={
+            "glucocorticoids": {
+                "current": True,
+                "prednisolone_mg_per_day": 15,
+                "start": "2026-01-01",
+            }
+        },
+    )
+    assert not _reason_cites(recent, "humphrey2023")
+    assert recent.risk.category == "moderate"
+    assert not _reason_cites(_run(normal), "humphrey2023")
+
+
+# 3. T-score <= -3.5 without a fracture ---------------------------------------------------------
+
+
+def test_t_score_at_or_below_minus_3_5_is_very_high_in_the_default_profile() -> None:
+    """NOGG 2022 (Gregson) and ACR 2022 (Humphrey 2023) list a T-score <= -3.5 among the
+    very-high-risk indicators: a fracture-free woman with total hip -3.5 is very high under
+    t2t2024 as under nogg2022."""
+    record = woman("t35", "1956-03-01", dxa=[_scan("2026-09-01", -3.5, -3.0, 0.55, 0.70)])
+    for profile in ("t2t2024", "nogg2022"):
+        assert _run(record, profile).risk.category == "very_high", profile
+
+
+def test_t_score_minus_3_1_stays_high_in_the_default_profile() -> None:
+    """The AACE 2020 T < -3.0 is not a criterion of t2t2024 (its sources do not carry it):
+    spine -3.1 without a fracture is high, not very high."""
+    record = woman("t31", "1956-03-01", dxa=[_scan("2026-09-01", -2.6, -3.1, 0.66, 0.70)])
+    assert _run(record).risk.category == "high"
