@@ -240,3 +240,46 @@ def test_t_score_minus_3_1_stays_high_in_the_default_profile() -> None:
     spine -3.1 without a fracture is high, not very high."""
     record = woman("t31", "1956-03-01", dxa=[_scan("2026-09-01", -2.6, -3.1, 0.66, 0.70)])
     assert _run(record).risk.category == "high"
+
+
+# 5. Calcium judged against the laboratory's own lower reference limit -----------------------
+
+
+def _calcium(record_id: str, value: float, reference_low: float | None) -> dict[str, Any]:
+    lab: dict[str, Any] = {
+        "date": "2026-10-20",
+        "test": "calcium",
+        "value": value,
+        "unit": "mmol/L",
+    }
+    if reference_low is not None:
+        lab["reference_low"] = reference_low
+    return woman(
+        record_id,
+        "1950-01-01",
+        dxa=[_scan("2026-09-01", -2.8, -2.6, 0.62, 0.80)],
+        labs=[
+            {"date": "2026-10-20", "test": "egfr", "value": 72, "unit": "mL/min/1.73m2"},
+            {"date": "2026-10-20", "test": "vitamin_d_25oh", "value": 34, "unit": "ng/mL"},
+            lab,
+        ],
+    )
+
+
+def test_calcium_below_the_laboratorys_own_lower_limit_is_hypocalcaemia() -> None:
+    """Prolia SmPC 4.3 / US label: hypocalcaemia contraindicates denosumab and must be
+    corrected first. Reference intervals are laboratory-specific: Ca 2.12 mmol/L against the
+    laboratory's lower limit 2.20 is hypocalcaemia, named with that limit, and denosumab is
+    not eligible."""
+    a = _run(_calcium("ca-lab-limit", 2.12, 2.20))
+    alert = next(x for x in a.alerts if x.code == "hypocalcaemia")
+    assert "2.20" in alert.message
+    denosumab = next(o for o in a.options if o.regimen[0].drug == "denosumab")
+    assert not denosumab.eligible
+
+
+def test_calcium_without_a_laboratory_limit_uses_the_configured_limit() -> None:
+    """Without the laboratory's limit the configured rules.labs.calcium_low (2.10) applies:
+    Ca 2.12 is not flagged, Ca 2.05 is."""
+    assert not any(x.code == "hypocalcaemia" for x in _run(_calcium("ca-2.12", 2.12, None)).alerts)
+    assert any(x.code == "hypocalcaemia" for x in _run(_calcium("ca-2.05", 2.05, None)).alerts)

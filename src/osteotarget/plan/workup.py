@@ -265,7 +265,12 @@ def lab_alerts(
     alerts: list[Alert] = []
     recs: list[Recommendation] = []
     if labs.calcium_low or facts.has_condition("hypocalcaemia"):
-        shown = f"serum calcium {labs.calcium:.2f} mmol/L" if labs.calcium_low else "hypocalcaemia"
+        shown = (
+            f"serum calcium {labs.calcium:.2f} mmol/L (below {labs.calcium_limit_source} lower "
+            f"limit {labs.calcium_lower_limit:.2f} mmol/L)"
+            if labs.calcium_low and labs.calcium_lower_limit is not None
+            else "hypocalcaemia"
+        )
         alerts.append(
             Alert(
                 severity="warning",
