@@ -120,8 +120,14 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     # The reporting laboratory's own lower limit when the result carries one; else the
     # knowledge's configured limit (reference intervals are laboratory-specific).
     lab_limit = ca.canonical_reference_low if ca else None
-    ca_limit = lab_limit if lab_limit is not None else ctx.number(f"{_LABS}.calcium_low")
-    ca_low = ca_value is not None and ca_value < ca_limit
+    ca_limit = (
+        lab_limit
+        if lab_limit is not None
+        else ctx.number(f"{_LABS}.calcium_low")
+        if ca_value is not None
+        else None
+    )
+    ca_low = ca_value is not None and ca_limit is not None and ca_value < ca_limit
     vd_low = vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_sufficient")
     note = ""
     last_known = max(
