@@ -149,21 +149,29 @@ def _date_basis(ctx: Context, history: History) -> str:
 
 
 def _provisional_in_advanced_ckd(ctx: Context, facts: Facts, targets: list[Target]) -> list[Target]:
-    """CKD G4-G5D (eGFR/CrCl below the knowledge's cut-off, or dialysis): the BMD target is
-    provisional, for the CKD-MBD specialist to confirm (KDIGO 2017: in G4-G5D with low BMD or
+    """CKD G4-G5D (the last eGFR below the knowledge's cut-off, a CrCl only without an eGFR,
+    or dialysis; KDIGO 2012 stages by GFR): the BMD target is provisional, for the CKD-MBD
+    specialist to confirm (KDIGO 2017: in G4-G5D with low BMD or
     fragility fractures, treatment choices weigh the CKD-MBD biochemistry and its
     progression, with consideration of a bone biopsy)."""
-    if not targets or not advanced_kidney(ctx, lab_state(ctx, facts), facts):
+    labs = lab_state(ctx, facts)
+    if not targets or not advanced_kidney(ctx, labs, facts):
         return targets
+    on = (
+        "dialysis"
+        if facts.has_condition("dialysis") or labs.kidney_function is None
+        else f"{labs.kidney_test} {labs.kidney_function:g}"
+    )
     ctx.fired(
         "targets.advanced_ckd",
-        "advanced CKD (eGFR/CrCl < "
-        f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis): BMD targets provisional, "
+        "advanced CKD (eGFR < "
+        f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis; {on}): BMD targets "
+        "provisional, "
         "for the CKD-MBD specialist to confirm",
         ["kdigo2017"],
     )
     note = (
-        "provisional: advanced CKD (eGFR/CrCl < "
+        "provisional: advanced CKD (eGFR < "
         f"{ctx.number('rules.labs.advanced_ckd_below'):g} or dialysis, CKD G4-G5D): the "
         "osteoporosis target and treatment are for the CKD-MBD specialist to confirm (KDIGO 2017)"
     )
@@ -235,7 +243,10 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
                 ["lewiecki2021", "iscd2019_adult"],
             )
         central = {s: t for s, t in baseline.items() if s in _CENTRAL}
-        qualifying: Site = min(central, key=lambda s: central[s]) if central else primary
+        # The lowest central site; a tie goes to the first in _CENTRAL (not to input order).
+        qualifying: Site = (
+            min(central, key=lambda s: (central[s], _CENTRAL.index(s))) if central else primary
+        )
         change_rule = next((r for r in rules if "change" in r), None) or dict(
             profile.get("targets.baseline_above_change", {}) or {}
         )

@@ -185,6 +185,10 @@ class RiskFactors(Record):
     secondary_osteoporosis: Flag | None = None
     type2_diabetes: Flag | None = None
     type1_diabetes: Flag | None = None
+    aromatase_inhibitor: Flag | None = None
+    """Current adjuvant aromatase-inhibitor therapy (anastrozole, letrozole, exemestane):
+    drug-induced bone loss (Hadji 2017 joint position statement). A field the project adds to
+    the contract; absent means not recorded."""
     alcohol_units_per_day: Number | None = Field(
         default=None, json_schema_extra=_range_schema("alcohol_units_per_day")
     )
@@ -256,6 +260,10 @@ class Lab(Record):
     test: LabTest
     value: Number = Field(ge=0)
     unit: str
+    reference_low: Number | None = Field(default=None, ge=0)
+    """The reporting laboratory's lower reference limit, in the same unit as ``value``
+    (reference intervals are assay- and laboratory-specific). A field the project adds to the
+    contract; absent, the engine uses the knowledge's configured limit."""
 
     @model_validator(mode="after")
     def _known_unit(self) -> Lab:
@@ -269,6 +277,13 @@ class Lab(Record):
     @property
     def canonical_value(self) -> float:
         return self.value * _unit_factor(self.test, self.unit)
+
+    @property
+    def canonical_reference_low(self) -> float | None:
+        """The laboratory's lower reference limit in the canonical unit (None if absent)."""
+        if self.reference_low is None:
+            return None
+        return self.reference_low * _unit_factor(self.test, self.unit)
 
 
 _UNIT_FACTORS: dict[tuple[str, str], tuple[object, float]] = {}

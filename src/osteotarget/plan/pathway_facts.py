@@ -57,8 +57,9 @@ def _recent(ctx: Context, facts: Facts, test: str) -> float | None:
 
 
 def kidney_bone(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]:
-    """Advanced CKD (eGFR/CrCl < 30 or dialysis, last known value) with raised PTH or ALP."""
-    clearance = labs.clearance if labs.clearance is not None else labs.stale_clearance
+    """Advanced CKD (dialysis, or the last eGFR < 30; a CrCl only when no eGFR is on record:
+    KDIGO 2012/2017 stage by GFR) with raised PTH or ALP."""
+    clearance = labs.kidney_function
     cut = ctx.number(f"{_LABS}.advanced_ckd_below")
     dialysis = facts.has_condition("dialysis")
     if not (dialysis or (clearance is not None and clearance < cut)):
@@ -69,7 +70,7 @@ def kidney_bone(ctx: Context, facts: Facts, labs: LabState) -> tuple[str, str]:
         raised.append(f"PTH {pth:.0f} pg/mL")
     if alp is not None and alp > ctx.number(f"{_LABS}.alkaline_phosphatase_upper"):
         raised.append(f"alkaline phosphatase {alp:.0f} U/L")
-    kidney = "on dialysis" if dialysis else f"eGFR/CrCl {clearance:g}"
+    kidney = "on dialysis" if dialysis else f"{labs.kidney_test} {clearance:g}"
     if not raised and (pth is None or alp is None):
         missing = " and ".join(
             name for name, v in (("PTH", pth), ("alkaline phosphatase", alp)) if v is None

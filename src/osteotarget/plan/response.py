@@ -225,8 +225,13 @@ def judge_response(ctx: Context, facts: Facts, history: History) -> Response:
                 message=(
                     "BMD loss beyond the least significant change: "
                     + ", ".join(out.bmd_loss_sites)
-                    + (f" on {course.drug}" if course else "")
-                    + "; check adherence, secondary causes and the scans"
+                    + (
+                        f" on {course.drug}; check adherence, secondary causes and the scans"
+                        if course
+                        else " with no osteoporosis treatment running: a treatment decision is"
+                        " needed; check for secondary causes (including bone-losing drugs such"
+                        " as aromatase inhibitors or glucocorticoids) and the scans"
+                    )
                 ),
                 citations=["iscd_precision", "diezperez2012"],
             )

@@ -96,8 +96,11 @@ def vertebral_imaging(ctx: Context, facts: Facts) -> list[Recommendation]:
 
 
 def advanced_kidney(ctx: Context, labs: LabState, facts: Facts) -> bool:
-    """eGFR/CrCl below the advanced-CKD cut-off (last known value) or dialysis."""
-    value = labs.clearance if labs.clearance is not None else labs.stale_clearance
+    """Advanced CKD (G4-G5D): dialysis, or the last eGFR below the cut-off (KDIGO 2012/2017
+    stage CKD by GFR); a creatinine clearance only when no eGFR is on record. A low
+    Cockcroft-Gault CrCl with an eGFR above the cut-off (small, old patients) is a label
+    matter (drug cut-offs), not advanced CKD."""
+    value = labs.kidney_function
     return facts.has_condition("dialysis") or (
         value is not None and value < ctx.number(f"{_LABS}.advanced_ckd_below")
     )
@@ -262,7 +265,12 @@ def lab_alerts(
     alerts: list[Alert] = []
     recs: list[Recommendation] = []
     if labs.calcium_low or facts.has_condition("hypocalcaemia"):
-        shown = f"serum calcium {labs.calcium:.2f} mmol/L" if labs.calcium_low else "hypocalcaemia"
+        shown = (
+            f"serum calcium {labs.calcium:.2f} mmol/L (below {labs.calcium_limit_source} lower "
+            f"limit {labs.calcium_lower_limit:.2f} mmol/L)"
+            if labs.calcium_low and labs.calcium_lower_limit is not None
+            else "hypocalcaemia"
+        )
         alerts.append(
             Alert(
                 severity="warning",
@@ -293,7 +301,7 @@ def lab_alerts(
                 message=(
                     f"25(OH)D {labs.vitamin_d:.3g} ng/mL is below the "
                     f"{ctx.number(f'{_LABS}.vitamin_d_sufficient'):g} ng/mL aim, in advanced "
-                    "CKD (eGFR/CrCl < "
+                    "CKD (eGFR < "
                     f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis): repletion "
                     "with the CKD-MBD specialist (KDIGO 2017)"
                 ),
@@ -304,7 +312,7 @@ def lab_alerts(
             Recommendation(
                 action="refer",
                 rationale=(
-                    "advanced CKD (eGFR/CrCl < "
+                    "advanced CKD (eGFR < "
                     f"{ctx.number(f'{_LABS}.advanced_ckd_below'):g} or dialysis) with 25(OH)D "
                     f"{labs.vitamin_d:.3g} ng/mL: consider vitamin D (and calcium) repletion as "
                     "the CKD-MBD specialist advises, judged with phosphate, calcium and PTH "

@@ -5,8 +5,9 @@ Criteria: ``t_score`` (op, value, sites), ``t_score_ever`` (lowest at any DXA),
 within_months; VFA counts), ``fracture_on_treatment`` (after the IOF minimum duration),
 ``fracture_on_glucocorticoids``, ``frax`` (outcome, op, value), ``frax_threshold`` (table,
 multiplier: MOF or hip at or above the multiple of the age band's intervention threshold,
-NOGG 2022), ``falls`` (injurious,
-within_months, min_count), ``glucocorticoid_dose`` (min_mg), and the combinators
+NOGG 2022), ``falls`` (injurious, within_months, min_count), ``glucocorticoid_dose``
+(min_mg, min_months), ``risk_factor`` (flag: a recorded ``risk_factors`` flag, e.g.
+``aromatase_inhibitor``), and the combinators
 ``all_of`` / ``any_of`` over nested ``rules``. Every criterion is monotone: a lower
 T-score or one more fracture can only make it fire, never stop it firing.
 """
@@ -222,11 +223,34 @@ def _falls(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
 
 
 def _gc_dose(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
+    """Current prednisolone-equivalent dose at least ``min_mg``; with ``min_months``, taken for
+    at least that long by the recorded start (a course with no recorded start counts)."""
     gc = i.facts.patient.risk_factors.glucocorticoids
     dose = gc.prednisolone_mg_per_day if gc.current else None
     need = float(rule["min_mg"])
     fired = dose is not None and dose >= need
-    return Result(fired, f"prednisolone ≥ {need:g} mg/day (current {dose or 0:g})", {"dose": dose})
+    text = f"prednisolone ≥ {need:g} mg/day (current {dose or 0:g})"
+    months = rule.get("min_months")
+    if months is not None:
+        long_enough = gc.start is None or months_between(gc.start, i.facts.as_of) >= float(months)
+        fired = fired and long_enough
+        since = f"since {gc.start.isoformat()}" if gc.start else "start not recorded"
+        text = (
+            f"prednisolone ≥ {need:g} mg/day for ≥ {float(months):g} months "
+            f"(current {dose or 0:g}, {since})"
+        )
+    return Result(fired, text, {"dose": dose})
+
+
+_FLAG_WORDS = {"aromatase_inhibitor": "on an aromatase inhibitor"}
+
+
+def _risk_factor(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
+    """A recorded ``risk_factors`` flag (True only: absent or False does not fire)."""
+    flag = str(rule["flag"])
+    fired = getattr(i.facts.patient.risk_factors, flag) is True
+    words = _FLAG_WORDS.get(flag, flag.replace("_", " "))
+    return Result(fired, words if fired else f"{words} (not recorded)", {flag: fired})
 
 
 def _combined(rule: Mapping[str, Any], i: Inputs, explain: bool) -> Result:
@@ -258,6 +282,7 @@ _CRITERIA: dict[str, Callable[[Mapping[str, Any], Inputs, bool], Result]] = {
     "frax_threshold": _frax_threshold,
     "falls": _falls,
     "glucocorticoid_dose": _gc_dose,
+    "risk_factor": _risk_factor,
     "all_of": _combined,
     "any_of": _combined,
 }

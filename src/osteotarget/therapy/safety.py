@@ -66,6 +66,15 @@ class LabState:
     alkaline_phosphatase: float | None = None
     alkaline_phosphatase_raised: bool = False
     """Above the configured upper limit (``rules.labs.alkaline_phosphatase_upper``)."""
+    calcium_lower_limit: float | None = None
+    """The limit calcium was judged against: the laboratory's own lower reference limit when
+    the result carries one, else ``rules.labs.calcium_low``."""
+    calcium_limit_source: str = ""
+    kidney_function: float | None = None
+    """The value CKD is staged on (KDIGO 2012/2017: by GFR): the last eGFR when one is on
+    record; a creatinine clearance only when no eGFR exists (a surrogate). The drug-label
+    renal cut-offs stay on ``clearance`` (label CrCl)."""
+    kidney_test: str = ""
     vitamin_d_deficient: bool = False
     """Below the deficiency cut-off (20 ng/mL): replete before a parenteral drug; between it
     and the 30 ng/mL aim (insufficiency) vitamin D is replete alongside (IOM 2011; labels
@@ -112,7 +121,17 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     alp_value = alp.canonical_value if alp else None
     ca_value = ca.canonical_value if ca else None
     vd_value = vd.canonical_value if vd else None
-    ca_low = ca_value is not None and ca_value < ctx.number(f"{_LABS}.calcium_low")
+    # The reporting laboratory's own lower limit when the result carries one; else the
+    # knowledge's configured limit (reference intervals are laboratory-specific).
+    lab_limit = ca.canonical_reference_low if ca else None
+    ca_limit = (
+        lab_limit
+        if lab_limit is not None
+        else ctx.number(f"{_LABS}.calcium_low")
+        if ca_value is not None
+        else None
+    )
+    ca_low = ca_value is not None and ca_limit is not None and ca_value < ca_limit
     vd_low = vd_value is not None and vd_value < ctx.number(f"{_LABS}.vitamin_d_sufficient")
     note = ""
     last_known = max(
@@ -135,10 +154,21 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
     else:
         test = "eGFR"
         note = "eGFR used as a surrogate for the label creatinine-clearance cut-off"
+    staged_on = egfr_any if egfr_any is not None else crcl_any
     return LabState(
+        kidney_function=staged_on.canonical_value if staged_on is not None else None,
+        kidney_test=(
+            ""
+            if staged_on is None
+            else "eGFR"
+            if staged_on.test == "egfr"
+            else "creatinine clearance (no eGFR on record; a surrogate for eGFR)"
+        ),
         clearance=renal.canonical_value if renal else None,
         clearance_test=test,
         calcium_low=ca_low,
+        calcium_lower_limit=ca_limit,
+        calcium_limit_source="the laboratory's" if lab_limit is not None else "the configured",
         calcium=ca_value,
         vitamin_d_low=vd_low,
         vitamin_d_deficient=(
@@ -186,11 +216,18 @@ def _condition_present(code: str, facts: Facts, labs: LabState, fertile: bool) -
     return facts.has_condition(code)  # type: ignore[arg-type]
 
 
+def _calcium_limit(labs: LabState) -> str:
+    """The lower limit calcium was judged against, named with its source."""
+    if labs.calcium_lower_limit is None:
+        return "the lower limit"
+    return f"{labs.calcium_limit_source} lower limit {labs.calcium_lower_limit:.2f} mmol/L"
+
+
 def _label(code: str, labs: LabState) -> str:
     if code == "reproductive_potential":
         return "woman of reproductive potential (not postmenopausal by the record)"
     if code == "hypocalcaemia_lab":
-        return f"serum calcium {labs.calcium:.2f} mmol/L below the lower limit"
+        return f"serum calcium {labs.calcium:.2f} mmol/L below {_calcium_limit(labs)}"
     if code == "vitamin_d_low":
         return f"25(OH)D {labs.vitamin_d:.3g} ng/mL (deficiency)"
     if code == "alkaline_phosphatase_raised":
