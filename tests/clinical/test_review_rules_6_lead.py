@@ -118,3 +118,26 @@ def test_no_who_category_at_any_site_before_the_menopause() -> None:
     a = assess(parse_patient(record), AS_OF, "t2t2024")
     assert a.densitometry.classification is None
     assert all(s.classification is None for s in a.densitometry.sites)
+
+
+def test_a_frax_below_threshold_without_a_dxa_does_not_make_the_risk_low() -> None:
+    """The escalation protocol (Hoong et al. BMJ 2025) treats at T <= -2.5 at any site OR
+    FRAX MOF >= 20 %: a FRAX below 20 % without BMD rules out only the FRAX criterion, so
+    with no DXA the risk is not determined and the next step is the DXA (not "low, reassess
+    in 5 years" beside a DXA-due alert). A FRAX at the threshold still decides alone."""
+    low = woman(
+        "r6-frax-only-low",
+        "1970-03-01",
+        frax=[{"date": "2026-11-01", "country": "US", "with_bmd": False, "mof": 9.5, "hip": 1.4}],
+    )
+    a = assess(parse_patient(low), AS_OF, "t2t2024")
+    assert not a.risk.determined
+    assert a.recommendations[0].action == "reassess"
+    assert "DXA" in a.recommendations[0].rationale
+    high = woman(
+        "r6-frax-only-high",
+        "1950-03-01",
+        frax=[{"date": "2026-11-01", "country": "US", "with_bmd": False, "mof": 24.0, "hip": 4.0}],
+    )
+    b = assess(parse_patient(high), AS_OF, "t2t2024")
+    assert b.risk.determined and b.risk.category in ("high", "very_high")

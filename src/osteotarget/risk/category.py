@@ -3,6 +3,7 @@ each fired rule kept as a reason with its citation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from osteotarget.base.context import Context
@@ -74,14 +75,35 @@ def _undetermined(
             )
         )
     ]
-    if standalone and any(v is not None for v in inputs.frax.values()):
-        return ""
+    has_frax = any(v is not None for v in inputs.frax.values())
+    if standalone and has_frax:
+        # A FRAX below the treatment threshold rules out only the FRAX criteria: where the
+        # profile also treats on a T-score, a DXA decides (the escalation protocol, Hoong
+        # 2025: a T-score criterion at any site OR the FRAX MOF criterion).
+        at_treat_tier = [
+            r
+            for r in rules
+            if RISK_ORDER.index(str(r["category"])) >= RISK_ORDER.index(str(treat_from))
+        ]
+        if not any(_reads_t_score(r) for r in at_treat_tier):
+            return ""
+        return (
+            "no DXA on record: FRAX is below this profile's FRAX thresholds, but its T-score "
+            "criteria cannot be judged without a scan"
+        )
     why = (
         "FRAX on record but not usable under this profile (its criteria cannot read it)"
         if frax_values(ctx, facts)
         else "no FRAX on record"
     )
     return f"no DXA on record and {why}"
+
+
+def _reads_t_score(rule: Mapping[str, Any]) -> bool:
+    """The rule (or one of the rules it combines) reads a T-score."""
+    if rule.get("criterion") in ("t_score", "t_score_ever"):
+        return True
+    return any(_reads_t_score(r) for r in rule.get("rules", []))
 
 
 def _threshold_tables(ctx: Context, rules: list[dict[str, Any]]) -> dict[str, Any]:
