@@ -24,3 +24,27 @@ def woman(record_id: str, birth_date: str, /, **extra: Any) -> dict[str, Any]:
     }
     base.update(extra)
     return base
+
+
+def very_high_risk_woman(record_id: str, therapies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Very high risk by any profile: two vertebral fractures, total hip T -3.2 (born 1950),
+    with the given therapy courses."""
+    return woman(
+        record_id,
+        "1950-01-01",
+        fractures=[
+            {"date": "2024-06-01", "site": "vertebral", "fragility": True, "source": "clinical"},
+            {"date": "2025-06-01", "site": "vertebral", "fragility": True, "source": "clinical"},
+        ],
+        dxa=[
+            {
+                "date": "2026-06-15",
+                "device": HOLOGIC,
+                "measurements": [
+                    {"site": "total_hip", "t_score": -3.2},
+                    {"site": "lumbar_spine", "t_score": -3.5},
+                ],
+            }
+        ],
+        therapies=therapies,
+    )

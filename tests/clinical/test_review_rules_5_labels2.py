@@ -14,32 +14,13 @@ from typing import Any
 from osteotarget.engine import assess
 from osteotarget.model import parse_patient
 from osteotarget.model.assessment import Alert, Assessment, Recommendation
-from tests.clinical.records import HOLOGIC, woman
+from tests.clinical.records import very_high_risk_woman
 
 AS_OF = date(2026, 12, 2)
 
 
 def _very_high_risk(record_id: str, therapies: list[dict[str, Any]]) -> dict[str, Any]:
-    """Two vertebral fractures, total hip T -3.2 (on or after an anabolic)."""
-    return woman(
-        record_id,
-        "1950-01-01",
-        fractures=[
-            {"date": "2024-06-01", "site": "vertebral", "fragility": True, "source": "clinical"},
-            {"date": "2025-06-01", "site": "vertebral", "fragility": True, "source": "clinical"},
-        ],
-        dxa=[
-            {
-                "date": "2026-06-15",
-                "device": HOLOGIC,
-                "measurements": [
-                    {"site": "total_hip", "t_score": -3.2},
-                    {"site": "lumbar_spine", "t_score": -3.5},
-                ],
-            }
-        ],
-        therapies=therapies,
-    )
+    return very_high_risk_woman(record_id, therapies)
 
 
 def _course(drug: str, start: str, end: str | None = None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from osteotarget.population.kernel import compute_facts
 from osteotarget.population.layout import from_records
 from osteotarget.population.runner import run_population
 from osteotarget.population.settings import kernel_settings
-from tests.clinical.records import HOLOGIC, woman
+from tests.clinical.records import very_high_risk_woman
 from tests.population.conftest import AS_OF, records_of
 from tests.population.oracle import disagreements, pth_limit_reached
 
@@ -67,26 +67,7 @@ _LABEL_AS_OF = date(2026, 12, 2)
 
 
 def _on_pth(record_id: str, therapies: list[dict[str, Any]]) -> dict[str, Any]:
-    """Very high risk (two vertebral fractures, total hip T -3.2), on a PTH analogue."""
-    return woman(
-        record_id,
-        "1950-01-01",
-        fractures=[
-            {"date": "2024-06-01", "site": "vertebral", "fragility": True, "source": "clinical"},
-            {"date": "2025-06-01", "site": "vertebral", "fragility": True, "source": "clinical"},
-        ],
-        dxa=[
-            {
-                "date": "2026-06-15",
-                "device": HOLOGIC,
-                "measurements": [
-                    {"site": "total_hip", "t_score": -3.2},
-                    {"site": "lumbar_spine", "t_score": -3.5},
-                ],
-            }
-        ],
-        therapies=therapies,
-    )
+    return very_high_risk_woman(record_id, therapies)
 
 
 def _course(drug: str, start: date, end: date | None = None) -> dict[str, Any]:
