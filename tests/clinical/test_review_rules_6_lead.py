@@ -141,3 +141,48 @@ def test_a_frax_below_threshold_without_a_dxa_does_not_make_the_risk_low() -> No
     )
     b = assess(parse_patient(high), AS_OF, "t2t2024")
     assert b.risk.determined and b.risk.category in ("high", "very_high")
+
+
+def test_missing_information_that_would_change_the_answer_is_asked_for() -> None:
+    """ISCD 2019 adult positions: spine and hip; with only a spine on record a hip DXA is an
+    action, not only a note in the target. Hadji 2017: on an aromatase inhibitor, treat from
+    T < -2.0; a woman with breast cancer on record whose aromatase-inhibitor use is not
+    recorded is asked about it (the answer would change), and not asked once it is."""
+    spine_only = woman(
+        "r6-spine-only-woman",
+        "1955-01-01",
+        dxa=[
+            {
+                "date": "2026-04-20",
+                "device": HOLOGIC,
+                "measurements": [{"site": "lumbar_spine", "t_score": -2.2}],
+            }
+        ],
+    )
+    a = assess(parse_patient(spine_only), AS_OF, "t2t2024")
+    assert any(
+        r.action == "investigate" and "DXA of the hip" in r.rationale for r in a.recommendations
+    )
+    scan = {
+        "date": "2026-10-05",
+        "device": HOLOGIC,
+        "measurements": [
+            {"site": "total_hip", "t_score": -1.9},
+            {"site": "lumbar_spine", "t_score": -2.3},
+        ],
+    }
+    cancer = [{"code": "breast_cancer", "onset": "2024-08-15"}]
+    unknown = woman("r6-breast-cancer", "1965-09-09", dxa=[scan], conditions=cancer)
+    b = assess(parse_patient(unknown), AS_OF, "t2t2024")
+    asked = [r for r in b.recommendations if "aromatase inhibitor" in r.rationale]
+    assert asked and "hadji2017" in asked[0].citations
+    on_ai = woman(
+        "r6-breast-cancer-on-ai",
+        "1965-09-09",
+        dxa=[scan],
+        conditions=cancer,
+        risk_factors={"aromatase_inhibitor": True},
+    )
+    c = assess(parse_patient(on_ai), AS_OF, "t2t2024")
+    assert not any("consider asking whether" in r.rationale for r in c.recommendations)
+    assert c.risk.category == "high"

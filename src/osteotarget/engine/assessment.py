@@ -39,6 +39,7 @@ from osteotarget.plan.workup import (
     denosumab_gap_before_scan,
     lab_alerts,
     lifestyle,
+    missing_information,
     missing_workup,
     vertebral_imaging,
 )
@@ -171,6 +172,7 @@ def _assessed(patient: Patient, as_of: date, chosen_profile: Profile) -> Assessm
     if gap is not None:
         supporting.append(gap)
     supporting += vertebral_imaging(ctx, facts)
+    supporting += missing_information(ctx, facts)
     supporting += lab_recs
     advanced_ckd = step.facts.get("kidney_bone") == "suspected" or advanced_kidney(ctx, labs, facts)
     recommendations = [*step.recommendations, *supporting, *lifestyle(ctx, facts, advanced_ckd)]

@@ -95,6 +95,63 @@ def vertebral_imaging(ctx: Context, facts: Facts) -> list[Recommendation]:
     ]
 
 
+def missing_information(ctx: Context, facts: Facts) -> list[Recommendation]:
+    """Information the record lacks that would change the answer, asked for as an action:
+    a hip scan when only the spine (or forearm) was measured (ISCD 2019 adult positions:
+    spine and hip; the one-third radius when the hip cannot be measured), and, for a woman
+    with breast cancer on record whose aromatase-inhibitor use is not recorded, that use
+    (Hadji 2017: bone-directed therapy from T < -2.0 on an aromatase inhibitor)."""
+    out: list[Recommendation] = []
+    if facts.latest_t and not {"total_hip", "femoral_neck"} & facts.latest_t.keys():
+        ctx.fired(
+            "workup.hip_scan",
+            "no total hip or femoral neck on record: a hip DXA is asked for",
+            ["iscd2019_adult"],
+        )
+        out.append(
+            built(
+                Recommendation,
+                action="investigate",
+                rationale=(
+                    "consider a DXA of the hip (total hip and femoral neck): only "
+                    + ", ".join(s.replace("_", " ") for s in sorted(facts.latest_t))
+                    + " on record; the target is judged at the total hip (where the hip cannot "
+                    "be measured, the one-third radius)"
+                ),
+                citations=["iscd2019_adult", "lewiecki2021"],
+            )
+        )
+    unknown_ai = facts.patient.risk_factors.aromatase_inhibitor is None
+    lowest = min(facts.latest_t.values()) if facts.latest_t else None
+    threshold = ctx.number("rules.monitoring.aromatase_inhibitor.treat_below")
+    if (
+        facts.patient.sex == "female"
+        and facts.has_condition("breast_cancer")
+        and unknown_ai
+        and lowest is not None
+        and lowest < threshold
+    ):
+        ctx.fired(
+            "workup.aromatase_inhibitor",
+            "breast cancer on record, aromatase-inhibitor use not recorded",
+            ["hadji2017"],
+        )
+        out.append(
+            built(
+                Recommendation,
+                action="investigate",
+                rationale=(
+                    "breast cancer on record: consider asking whether she takes an aromatase "
+                    "inhibitor and recording it among her risk factors: on one, "
+                    f"bone-directed therapy is advised from a T-score below {threshold:+.1f} "
+                    f"(lowest here {lowest:+.1f}; joint position statement, Hadji 2017)"
+                ),
+                citations=["hadji2017"],
+            )
+        )
+    return out
+
+
 def advanced_kidney(ctx: Context, labs: LabState, facts: Facts) -> bool:
     """Advanced CKD (G4-G5D): dialysis, or the last eGFR below the cut-off (KDIGO 2012/2017
     stage CKD by GFR); a creatinine clearance only when no eGFR is on record. A low
