@@ -100,7 +100,8 @@ def missing_information(ctx: Context, facts: Facts) -> list[Recommendation]:
     a hip scan when only the spine (or forearm) was measured (ISCD 2019 adult positions:
     spine and hip; the one-third radius when the hip cannot be measured), and, for a woman
     with breast cancer on record whose aromatase-inhibitor use is not recorded, that use
-    (Hadji 2017: bone-directed therapy from T < -2.0 on an aromatase inhibitor)."""
+    (Hadji 2017: bone-directed therapy below the knowledge's T-score threshold on an
+    aromatase inhibitor)."""
     out: list[Recommendation] = []
     if facts.latest_t and not {"total_hip", "femoral_neck"} & facts.latest_t.keys():
         ctx.fired(
