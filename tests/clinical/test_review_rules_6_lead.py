@@ -186,3 +186,30 @@ def test_missing_information_that_would_change_the_answer_is_asked_for() -> None
     c = assess(parse_patient(on_ai), AS_OF, "t2t2024")
     assert not any("consider asking whether" in r.rationale for r in c.recommendations)
     assert c.risk.category == "high"
+
+
+def test_romosozumab_on_dialysis_carries_the_hypocalcaemia_caution() -> None:
+    """EVENITY US label (renal impairment; recalled, tagged unverified): severe renal
+    impairment or dialysis carries a greater risk of hypocalcaemia, serum calcium monitored.
+    A romosozumab option for a patient on dialysis says so (not only the MI question)."""
+    record = woman(
+        "r6-romo-dialysis",
+        "1958-01-01",
+        fractures=[
+            {"date": "2026-02-10", "site": "vertebral", "fragility": True, "source": "clinical"}
+        ],
+        conditions=[{"code": "dialysis", "onset": "2024-01-01"}],
+        dxa=[
+            {
+                "date": "2026-05-01",
+                "device": HOLOGIC,
+                "measurements": [{"site": "total_hip", "t_score": -2.8}],
+            }
+        ],
+    )
+    a = assess(parse_patient(record), AS_OF, "t2t2024")
+    romo = [o for o in a.options if o.regimen[0].drug == "romosozumab"]
+    assert romo and all(
+        any("romosozumab: dialysis: greater risk of hypocalcaemia" in c for c in o.cautions)
+        for o in romo
+    )
