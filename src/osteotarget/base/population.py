@@ -21,6 +21,18 @@ def uses_z_scores(ctx: Context, facts: Facts) -> bool:
     return facts.age < ctx.number(f"{_PATH}.assume_postmenopausal_from_age")
 
 
+def before_menopause(ctx: Context, facts: Facts) -> bool:
+    """A woman not (yet) postmenopausal by the record: pre- or perimenopausal, or no
+    menopause status and younger than the age from which she is taken as postmenopausal.
+    The one reading used for the label populations and for reproductive potential."""
+    patient = facts.patient
+    if patient.sex != "female":
+        return False
+    if patient.menopause is not None:
+        return patient.menopause.status != "postmenopausal"
+    return facts.age < ctx.number(f"{_PATH}.assume_postmenopausal_from_age")
+
+
 def latest_z(ctx: Context) -> dict[Site, float]:
     """The latest Z-score per site (as reported by the densitometer)."""
     out: dict[Site, float] = {}

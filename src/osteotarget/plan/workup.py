@@ -12,7 +12,7 @@ from osteotarget.base.history import History
 from osteotarget.dates import add_months
 from osteotarget.model.assessment import Alert, Recommendation, built
 from osteotarget.risk.frax import latest_frax
-from osteotarget.therapy.safety import LabState
+from osteotarget.therapy.safety import LabState, label_region
 
 _LABS = "rules.labs"
 _TEST_WORDS = {
@@ -441,11 +441,7 @@ def lab_alerts(
         # Forsteo SmPC §4.3 (EU): contraindicated with unexplained raised ALP; Forteo/Tymlos
         # US labels: avoid (increased baseline osteosarcoma risk). The record has no field
         # for its cause: ask for it (therapy.safety excludes or cautions the PTH analogues).
-        cite = (
-            "forteo_us"
-            if ctx.profile.get("labels.region", "either") == "us"
-            else ("teriparatide_eu")
-        )
+        cite = "forteo_us" if label_region(ctx.profile) == "us" else "teriparatide_eu"
         recs.append(
             Recommendation(
                 action="investigate",

@@ -12,6 +12,7 @@ from typing import Any
 from osteotarget.base.context import Context
 from osteotarget.base.facts import Facts
 from osteotarget.base.history import History, drug_info
+from osteotarget.base.population import before_menopause
 from osteotarget.base.profile import Profile
 from osteotarget.dates import add_months
 from osteotarget.knowledge import knowledge
@@ -193,15 +194,9 @@ def _judge_lab_state(ctx: Context, facts: Facts) -> LabState:
 
 
 def reproductive_potential(ctx: Context, facts: Facts) -> bool:
-    """A woman of reproductive potential by the record: premenopausal or perimenopausal, or
-    no menopause status and younger than the age from which she is taken as postmenopausal
-    (``rules.population.assume_postmenopausal_from_age``)."""
-    patient = facts.patient
-    if patient.sex != "female":
-        return False
-    if patient.menopause is not None:
-        return patient.menopause.status != "postmenopausal"
-    return facts.age < ctx.number("rules.population.assume_postmenopausal_from_age")
+    """A woman of reproductive potential by the record (not postmenopausal: pre- or
+    perimenopausal, or younger than the age she is taken as postmenopausal from)."""
+    return before_menopause(ctx, facts)
 
 
 def _condition_present(code: str, facts: Facts, labs: LabState, fertile: bool) -> bool:
@@ -253,10 +248,7 @@ def _populations(ctx: Context, facts: Facts) -> list[str]:
     out: list[str] = []
     if patient.sex == "male":
         out.append("men")
-    elif patient.menopause is not None:
-        if patient.menopause.status == "postmenopausal":
-            out.append("postmenopausal_women")
-    elif facts.age >= ctx.number("rules.population.assume_postmenopausal_from_age"):
+    elif not before_menopause(ctx, facts):
         out.append("postmenopausal_women")
     if patient.risk_factors.glucocorticoids.current:
         out.append("glucocorticoid")
@@ -322,7 +314,7 @@ def _label_of(ctx: Context, drug: str, region: str) -> _Label | None:
 def _labelled_population(ctx: Context, facts: Facts, drug: str, safety: DrugSafety) -> None:
     """Outside every labelled population of the profile's region: excluded or an off-label
     caution, as the profile says."""
-    label = _label_of(ctx, drug, str(ctx.profile.get("labels.region", "either")))
+    label = _label_of(ctx, drug, label_region(ctx.profile))
     if label is None:
         return
     ctx.note_evidence(label.path, label.weakest)
@@ -349,7 +341,7 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
     if not events:
         # The record lists no MI or stroke; absence on record is not absence. US: boxed
         # warning; EU SmPC §4.3: contraindicated with any history of MI or stroke.
-        if _region(ctx) == "eu":
+        if label_region(ctx.profile) == "eu":
             safety.add(
                 "caution",
                 "no MI or stroke on record: ask about any prior myocardial infarction or stroke "
@@ -393,9 +385,9 @@ def _cardiovascular(ctx: Context, facts: Facts, safety: DrugSafety) -> None:
         )
 
 
-def _region(ctx: Context) -> str:
+def label_region(profile: Profile) -> str:
     """The profile's label region: "us", "eu" or "either" (``labels.region``)."""
-    return str(ctx.profile.get("labels.region", "either"))
+    return str(profile.get("labels.region", "either"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +411,7 @@ def lifetime_rule(profile: Profile, drug: str) -> LifetimeRule | None:
     entry = drug_info(drug).get("lifetime")
     if entry is None:
         return None
-    region = str(profile.get("labels.region", "either"))
+    region = label_region(profile)
     # "either" takes the stricter (EU) reading of a safety rule; a US-region profile may be
     # stricter than its label (e.g. Endocrine Society 2020: at most 2 years), never looser.
     key = "us" if region == "us" else "eu"
@@ -470,7 +462,7 @@ def course_limit_cite(ctx: Context, drug: str) -> str | None:
     """The label cited for *drug*'s course limit under the profile's region (PTH analogues:
     their lifetime rule; romosozumab: 12 monthly doses); None for a drug without one."""
     if drug == "romosozumab":
-        return "evenity_eu" if _region(ctx) == "eu" else "evenity_us"
+        return "evenity_eu" if label_region(ctx.profile) == "eu" else "evenity_us"
     rule = lifetime_rule(ctx.profile, drug)
     return rule.cite if rule is not None else None
 
@@ -683,7 +675,7 @@ def drug_safety(
                 ctx.kb.quantity(path).cite,
                 "renal_contraindication",
             )
-    region = _region(ctx)
+    region = label_region(ctx.profile)
     fertile = reproductive_potential(ctx, facts)
     for c in _contraindications(drug):
         if _condition_present(c.code, facts, labs, fertile):
