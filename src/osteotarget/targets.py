@@ -230,7 +230,7 @@ def set_targets(ctx: Context, facts: Facts, risk: Risk, history: History) -> lis
             if s != primary and (s in facts.latest_t or not facts.latest_t)
         ]
         hip_note = ""
-        if facts.latest_t and not {"total_hip", "femoral_neck"} & facts.latest_t.keys():
+        if facts.hip_unmeasured:
             hip_note = (
                 "; no hip site measured: judged at the "
                 f"{primary.replace('_', ' ')} until a hip DXA (where the hip cannot be "

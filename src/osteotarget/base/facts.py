@@ -27,6 +27,11 @@ class Facts:
     def age(self) -> int:
         return age_on(self.patient.birth_date, self.as_of)
 
+    @property
+    def hip_unmeasured(self) -> bool:
+        """BMD on record, but at no hip site (total hip or femoral neck)."""
+        return bool(self.latest_t) and not {"total_hip", "femoral_neck"} & self.latest_t.keys()
+
     def fractures(self) -> list[Fracture]:
         found = self._memo.get("fractures")
         if found is None:

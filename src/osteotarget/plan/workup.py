@@ -103,7 +103,7 @@ def missing_information(ctx: Context, facts: Facts) -> list[Recommendation]:
     (Hadji 2017: bone-directed therapy below the knowledge's T-score threshold on an
     aromatase inhibitor)."""
     out: list[Recommendation] = []
-    if facts.latest_t and not {"total_hip", "femoral_neck"} & facts.latest_t.keys():
+    if facts.hip_unmeasured:
         ctx.fired(
             "workup.hip_scan",
             "no total hip or femoral neck on record: a hip DXA is asked for",
